@@ -1,0 +1,80 @@
+"""Any ImageFolder set (`<root>/<class>/<image>`): the LFW 8x30 faces, Plant Seedlings, generated sets.
+
+There is no official split, so a stratified, seeded train/val/test split is drawn once and written to a
+split file (path, class, split). Reruns read that file, so every run sees the same split.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .base import DataError, ImageDataset, atomic_write, sha256_file
+from .images import IMAGE_SUFFIXES, check_exist, decode_all
+
+SPLITS = ("train", "val", "test")
+REPO_SPLITS = Path(__file__).resolve().parents[2] / "splits"
+
+
+def scan(root: Path) -> pd.DataFrame:
+    """Every image file under root's class folders (classes sorted by name, as torchvision)."""
+    if not root.is_dir():
+        raise DataError(f"image folder not found: {root}. Run `studylib data check` for where to get it.")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    rows = [(f"{c}/{f.name}", c) for c in classes for f in sorted((root / c).iterdir())
+            if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not rows:
+        raise DataError(f"{root}: no images found in class sub-folders (expected <root>/<class>/<image>.jpg)")
+    return pd.DataFrame(rows, columns=["path", "class"])
+
+
+def make_split(files: pd.DataFrame, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> pd.DataFrame:
+    """Stratified, seeded split of the file table into train/val/test."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6:
+        raise DataError(f"split fractions must be three numbers summing to 1, got {fractions}")
+    rest, test = train_test_split(files, test_size=fractions[2], stratify=files["class"], random_state=seed)
+    train, val = train_test_split(rest, test_size=fractions[1] / (fractions[0] + fractions[1]),
+                                  stratify=rest["class"], random_state=seed)
+    out = pd.concat([train.assign(split="train"), val.assign(split="val"), test.assign(split="test")])
+    return out.sort_values("path").reset_index(drop=True)
+
+
+def split_table(root: Path, name: str, seed: int = 0, fractions=(0.6, 0.2, 0.2), split_file=None,
+                splits_dir=None) -> tuple[pd.DataFrame, Path]:
+    """The recorded split for this folder, drawn and written on first use."""
+    split_file = Path(split_file) if split_file else Path(splits_dir or REPO_SPLITS) / f"{name}-seed{seed}.csv"
+    files = scan(root)
+    if split_file.is_file():
+        table = pd.read_csv(split_file)
+        if not {"path", "class", "split"} <= set(table.columns):
+            raise DataError(f"{split_file}: needs columns path, class, split; delete it to draw a new split")
+        extra = sorted(set(files["path"]) - set(table["path"]))
+        if extra:
+            raise DataError(f"{split_file}: {len(extra)} images in {root} are not in this split file (first: "
+                            f"{extra[0]}); delete the split file to draw a new split that includes them")
+        check_exist([root / p for p in table["path"]], f"split file {split_file}",
+                    "Restore the files, or delete the split file to draw a new split.")
+    else:
+        table = make_split(files, fractions, seed)
+        atomic_write(split_file, lambda tmp: table.to_csv(tmp, index=False))
+    return table, split_file
+
+
+def load(root, split: str = "train", image_size: int | None = None, seed: int = 0, fractions=(0.6, 0.2, 0.2),
+         name: str | None = None, split_file=None, splits_dir=None, grayscale: bool = False,
+         cache_dir=None) -> ImageDataset:
+    """One split of an ImageFolder set, decoded into memory (resized to image_size when given)."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; expected one of {SPLITS}")
+    root = Path(root)
+    name = name or root.name
+    table, split_file = split_table(root, name, seed, fractions, split_file, splits_dir)
+    classes = sorted(table["class"].unique())
+    part = table[table["split"] == split]
+    images = decode_all([root / p for p in part["path"]], image_size, "L" if grayscale else "RGB", cache_dir,
+                        desc=f"{name} {split}")
+    labels = part["class"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
+    return ImageDataset(images=images, targets=labels, classes=classes, split=split, name=name,
+                        ids=part["path"].to_numpy(str), sources={str(split_file): sha256_file(split_file)})
