@@ -22,7 +22,8 @@ GET_IMAGES = ("Download images.zip from https://github.com/AlexOlsen/DeepWeeds (
 
 def root_of(data_dir) -> Path:
     data_dir = Path(data_dir)
-    return data_dir / "deepweeds" if (data_dir / "deepweeds").is_dir() else data_dir
+    # either the folder holding deepweeds/ or the DeepWeeds folder itself
+    return data_dir if (data_dir / "labels" / "labels.csv").is_file() else data_dir / "deepweeds"
 
 
 def read_labels(path: Path, what: str) -> pd.DataFrame:

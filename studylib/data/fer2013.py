@@ -69,10 +69,15 @@ def parse_csv(path: str | Path) -> dict[str, np.ndarray]:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"{path}, line {_line(i)}: {counts[i]} pixel values, expected {SIDE * SIDE} (48x48)")
     # One vectorised parse of all pixels; a non-numeric token shows up as a size mismatch or a bad value.
-    with warnings.catch_warnings():  # a non-numeric token stops the parse early (a DeprecationWarning)
+    # A non-numeric token stops the parse early: numpy warns (older) or raises (newer); either way the
+    # slow per-row check below then finds the line.
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        flat = np.fromstring(" ".join(pix.tolist()), dtype=np.int32, sep=" ")
-    if flat.size != len(df) * SIDE * SIDE or flat.min() < 0 or flat.max() > 255:
+        try:
+            flat = np.fromstring(" ".join(pix.tolist()), dtype=np.int32, sep=" ")
+        except ValueError:
+            flat = np.zeros(0, dtype=np.int32)
+    if flat.size != len(df) * SIDE * SIDE or flat.max() > 255:
         ok = pix.str.fullmatch(r"\d{1,3}(?:\s+\d{1,3})*")
         vals_ok = [ok.iloc[i] and max(map(int, pix.iloc[i].split())) <= 255 for i in range(len(df))]
         i = int(np.flatnonzero(~np.array(vals_ok))[0])

@@ -41,10 +41,19 @@ def make_split(files: pd.DataFrame, fractions=(0.6, 0.2, 0.2), seed: int = 0) ->
     return out.sort_values("path").reset_index(drop=True)
 
 
+def default_splits_dir(root: Path) -> Path:
+    """splits/ in the repository (committed), or beside generated data (which must not share its names)."""
+    for d in (root.parent, root.parent.parent):
+        if (d / "GENERATED.txt").is_file():
+            return d / "splits"
+    return REPO_SPLITS
+
+
 def split_table(root: Path, name: str, seed: int = 0, fractions=(0.6, 0.2, 0.2), split_file=None,
                 splits_dir=None) -> tuple[pd.DataFrame, Path]:
     """The recorded split for this folder, drawn and written on first use."""
-    split_file = Path(split_file) if split_file else Path(splits_dir or REPO_SPLITS) / f"{name}-seed{seed}.csv"
+    splits_dir = Path(splits_dir) if splits_dir else default_splits_dir(root)
+    split_file = Path(split_file) if split_file else splits_dir / f"{name}-seed{seed}.csv"
     files = scan(root)
     if split_file.is_file():
         table = pd.read_csv(split_file)

@@ -1,0 +1,48 @@
+# Self-documenting Makefile: `make help` lists the targets.
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= demo
+DATA_DIR ?=
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+## install: create .venv (if needed) and install studylib with its dependencies
+install: $(VENV)/.installed
+
+## study: run the whole study (PROFILE=demo by default: generated data, a few minutes on CPU)
+study: install
+	$(VENV)/bin/studylib run --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+## test: run the test suite (sets up .venv by itself)
+test: install
+	$(PY) -m pytest -q
+
+## data-check: which datasets are present (DATA_DIR=../shared/data)
+data-check: install
+	$(VENV)/bin/studylib data check $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+## bench: speed benchmarks (prints figures; not a test)
+bench: install
+	$(PY) bench/bench_data.py
+	$(PY) bench/bench_train.py
+
+## lab: open JupyterLab on the notebooks
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+## clean: remove caches and demo reports (keeps .venv)
+clean:
+	rm -rf .pytest_cache reports/demo .cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+.PHONY: install study test data-check bench lab clean help

@@ -1,0 +1,128 @@
+"""`studylib data check`: which datasets are present, their sizes, and verified checksums."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import deepweeds, fer2013, ferplus, imagefolder
+from .base import DataError, sha256_file
+
+# sha256 of the files as published (see ../shared/data/PROVENANCE.md)
+KNOWN_SHA256 = {
+    "fer2013.csv": "3b8d9617d1017f34733c8f2474d7784c563ce86c40a86ac12c2d37cc968f871b",
+    "fer2013.csv.gz": "67dab5b3a8ed52854e74014d7e46ef7a42cc72a7508b8a3a33b5a37d4d1eb464",
+    "fer2013new.csv": "9206e20d62f56475939f516847d61753e4860caeac9718b560129541b776fc2c",
+    "deepweeds/labels.csv": "6fb95b89fd9d384f94e185a5cab6c5da7c987649399c90618ecc60acfb0112eb",
+    "plant-seedlings/labels.csv": "b8987427a6154fb4750d33a2ad7b4f8e74d7ac47b1b0942daf2dde141ce6a2c9",
+}
+
+
+@dataclass
+class Item:
+    dataset: str
+    status: str        # ok | missing | partial | checksum mismatch | generated | unreadable
+    rows: int | None
+    classes: int | None
+    checksum: str      # verified | mismatch | n/a | -
+    required: bool
+    where: str
+    fix: str = ""
+
+
+def _verify(path: Path, key: str) -> str:
+    return "verified" if sha256_file(path) == KNOWN_SHA256[key] else "mismatch"
+
+
+def _fer(d: Path, generated: bool) -> list[Item]:
+    items = []
+    try:
+        p = fer2013.find_csv(d)
+        arrays, _ = fer2013.load_arrays(p)
+        ck = "n/a" if generated else _verify(p, p.name)
+        items.append(Item("FER2013", "ok", len(arrays["labels"]), 7, ck, True, str(p)))
+    except DataError:
+        items.append(Item("FER2013", "missing", None, None, "-", True, str(d / "fer2013" / "fer2013.csv"),
+                          "Kaggle: challenges-in-representation-learning-facial-expression-recognition-challenge "
+                          "(fer2013.csv, 301 MB; .csv.gz also read)"))
+    try:
+        p = ferplus.find_csv(d)
+        n = sum(1 for _ in open(p)) - 1
+        ck = "n/a" if generated else _verify(p, "fer2013new.csv")
+        items.append(Item("FERPlus votes", "ok", n, 10, ck, True, str(p)))
+    except DataError:
+        items.append(Item("FERPlus votes", "missing", None, None, "-", True,
+                          str(d / "ferplus" / "fer2013new.csv"),
+                          "https://github.com/microsoft/FERPlus: fer2013new.csv (needs FER2013 beside it)"))
+    return items
+
+
+def _deepweeds(d: Path, generated: bool) -> list[Item]:
+    root = deepweeds.root_of(d)
+    labels = root / "labels" / "labels.csv"
+    if not labels.is_file():
+        return [Item("DeepWeeds labels", "missing", None, None, "-", False, str(labels),
+                     "https://github.com/AlexOlsen/DeepWeeds: the labels/ folder (labels.csv + 5-fold splits)")]
+    df = pd.read_csv(labels)
+    ck = "n/a" if generated else _verify(labels, "deepweeds/labels.csv")
+    folds = sum((root / "labels" / f"{s}_subset{k}.csv").is_file() for s in deepweeds.SPLITS for k in range(5))
+    items = [Item("DeepWeeds labels", "ok" if folds == 15 else "partial", len(df), df["Label"].nunique(), ck,
+                  False, str(labels), "" if folds == 15 else f"only {folds} of 15 split files found")]
+    present = sum((root / "images" / f).is_file() for f in df["Filename"])
+    status = "ok" if present == len(df) else ("missing" if present == 0 else "partial")
+    items.append(Item("DeepWeeds images", status, present, None, "-", False, str(root / "images"),
+                      "" if status == "ok" else f"{len(df) - present} of {len(df)} images absent. "
+                      + deepweeds.GET_IMAGES.format(folder=root / "images")
+                      + " Only the gpu profile needs them."))
+    return items
+
+
+def _folder(label: str, root: Path, generated: bool, expect: tuple[int, int], labels_key: str | None,
+            fix: str) -> Item:
+    try:
+        files = imagefolder.scan(root)
+    except DataError:
+        return Item(label, "missing", None, None, "-", True, str(root), fix)
+    ck = "-"
+    if labels_key and (root / "labels.csv").is_file():
+        ck = "n/a" if generated else _verify(root / "labels.csv", labels_key)
+    n, k = len(files), files["class"].nunique()
+    status = "ok" if generated or (n, k) == expect else "partial"
+    return Item(label, status, n, k, ck, True, str(root),
+                "" if status == "ok" else f"expected {expect[0]} images in {expect[1]} classes. {fix}")
+
+
+def check(data_dir) -> pd.DataFrame:
+    """One row per dataset: status, rows, classes, checksum, whether required, path, and how to fix."""
+    d = Path(data_dir)
+    generated = (d / "GENERATED.txt").is_file()
+    # a missing folder reports every dataset as missing, each with where to get it
+    items = _fer(d, generated) + _deepweeds(d, generated) + [
+        _folder("LFW faces 8x30", d / "faces" / "lfw-8x30", generated, (240, 8), None,
+                "LFW deep-funneled (http://vis-www.cs.umass.edu/lfw/): the first 30 images of the 8 people "
+                "with most images, as <Person>/<Person>_NNNN.jpg"),
+        _folder("Plant Seedlings", d / "plant-seedlings", generated, (4747, 12), "plant-seedlings/labels.csv",
+                "Kaggle plant-seedlings-classification train/ (Giselsson et al. 2017), <Species>/<id>.jpg"),
+    ]
+    df = pd.DataFrame([i.__dict__ for i in items])
+    bad = df["checksum"].eq("mismatch")
+    df.loc[bad, "status"] = "checksum mismatch"
+    df.loc[bad, "fix"] = "this file differs from the published one (sha256); replace it with the original"
+    return df
+
+
+def report(data_dir) -> tuple[str, bool]:
+    """The printable table plus fix-it lines, and whether everything required is usable."""
+    df = check(data_dir)
+    table = df[["dataset", "status", "rows", "classes", "checksum", "required"]].copy()
+    table["rows"] = table["rows"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
+    table["classes"] = table["classes"].map(lambda v: "-" if pd.isna(v) else str(int(v)))
+    table["required"] = table["required"].map({True: "yes", False: "gpu profile only"})
+    note = "" if Path(data_dir).is_dir() else "  (does not exist: pass --data-dir, or create it as below)"
+    lines = [f"Data folder: {Path(data_dir).resolve()}{note}", table.to_string(index=False), ""]
+    for _, r in df[df["status"] != "ok"].iterrows():
+        lines.append(f"- {r['dataset']}: put it at {r['where']}\n    {r['fix']}")
+    ok = not ((df["status"] != "ok") & df["required"]).any()
+    lines.append("All required datasets are present." if ok else "Some required datasets are missing (above).")
+    return "\n".join(lines), ok

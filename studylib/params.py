@@ -1,0 +1,5 @@
+"""Parameter profiles: placeholder until the runner lands."""
+
+
+class ParamsError(ValueError):
+    """A bad parameter file: the message names the profile, run and key."""

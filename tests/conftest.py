@@ -1,0 +1,37 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("STUDYLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real datasets (../shared/data); tests using it skip when it is absent."""
+    if not (SHARED_DATA / "PROVENANCE.md").is_file():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """A generated data folder laid out like the real one."""
+    from studylib.data import synthetic
+    real = SHARED_DATA if SHARED_DATA.is_dir() else None
+    return synthetic.make_demo_data(tmp_path_factory.mktemp("demo-data"), seed=0, real_data_dir=real)
+
+
+@pytest.fixture()
+def cache(tmp_path) -> Path:
+    """An empty cache folder for tests that check what is (not) cached."""
+    d = tmp_path / "cache"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(scope="session")
+def shared_data_or_none():
+    """The real data folder when present, else None (for tests that only borrow names from it)."""
+    return SHARED_DATA if (SHARED_DATA / "PROVENANCE.md").is_file() else None
