@@ -1,0 +1,122 @@
+"""Run a profile: each run's notebook through papermill, rendered to HTML by nbconvert, plus an index.
+
+A failing run still renders its HTML (with the error visible), is marked failed in the index, the
+other runs go on, and the command exits non-zero.
+"""
+from __future__ import annotations
+
+import fnmatch
+import html
+import json
+import time
+from pathlib import Path
+
+from . import config
+from .data.base import atomic_write
+from .params import load_profile
+
+
+def render_html(ipynb: Path, out: Path) -> None:
+    """nbconvert's HTML export of an executed notebook, written atomically."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(ipynb, as_version=4))
+    atomic_write(out, lambda tmp: Path(tmp).write_text(body, encoding="utf-8"))
+
+
+def has_error_output(ipynb: Path) -> bool:
+    """Whether any cell of an executed notebook shows an error."""
+    import nbformat
+    nb = nbformat.read(ipynb, as_version=4)
+    return any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def prepare_data(data_dir: str, out_dir: Path) -> Path:
+    """The data folder to use: `generated` writes the demo data once beside the reports."""
+    if data_dir != "generated":
+        return Path(data_dir).resolve()
+    from .data import synthetic
+    target = out_dir / "data"
+    if not (target / "GENERATED.txt").is_file():
+        real = config.ROOT.parent / "shared" / "data"
+        synthetic.make_demo_data(target, seed=0, real_data_dir=real if real.is_dir() else None)
+    return target.resolve()
+
+
+def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
+    """Execute one run; returns its index entry (status, wall time, headline, files)."""
+    import papermill as pm
+    nb_in = config.NOTEBOOKS / f"{run.notebook}.ipynb"
+    nb_out = out_dir / f"{run.name}.ipynb"
+    results_dir = out_dir / "results"
+    params = dict(run.params, profile=profile.name, data_dir=str(data_dir), run_name=run.name,
+                  results_dir=str(results_dir.resolve()), cuts=profile.cuts)
+    t0 = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, kernel_name="python3",
+                            cwd=str(config.NOTEBOOKS), progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as e:
+        status, error = "failed", f"{e.ename}: {e.evalue}"
+    except Exception as e:  # a kernel that died, a notebook that could not start
+        status, error = "failed", f"{type(e).__name__}: {e}"
+    wall = time.perf_counter() - t0
+    if nb_out.is_file():
+        render_html(nb_out, out_dir / f"{run.name}.html")
+        if status == "ok" and has_error_output(nb_out):
+            status, error = "failed", "a cell shows an error output"
+    record = results_dir / f"{run.name}.json"
+    headline = ""
+    if status == "ok" and record.is_file():
+        headline = json.loads(record.read_text()).get("headline", "")
+    elif status != "ok" and record.is_file():
+        record.unlink()  # a failed run leaves no result for the scorecard
+    return {"name": run.name, "notebook": run.notebook, "status": status, "error": error,
+            "wall_s": round(wall, 1), "headline": headline, "html": f"{run.name}.html"}
+
+
+def write_index(out_dir: Path, profile, entries: list[dict], total_s: float) -> Path:
+    """reports/<profile>/index.html and index.json: each report, its headline, wall time, status."""
+    atomic_write(out_dir / "index.json", lambda tmp: Path(tmp).write_text(
+        json.dumps({"profile": profile.name, "title": profile.title, "total_wall_s": round(total_s, 1),
+                    "runs": entries}, indent=2)))
+    rows = "\n".join(
+        f"<tr class='{e['status']}'><td><a href='{html.escape(e['html'])}'>{html.escape(e['name'])}</a></td>"
+        f"<td>{html.escape(e['status'])}</td><td>{html.escape(e['headline'] or e['error'])}</td>"
+        f"<td>{e['wall_s']:.0f} s</td></tr>" for e in entries)
+    cuts = "".join(f"<li>{html.escape(c)}</li>" for c in profile.cuts)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(profile.title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} td,th{{padding:4px 10px;
+border-bottom:1px solid #ddd;text-align:left}} tr.failed td{{background:#fdd}}</style></head><body>
+<h1>{html.escape(profile.title)}</h1><p>Profile <b>{html.escape(profile.name)}</b>: {len(entries)} runs,
+{sum(e['status'] == 'ok' for e in entries)} ok, total wall time {total_s / 60:.1f} min.</p>
+{f'<p>What this profile changes from the papers:</p><ul>{cuts}</ul>' if cuts else ''}
+<table><tr><th>report</th><th>status</th><th>headline</th><th>wall time</th></tr>
+{rows}</table></body></html>"""
+    return atomic_write(out_dir / "index.html", lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+
+
+def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None) -> int:
+    """Validate the profile, execute its runs, render reports and the index; 0 when every run passed."""
+    prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
+    out = Path(out_dir or config.REPORTS / prof.name).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
+    data = prepare_data(prof.data_dir, out)
+    print(f"{prof.title}: {len(runs)} runs -> {out}")
+    old = json.loads((out / "index.json").read_text())["runs"] if only and (out / "index.json").is_file() else []
+    entries = {e["name"]: e for e in old}
+    t0 = time.perf_counter()
+    for i, run in enumerate(runs, 1):
+        print(f"[{i}/{len(runs)}] {run.name} ...", flush=True)
+        e = execute_run(run, prof, data, out)
+        entries[run.name] = e
+        print(f"[{i}/{len(runs)}] {run.name}: {e['status']} in {e['wall_s']:.0f}s  {e['headline'] or e['error']}",
+              flush=True)
+        order = [r.name for r in prof.runs]
+        write_index(out, prof, sorted(entries.values(), key=lambda x: order.index(x["name"])
+                                      if x["name"] in order else 99), time.perf_counter() - t0)
+    failed = [e for e in entries.values() if e["status"] != "ok" and e["name"] in {r.name for r in runs}]
+    print(f"done in {(time.perf_counter() - t0) / 60:.1f} min: {len(runs) - len(failed)} ok, {len(failed)} failed"
+          f"; index: {out / 'index.html'}")
+    return 1 if failed else 0
