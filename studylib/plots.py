@@ -1,0 +1,160 @@
+"""The report figures: learning curves, confusion matrices, per-class F1, class counts, image grids.
+
+Each function builds and returns a matplotlib Figure and never calls
+plt.show(): notebooks display the returned figure, and tests run headless.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+__all__ = ["learning_curves", "confusion_matrix", "per_class_f1", "class_distribution", "image_grid"]
+
+
+def learning_curves(history: pd.DataFrame, title: str = "", best_epoch: int | None = None) -> Figure:
+    """Loss and accuracy per epoch, train beside validation.
+
+    Args:
+        history: `FitResult.history` (epoch, train_loss, val_loss, train_acc, val_acc,
+            optional val_macro_f1).
+        title: figure title.
+        best_epoch: marks the selected epoch with a dashed line.
+
+    Returns:
+        The Figure (two panels).
+    """
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+    panels = [(ax_loss, ["train_loss", "val_loss"], "loss"),
+              (ax_acc, ["train_acc", "val_acc", "val_macro_f1"], "accuracy / macro F1")]
+    for ax, cols, ylabel in panels:
+        for col in [c for c in cols if c in history]:
+            ax.plot(history["epoch"], history[col], marker="o", markersize=3, label=col)
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
+        ax.set(xlabel="epoch", ylabel=ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_matrix(cm, class_names: list[str], title: str = "", annotate: bool | None = None) -> Figure:
+    """Row-normalised confusion matrix heatmap (each row: where that true class went).
+
+    Row normalisation makes rare classes readable: raw counts on FER2013 would be
+    dominated by "happy".
+
+    Args:
+        cm: count matrix (K, K), rows = true class (e.g. `classification_metrics(...)["confusion"]`).
+        class_names: K names.
+        title: axes title.
+        annotate: write the fractions in the cells; default only for K <= 12.
+
+    Returns:
+        The Figure.
+    """
+    cm = np.asarray(cm, dtype=float)
+    rows = cm.sum(1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)  # absent classes: a zero row
+    k = len(class_names)
+    annotate = k <= 12 if annotate is None else annotate
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 0.8 + 0.55 * k), layout="constrained")
+    sns.heatmap(norm, vmin=0, vmax=1, cmap="Blues", annot=annotate, fmt=".2f", square=True,
+                xticklabels=class_names, yticklabels=class_names, ax=ax, cbar_kws=dict(shrink=0.8))
+    ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix (row-normalised)")
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.tick_params(axis="y", labelrotation=0)  # seaborn turns long row names vertical; keep them readable
+    return fig
+
+
+def per_class_f1(report, title: str = "") -> Figure:
+    """Per-class F1 bars; several runs side by side when given a dict.
+
+    Args:
+        report: `classification_metrics(...)["report"]` (DataFrame with an "f1" column,
+            indexed by class), or {run name: report} to compare runs (e.g. 004's A vs B).
+        title: axes title.
+
+    Returns:
+        The Figure.
+    """
+    reports = report if isinstance(report, dict) else {"": report}
+    long = pd.concat([pd.DataFrame(dict(cls=r.index.astype(str), f1=r["f1"].to_numpy(), run=name))
+                      for name, r in reports.items()])
+    k = long["cls"].nunique()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.5 * k * max(1, len(reports))), 3.5), layout="constrained")
+    sns.barplot(data=long, x="cls", y="f1", hue="run" if len(reports) > 1 else None, ax=ax)
+    ax.set(xlabel="class", ylabel="F1", ylim=(0, 1), title=title or "per-class F1")
+    ax.tick_params(axis="x", labelrotation=45)
+    return fig
+
+
+def class_distribution(counts: pd.DataFrame, title: str = "", log: bool = False) -> Figure:
+    """Number of images per class and split.
+
+    Args:
+        counts: long format (columns split, class, count), or wide format (index =
+            class, one column per split, e.g. `pd.concat([ds.class_counts() ...], axis=1)`).
+        title: axes title.
+        log: log-scale counts, for sets where one class dwarfs others (DeepWeeds "Negative").
+
+    Returns:
+        The Figure.
+    """
+    if not {"split", "class", "count"} <= set(counts.columns):
+        counts = (counts.rename_axis("class").reset_index()
+                  .melt(id_vars="class", var_name="split", value_name="count"))
+    k = counts["class"].nunique()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * k * counts["split"].nunique()), 3.5), layout="constrained")
+    sns.barplot(data=counts, x="class", y="count", hue="split", ax=ax)
+    ax.set(ylabel="images", title=title or "class distribution")
+    if log:
+        ax.set_yscale("log")
+    ax.tick_params(axis="x", labelrotation=45)
+    return fig
+
+
+def image_grid(images, titles: list[str] | None = None, ncols: int = 8, title: str = "",
+               size: float = 1.4) -> Figure:
+    """A grid of images, e.g. samples per class or misclassified examples ("true -> pred").
+
+    Args:
+        images: uint8 (N, H, W, C) with C 1 or 3 (numpy or tensor).
+        titles: one short caption per image.
+        ncols: images per row.
+        title: figure title.
+        size: inches per image.
+
+    Returns:
+        The Figure (an empty one with a note when there are no images).
+    """
+    images = np.asarray(images)
+    n = len(images)
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(3, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no images", ha="center", va="center")
+        return fig
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if title else 0)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = images[i]
+        if img.ndim == 3 and img.shape[-1] == 1:
+            ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255)
+        else:
+            ax.imshow(img)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,199 @@
+"""Machine-readable run records: what ran, on what data and weights, and how each claim fared.
+
+Every experiment notebook writes one JSON record; notebook 06 loads them all
+into the scorecard. A record carries its own provenance (params, data sha256,
+weights, library versions, device, git commit, wall time), so a number in the
+scorecard can be traced back without the notebook that made it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data.base import atomic_write
+
+__all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit"]
+
+CLAIM_KEYS = ("claim", "paper_value", "our_value", "ci", "verdict", "note")
+_REQUIRED_CLAIM_KEYS = ("claim", "paper_value", "our_value", "verdict")
+_PACKAGES = {"torch": "torch", "torchvision": "torchvision", "sklearn": "scikit-learn",
+             "numpy": "numpy", "pandas": "pandas", "kornia": "kornia"}
+
+
+@dataclass
+class RunRecord:
+    """One experiment run; `write_record` stores it as JSON."""
+
+    experiment: str                  # e.g. "03-cnn-scratch"
+    paper: str                       # seed paper id, e.g. "003"
+    params: dict                     # the resolved parameters the run used
+    metrics: dict                    # measured numbers (floats, arrays, report tables)
+    data_sources: dict               # data file path -> sha256
+    weights: dict                    # name -> {"file", "sha256"} or "random init"
+    wall_time_s: float
+    device: str
+    claims: list                     # dicts with CLAIM_KEYS
+    versions: dict = field(default_factory=dict)
+    git_commit: str = "unknown"
+    timestamp: str = ""
+
+
+def library_versions() -> dict:
+    """Installed versions of the libraries that shape results, plus Python."""
+    out = {"python": platform.python_version()}
+    for key, dist in _PACKAGES.items():
+        try:
+            out[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[key] = "not installed"
+    return out
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    """`git rev-parse HEAD` of the code (suffix "-dirty" with uncommitted changes), else "unknown"."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def _check_claim(i: int, claim: dict) -> dict:
+    """Validate one claim dict and fill the optional keys."""
+    if not isinstance(claim, dict):
+        raise TypeError(f"claims[{i}] must be a dict with keys {', '.join(CLAIM_KEYS)}, got {type(claim).__name__}")
+    missing = [k for k in _REQUIRED_CLAIM_KEYS if k not in claim]
+    unknown = [k for k in claim if k not in CLAIM_KEYS]
+    if missing or unknown:
+        raise ValueError(f"claims[{i}] ({claim.get('claim', '?')!r}): missing {missing}, unknown {unknown}; "
+                         f"keys are {', '.join(CLAIM_KEYS)}")
+    ci = claim.get("ci")
+    if ci is not None and len(ci) != 2:
+        raise ValueError(f"claims[{i}] ({claim['claim']!r}): ci must be (low, high) or None, got {ci!r}")
+    return {"ci": None, "note": "", **claim}
+
+
+def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_sources: dict,
+                weights: dict, wall_time_s: float, device: str, claims: list[dict]) -> RunRecord:
+    """Build a RunRecord, adding library versions, git commit and a UTC timestamp.
+
+    Args:
+        experiment: notebook/experiment name.
+        paper: seed paper id ("000", "001", "003", "004", or "all").
+        params: resolved parameters (e.g. `dataclasses.asdict(params)`).
+        metrics: measured values; numpy values, arrays and DataFrames are converted on write.
+        data_sources: {data file path: sha256}.
+        weights: {name: {"file": ..., "sha256": ...}} or {name: "random init"}.
+        wall_time_s: run time in seconds.
+        device: e.g. "cuda" or "cpu".
+        claims: dicts with claim, paper_value, our_value, verdict and optional ci (low, high), note.
+
+    Returns:
+        The RunRecord.
+    """
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        params = dataclasses.asdict(params)
+    return RunRecord(experiment=experiment, paper=str(paper), params=dict(params), metrics=dict(metrics),
+                     data_sources=dict(data_sources), weights=dict(weights), wall_time_s=float(wall_time_s),
+                     device=str(device), claims=[_check_claim(i, c) for i, c in enumerate(claims)],
+                     versions=library_versions(), git_commit=git_commit(),
+                     timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def to_jsonable(obj):
+    """Convert numpy/pandas/Path values to plain JSON types; NaN/inf become null (strict JSON)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.reset_index().to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in a run record: {obj!r:.80}")
+
+
+def write_record(record: RunRecord | dict, path: str | Path) -> Path:
+    """Write a record as JSON atomically (a reader never sees half a file).
+
+    Args:
+        record: RunRecord (or an equivalent dict).
+        path: destination .json file; parent folders are created.
+
+    Returns:
+        The path written.
+    """
+    text = json.dumps(to_jsonable(record), indent=2, allow_nan=False)
+
+    def write(tmp):
+        Path(tmp).write_text(text + "\n", encoding="utf-8")
+
+    return atomic_write(path, write)
+
+
+_ROW_FIELDS = ("experiment", "paper", "device", "git_commit", "timestamp", "wall_time_s")
+
+
+def load_records(folder: str | Path, pattern: str = "**/*.json") -> pd.DataFrame:
+    """Collect run records into one table, one row per claim (the scorecard's input).
+
+    Args:
+        folder: folder searched recursively for record files.
+        pattern: glob relative to folder.
+
+    Returns:
+        DataFrame with experiment, paper, claim, paper_value, our_value, ci_low,
+        ci_high, verdict, note, device, git_commit, timestamp, wall_time_s, file.
+        Records without claims contribute no rows.
+
+    Raises:
+        ValueError: a file is not valid JSON or not a run record (the message names it).
+    """
+    rows = []
+    for path in sorted(Path(folder).glob(pattern)):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid JSON ({e}); rerun the notebook that writes it or delete it") from e
+        missing = [k for k in (*_ROW_FIELDS, "claims") if not isinstance(rec, dict) or k not in rec]
+        if missing:
+            raise ValueError(f"{path}: not a run record (missing {', '.join(missing)})")
+        for i, claim in enumerate(rec["claims"]):
+            try:
+                claim = _check_claim(i, claim)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{path}: {e}") from e
+            ci = claim["ci"] or (None, None)
+            rows.append({**{k: rec[k] for k in ("experiment", "paper")},
+                         **{k: claim[k] for k in ("claim", "paper_value", "our_value")},
+                         "ci_low": ci[0], "ci_high": ci[1], "verdict": claim["verdict"], "note": claim["note"],
+                         **{k: rec[k] for k in _ROW_FIELDS[2:]}, "file": str(path)})
+    cols = ["experiment", "paper", "claim", "paper_value", "our_value", "ci_low", "ci_high", "verdict",
+            "note", *_ROW_FIELDS[2:], "file"]
+    return pd.DataFrame(rows, columns=cols)

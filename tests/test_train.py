@@ -1,0 +1,220 @@
+"""Training loop and augmentation: learning, resume, soft targets, class weights, presets."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from studylib.augment import PRESETS, make_augment, to_batch
+from studylib.data.base import ImageDataset
+from studylib.train import (TrainConfig, balanced_class_weights, build_loss, build_optimizer, evaluate,
+                            fit, freeze_bn_stats)
+
+CLASSES = ["top-left", "top-right", "bottom-left", "bottom-right"]
+
+
+def quadrant_data(n, seed, size=16, split="train", soft=False):
+    """Noisy grey images whose class is the one bright quadrant: learnable in a few epochs."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    img = rng.normal(60, 25, (n, size, size, 1))
+    h = size // 2
+    for i, c in enumerate(y):
+        r, col = divmod(int(c), 2)
+        img[i, r * h:(r + 1) * h, col * h:(col + 1) * h] += 120
+    targets = y.astype(np.int64)
+    if soft:  # FERPlus-like vote distributions whose argmax is the class
+        targets = np.full((n, 4), 0.1, np.float32)
+        targets[np.arange(n), y] = 0.7
+    return ImageDataset(np.clip(img, 0, 255).astype(np.uint8), targets, CLASSES, split, "quadrants")
+
+
+class TinyNet(nn.Module):
+    def __init__(self, channels=1, classes=4):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Dropout(0.1))
+        self.head = nn.Linear(32, classes)
+        self.info = {"arch": "tiny"}
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def make_model(seed=0):
+    torch.manual_seed(seed)
+    return TinyNet()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return quadrant_data(320, 0), quadrant_data(160, 1, split="val")
+
+
+def test_tiny_cnn_learns_quadrants(data):
+    train, val = data
+    cfg = TrainConfig(epochs=5, batch_size=32, optimizer="adam", lr=1e-2, seed=0, device="cpu")
+    res = fit(make_model(), train, val, cfg)
+    assert list(res.history.columns) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
+                                         "val_macro_f1", "seconds"]
+    assert len(res.history) == 5 and res.device == "cpu"
+    assert res.history["val_acc"].max() >= 0.9
+    # the returned model holds the best epoch's weights, not the last epoch's
+    ev = evaluate(res.model, val, cfg)
+    assert ev["acc"] >= 0.9 and ev["acc"] == pytest.approx(res.history.loc[res.best_epoch - 1, "val_acc"])
+    assert res.best_val == res.history["val_acc"].max()
+    assert ev["probs"].shape == (len(val), 4) and np.allclose(ev["probs"].sum(1), 1, atol=1e-5)
+    assert (ev["y_pred"] == ev["probs"].argmax(1)).all()
+
+
+def test_fit_returns_the_best_epoch_weights(data, monkeypatch, tmp_path):
+    import studylib.train as train_mod
+    train, val = data
+    real_evaluate, snapshots, scripted = train_mod.evaluate, [], iter([0.5, 0.9, 0.7])
+
+    def scripted_evaluate(model, dataset, cfg, device=None):
+        """Real evaluation, but val_acc follows a script whose best is epoch 2."""
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {**real_evaluate(model, dataset, cfg, device), "acc": next(scripted)}
+
+    monkeypatch.setattr(train_mod, "evaluate", scripted_evaluate)
+    res = fit(make_model(), train, val, TrainConfig(epochs=3, lr=1e-2, seed=0, device="cpu",
+                                                    checkpoint_dir=str(tmp_path)))
+    assert res.best_epoch == 2 and res.best_val == 0.9
+    final = res.model.state_dict()
+    assert all(torch.equal(final[k], v) for k, v in snapshots[1].items())
+    assert not all(torch.equal(final[k], v) for k, v in snapshots[2].items())
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == 2 and torch.equal(best["model"]["head.weight"], final["head.weight"])
+
+
+def test_resume_matches_uninterrupted_run(data, tmp_path, capsys):
+    train, val = data
+    # augmentation, dropout, shuffling, momentum and the LR schedule all carry state across the break
+    base = dict(batch_size=32, optimizer="sgd", lr=0.05, momentum=0.9, scheduler="exponential", gamma=0.8,
+                augment="seed003", seed=3, device="cpu", max_steps_per_epoch=6)
+    full = fit(make_model(), train, val, TrainConfig(epochs=4, **base))
+
+    ckdir = str(tmp_path / "ck")
+    fit(make_model(), train, val, TrainConfig(epochs=2, checkpoint_dir=ckdir, **base))
+    assert (tmp_path / "ck" / "last.pt").exists() and (tmp_path / "ck" / "best.pt").exists()
+    capsys.readouterr()
+    resumed = fit(make_model(seed=99), train, val, TrainConfig(epochs=4, checkpoint_dir=ckdir, resume=True, **base))
+    out = capsys.readouterr().out
+    assert "resumed from" in out and "epoch 3/4" in out and "epoch 1/4" not in out  # really continued
+
+    cols = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1"]
+    np.testing.assert_allclose(resumed.history[cols].to_numpy(), full.history[cols].to_numpy(), rtol=1e-6)
+    assert resumed.best_epoch == full.best_epoch
+    for (k, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+
+
+def test_resume_refuses_other_settings(data, tmp_path):
+    train, val = data
+    cfg = TrainConfig(epochs=1, seed=0, device="cpu", checkpoint_dir=str(tmp_path), max_steps_per_epoch=2)
+    fit(make_model(), train, val, cfg)
+    other = TrainConfig(epochs=2, lr=0.5, seed=0, device="cpu", checkpoint_dir=str(tmp_path), resume=True)
+    with pytest.raises(ValueError, match="lr"):
+        fit(make_model(), train, val, other)
+
+
+def test_soft_targets_train_and_score_argmax(tmp_path):
+    train, val = quadrant_data(128, 0, soft=True), quadrant_data(64, 1, split="val", soft=True)
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=1e-2, seed=0, device="cpu")
+    res = fit(make_model(), train, val, cfg)
+    assert np.isfinite(res.history[["train_loss", "val_loss"]].to_numpy()).all()
+    ev = evaluate(res.model, val, cfg)
+    assert (ev["y_true"] == val.targets.argmax(1)).all()
+    # soft cross-entropy is bounded below by the targets' entropy, not by 0
+    entropy = -(val.targets * np.log(val.targets)).sum(1).mean()
+    assert ev["loss"] >= entropy - 1e-4
+
+
+def test_balanced_class_weights_change_the_loss():
+    labels = np.array([0] * 30 + [1] * 6 + [2] * 3 + [3] * 1)
+    ds = ImageDataset(np.zeros((40, 4, 4, 1), np.uint8), labels, CLASSES, "train", "imbalanced")
+    from sklearn.utils.class_weight import compute_class_weight
+    np.testing.assert_allclose(balanced_class_weights(labels, 4).numpy(),
+                               compute_class_weight("balanced", classes=np.arange(4), y=labels), rtol=1e-6)
+    torch.manual_seed(0)
+    logits, y = torch.randn(40, 4), torch.from_numpy(labels)
+    plain = build_loss(TrainConfig(), ds)(logits, y)
+    weighted = build_loss(TrainConfig(class_weights="balanced"), ds)(logits, y)
+    assert not torch.isclose(plain, weighted)
+    assert torch.isclose(plain, nn.functional.cross_entropy(logits, y))
+
+
+def test_head_gets_its_learning_rate_factor():
+    opt = build_optimizer(TinyNet(), TrainConfig(lr=1e-4, head_lr_factor=20, optimizer="adam"))
+    lrs = sorted(g["lr"] for g in opt.param_groups)
+    assert lrs == pytest.approx([1e-4, 2e-3])
+    model = TinyNet()
+    for p in model.body.parameters():
+        p.requires_grad_(False)
+    opt = build_optimizer(model, TrainConfig(lr=1e-4))
+    assert sum(len(g["params"]) for g in opt.param_groups) == 2  # head weight + bias only
+
+
+def test_frozen_batchnorm_keeps_its_statistics(data):
+    train, val = data
+    model = make_model()
+    for p in model.body[1].parameters():
+        p.requires_grad_(False)
+    before = model.body[1].running_mean.clone()
+    model.train()
+    freeze_bn_stats(model)
+    assert not model.body[1].training and model.head.training
+    fit(model, train, val, TrainConfig(epochs=1, seed=0, device="cpu", max_steps_per_epoch=3))
+    torch.testing.assert_close(model.body[1].running_mean, before)
+
+
+def test_early_stopping_stops_when_monitor_stalls(data):
+    train, val = data
+    # lr 0 and BN momentum 0: the model never changes, so val_loss never improves after epoch 1
+    model = make_model()
+    model.body[1].momentum = 0.0
+    cfg = TrainConfig(epochs=10, lr=0.0, monitor="val_loss", early_stopping_patience=2, seed=0, device="cpu",
+                      max_steps_per_epoch=2)
+    res = fit(model, train, val, cfg)
+    assert res.stopped_early and len(res.history) == 3 and res.best_epoch == 1
+
+
+@pytest.mark.parametrize("field,value", [("optimizer", "rmsprop"), ("scheduler", "step"),
+                                         ("monitor", "test_acc"), ("augment", "heavy"), ("class_weights", "inverse")])
+def test_bad_names_list_the_valid_ones(field, value):
+    with pytest.raises(ValueError, match=f"{field}.*valid"):
+        TrainConfig(**{field: value})
+
+
+# --- augmentation -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_presets_keep_shape_and_change_the_batch(name, channels):
+    torch.manual_seed(0)
+    x = torch.rand(1, channels, 24, 24).repeat(16, 1, 1, 1)  # 16 copies of one image
+    y = make_augment(name, 24, channels)(x)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    if name == "none":
+        assert torch.equal(y, x)
+    else:
+        assert not torch.allclose(y, x)
+        # per-sample parameters: identical inputs come out different
+        assert len({tuple(img.flatten().tolist()) for img in y}) > 1
+        assert 0 <= y.min() and y.max() <= 1 + 1e-6
+
+
+def test_unknown_preset_lists_valid_names():
+    with pytest.raises(ValueError, match="seed003"):
+        make_augment("heavy")
+
+
+def test_to_batch_converts_and_resizes_only_when_needed():
+    imgs = np.random.default_rng(0).integers(0, 256, (3, 20, 20, 3), dtype=np.uint8)
+    x = to_batch(imgs, 20)
+    assert x.shape == (3, 3, 20, 20) and x.dtype == torch.float32
+    torch.testing.assert_close(x, torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255)
+    y = to_batch(torch.from_numpy(imgs), (16, 12))
+    assert y.shape == (3, 3, 16, 12) and 0 <= y.min() and y.max() <= 1
+    with pytest.raises(TypeError):
+        to_batch(imgs.astype(np.float32), 20)
