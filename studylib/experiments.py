@@ -111,3 +111,19 @@ def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: Train
           for k in ("accuracy", "macro_f1")}
     info = dict(getattr(result.model, "info", {}))
     return Outcome(name, result, val, test, m, ci, seconds, info)
+
+
+def split_off_val(splits: dict[str, ImageDataset], fraction: float, seed: int = 0) -> dict[str, ImageDataset]:
+    """Seed 001's protocol: validation is a stratified `fraction` of the training split (test unchanged)."""
+    if not 0 < fraction < 1:
+        return splits
+    train = splits["train"]
+    tr, va = train_test_split(np.arange(len(train)), test_size=fraction, stratify=train.labels, random_state=seed)
+    return {"train": train.subset(np.sort(tr)), "val": train.subset(np.sort(va), split="val (from train)"),
+            "test": splits["test"]}
+
+
+def results_table(outcomes: list[Outcome]):
+    """One row per trained setting: val and test figures with their 95% CIs."""
+    import pandas as pd
+    return pd.DataFrame([o.row() for o in outcomes]).set_index("setting").round(4)

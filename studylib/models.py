@@ -297,3 +297,99 @@ def param_groups(model: StudyModel, lr: float, head_lr_factor: float = 1.0) -> l
     head = [p for p in model.head.parameters() if p.requires_grad]
     groups = [{"name": "body", "params": body, "lr": lr}, {"name": "head", "params": head, "lr": lr * head_lr_factor}]
     return [g for g in groups if g["params"]]
+
+
+# --- frozen prefix / trainable suffix (speed: train.fit caches or no_grads the frozen part) ----------
+
+class ModelInput(nn.Module):
+    """The input step of ``StudyModel.forward``: channel check, grayscale repeat, normalisation.
+
+    Shares the model's ``mean``/``std`` buffers, so it always matches the model it came from.
+    """
+
+    def __init__(self, model: "StudyModel"):
+        super().__init__()
+        self._model = [model]  # a list, so the model is not registered as a submodule (no cycle)
+
+    def forward(self, x):
+        m = self._model[0]
+        if x.shape[1] != m.info["in_channels"]:
+            raise ValueError(f"expected {m.info['in_channels']}-channel input, got shape {tuple(x.shape)}")
+        if m.repeat_gray:
+            x = x.expand(-1, 3, -1, -1)
+        return (x - m.mean) / m.std
+
+
+def _body_steps(model: "StudyModel") -> list[nn.Module] | None:
+    """The body's forward as a list of modules applied one after the other (same ops, same order),
+    or None for a body this function does not know."""
+    backbone, body = model.info.get("backbone"), model.body
+    flat = nn.Flatten(1)
+    if backbone == "small_cnn" and isinstance(body, SmallCNN):
+        # F.relu(bn(conv)) -> pool, twice; then relu(dropout(fc)) twice (dropout before ReLU, as published)
+        return [body.conv1, body.bn1, nn.ReLU(), body.pool, body.conv2, body.bn2, nn.ReLU(), body.pool, flat,
+                body.fc1, body.dropout, nn.ReLU(), body.fc2, body.dropout, nn.ReLU()]
+    if backbone in ("resnet18", "resnet50") and isinstance(body, torchvision.models.ResNet):
+        return [body.conv1, body.bn1, body.relu, body.maxpool, body.layer1, body.layer2, body.layer3,
+                body.layer4, body.avgpool, flat, body.fc]
+    if backbone == "efficientnet_b0" and isinstance(body, torchvision.models.EfficientNet):
+        return [*body.features, body.avgpool, flat, body.classifier]
+    if backbone == "efficientnet_lite0" and isinstance(body, EfficientNetLite0):
+        return [body._conv_stem, body._bn0, nn.ReLU6(), *body._blocks, body._conv_head, body._bn1, nn.ReLU6(),
+                body.avgpool, flat, body._dropout, body._fc]
+    return None
+
+
+def _is_frozen(step: nn.Module) -> bool:
+    """No trainable parameter, and every BatchNorm in it frozen with running statistics, so that
+    train mode (StudyModel.train / train.freeze_bn_stats) keeps it in eval: it never learns or updates."""
+    if any(p.requires_grad for p in step.parameters()):
+        return False
+    for m in step.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            if not list(m.parameters(recurse=False)) or not m.track_running_stats or m.running_mean is None:
+                return False
+    return True
+
+
+def _is_deterministic(step: nn.Module) -> bool:
+    """The same output in train and eval mode: no active dropout or stochastic depth inside."""
+    for m in step.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
+            return False
+        if isinstance(m, torchvision.ops.StochasticDepth) and m.p > 0:
+            return False
+    return True
+
+
+def split_frozen_prefix(model: nn.Module, cacheable: bool = False) -> tuple[nn.Sequential, nn.Sequential] | None:
+    """Split a StudyModel into (frozen prefix, trainable suffix) with ``suffix(prefix(x)) == model(x)``.
+
+    The prefix is the input step (normalisation, grayscale repeat) and the longest run of leading body
+    steps that are frozen: no trainable parameter, every BatchNorm frozen (so it stays in eval mode).
+    It can run under ``torch.no_grad()`` without changing anything the optimizer sees. The suffix is
+    the rest of the body and the head. Both share the model's modules (training the suffix trains
+    the model).
+
+    Args:
+        model: a StudyModel (resnet18/50, efficientnet_b0/lite0, small_cnn) with its freezing applied.
+        cacheable: also require the prefix to be deterministic in train mode (no dropout or
+            stochastic depth), so its outputs can be computed once and reused every epoch.
+            torchvision's EfficientNet-B0 applies stochastic depth in every block but the first,
+            frozen or not, so its cacheable prefix stops after stage 1.
+
+    Returns:
+        (prefix, suffix) as ``nn.Sequential``s, or None when the model is not a known StudyModel or no
+        body step is frozen (e.g. freeze='none', or a new first conv that learns).
+    """
+    if not isinstance(model, StudyModel):
+        return None
+    steps = _body_steps(model)
+    if steps is None:
+        return None
+    cut = 0
+    while cut < len(steps) and _is_frozen(steps[cut]) and (not cacheable or _is_deterministic(steps[cut])):
+        cut += 1
+    if cut == 0:
+        return None
+    return nn.Sequential(ModelInput(model), *steps[:cut]), nn.Sequential(*steps[cut:], model.head)

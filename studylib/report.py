@@ -61,10 +61,15 @@ def weights_of(model) -> dict:
 
 
 def verdict_value(paper_value: float, ours: float, ci=None, tolerance: float = 0.02, profile: str = "cpu",
-                  substitute: str = "") -> tuple[str, str]:
-    """Does our figure reproduce a numeric claim? Within the CI (or `tolerance`) of ours counts as reproduced."""
+                  substitute: str = "", untestable: str = "") -> tuple[str, str]:
+    """Does our figure reproduce a numeric claim? Within the CI (or `tolerance`) of ours counts as reproduced.
+
+    untestable: a reason the setting cannot test the claim (e.g. random init instead of ImageNet weights).
+    """
     if profile == "demo":
         return "not testable here", "DEMO run on generated data"
+    if untestable:
+        return "not testable here", f"{untestable}; ours {ours:.4f}"
     inside = ci is not None and ci[0] <= paper_value <= ci[1]
     near = abs(paper_value - ours) <= tolerance
     note = f"paper {paper_value:.4f} vs ours {ours:.4f}" + (f"; {substitute}" if substitute else "")
@@ -72,10 +77,12 @@ def verdict_value(paper_value: float, ours: float, ci=None, tolerance: float = 0
 
 
 def verdict_order(claim_holds: bool, margin: float, profile: str = "cpu", substitute: str = "",
-                  overlap: bool | None = None) -> tuple[str, str]:
+                  overlap: bool | None = None, untestable: str = "") -> tuple[str, str]:
     """Does a comparative claim (X beats Y) hold in our run? margin = our X minus our Y."""
     if profile == "demo":
         return "not testable here", "DEMO run on generated data"
+    if untestable:
+        return "not testable here", f"{untestable}; our difference {margin:+.4f}"
     note = f"difference {margin:+.4f}"
     if overlap:
         note += " (the 95% CIs overlap: the order is within test-set noise)"
@@ -110,3 +117,14 @@ def save(experiment: str, paper: str, run_name: str, results_dir: str, params: d
     path = results.write_record(rec, Path(results_dir) / f"{run_name or experiment}.json")
     print(f"record: {path} · wall time {wall_time():.0f}s · {headline}")
     return path
+
+
+def params_of(notebook: str, namespace: dict) -> dict:
+    """The current values of a notebook's parameters (the names in its `parameters` cell)."""
+    from .params import INJECTED, notebook_parameters
+    return {k: namespace[k] for k in notebook_parameters(notebook) if k in namespace and k not in INJECTED}
+
+
+def say(text: str) -> None:
+    """Display a computed, plain-language verdict paragraph."""
+    display(Markdown(text))

@@ -19,14 +19,17 @@ from .augment import to_batch
 
 
 def _grid_output(draw) -> "object":
+    """An Output widget redrawn on user events. The first drawing is shown as a plain figure instead:
+    capturing output into a widget while papermill executes the cell can lose the kernel's reply (the
+    run then hangs), and a plain figure also appears in the rendered HTML report."""
     import ipywidgets as w
     out = w.Output()
 
     def refresh(*_):
         out.clear_output(wait=True)
         with out:
-            fig = draw()
-            plt.show(fig)
+            plt.show(draw())
+    plt.show(draw())
     return out, refresh
 
 
@@ -50,7 +53,6 @@ def sample_browser(datasets: dict, n: int = 16, seed: int = 0):
     ds_pick.observe(lambda ch: setattr(cls_pick, "options", datasets[ch["new"]].classes), names="value")
     cls_pick.observe(refresh, names="value")
     again.on_click(refresh)
-    refresh()
     return w.VBox([w.HBox([ds_pick, cls_pick, again]), out])
 
 
@@ -79,7 +81,6 @@ def misclassified_browser(ds, y_pred, n: int = 24):
     out, refresh = _grid_output(draw)
     t.observe(refresh, names="value")
     p.observe(refresh, names="value")
-    refresh()
     return w.VBox([w.HBox([t, p]), out])
 
 
