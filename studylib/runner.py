@@ -16,11 +16,14 @@ from .data.base import atomic_write
 from .params import load_profile
 
 
-def render_html(ipynb: Path, out: Path) -> None:
-    """nbconvert's HTML export of an executed notebook, written atomically."""
+def render_html(ipynb: Path, out: Path, title: str = "") -> None:
+    """nbconvert's HTML export of an executed notebook (page title set), written atomically."""
     import nbformat
     from nbconvert import HTMLExporter
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(ipynb, as_version=4))
+    nb = nbformat.read(ipynb, as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    body, _ = HTMLExporter().from_notebook_node(nb)
     atomic_write(out, lambda tmp: Path(tmp).write_text(body, encoding="utf-8"))
 
 
@@ -62,7 +65,8 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
         status, error = "failed", f"{type(e).__name__}: {e}"
     wall = time.perf_counter() - t0
     if nb_out.is_file():
-        render_html(nb_out, out_dir / f"{run.name}.html")
+        render_html(nb_out, out_dir / f"{run.name}.html",
+                    f"DEMO — {run.name}" if profile.name == "demo" else f"{run.name} [{profile.name}]")
         if status == "ok" and has_error_output(nb_out):
             status, error = "failed", "a cell shows an error output"
     record = results_dir / f"{run.name}.json"
