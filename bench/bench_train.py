@@ -60,6 +60,9 @@ CASES = {
                       optim=dict(optimizer="sgd", lr=0.01, momentum=0.9)),
     "lite0_full": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="none"), augment="none",
                        optim=dict(optimizer="adam", lr=1e-3)),
+    # issue 3: ResNet18 at 48x48 (random init: same cost as ImageNet weights, which are not obtainable here)
+    "resnet18_full": dict(model=dict(backbone="resnet18", pretrained=False, freeze="none"), augment="none",
+                          optim=dict(optimizer="adam", lr=1e-3)),
     "lite0_last_block": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="last_block"),
                              augment="none", optim=dict(optimizer="adam", lr=1e-3)),
 }
