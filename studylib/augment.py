@@ -131,7 +131,8 @@ def to_batch(images, image_size: int | tuple[int, int] | None = None,
         float32 tensor (N, C, H', W') in [0, 1] on ``device``.
     """
     if isinstance(images, np.ndarray):
-        images = torch.from_numpy(images)
+        # read-only arrays (e.g. views of PIL buffers) would make torch warn into the reports
+        images = torch.from_numpy(images if images.flags.writeable else images.copy())
     if images.dtype != torch.uint8 or images.ndim != 4:
         raise TypeError(f"to_batch expects uint8 (N,H,W,C), got {images.dtype} {tuple(images.shape)}")
     if device is not None:
