@@ -57,6 +57,12 @@ def test_ferplus_modes(shared_data):
     prob = ferplus.load(shared_data, "PublicTest", mode="probability", num_classes=10)
     assert len(maj) < len(plu) < 3589
     assert maj.labels.max() < 8 and prob.is_soft and np.allclose(prob.targets.sum(1), 1)
+    votes = ferplus.load(shared_data, "PublicTest", mode="votes", num_classes=10)
+    assert np.allclose(votes.targets.sum(1), 10) and (votes.labels == plu_10(shared_data)).all()
+
+
+def plu_10(shared_data):
+    return ferplus.load(shared_data, "PublicTest", mode="plurality", num_classes=10).labels
 
 
 def test_ferplus_agrees_with_fer2013_on_62_9_percent(shared_data):

@@ -4,7 +4,10 @@ Label modes:
   plurality   -- argmax of the votes (first class on ties), as seed 003's code scores it;
   majority    -- as the FERPlus paper (Barsoum et al. 2016): single votes are dropped as outliers and
                  a row is kept only when one class has more than half of the remaining votes;
-  probability -- soft targets: the vote distribution, for cross-entropy with probabilities.
+  probability -- soft targets: the vote distribution, for cross-entropy with probabilities;
+  votes       -- the raw vote counts (summing to 10) as targets, exactly what seed 003's code feeds to
+                 CrossEntropyLoss: soft labels with a 10x loss scale (so 10x the effective SGD step).
+                 Hard labels (`.labels`) are the argmax of the votes, as that code scores them.
 Class sets: 10 (the 8 emotions + unknown + NF, as seed 003) or 8 (emotions only; rows whose label
 is unknown/NF are dropped). Rows with an empty image name (FERPlus marks them not-a-face) are dropped
 and counted in `LAST_DROPPED`/the dataset's `dropped` attribute.
@@ -22,7 +25,7 @@ from .base import DataError, ImageDataset, sha256_file
 CLASSES_10 = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
               "unknown", "NF"]
 CLASSES_8 = CLASSES_10[:8]
-MODES = ("plurality", "majority", "probability")
+MODES = ("plurality", "majority", "probability", "votes")
 # FERPlus emotion index -> FER2013 label (contempt/unknown/NF have no FER2013 counterpart).
 TO_FER2013 = {0: 6, 1: 3, 2: 5, 3: 4, 4: 0, 5: 1, 6: 2}
 
@@ -94,11 +97,12 @@ def load(data_dir: str | Path, split: str = "Training", mode: str = "plurality",
     dropped_unnamed = int((~named).sum())
     rows = rows[named]
     votes = df[CLASSES_10].to_numpy()[rows]
-    if mode == "probability":
+    if mode in ("probability", "votes"):
         if num_classes == 8:
             votes = votes[:, :8]
         keep = votes.sum(1) > 0
-        targets = (votes[keep] / votes[keep].sum(1, keepdims=True)).astype(np.float32)
+        targets = votes[keep] if mode == "votes" else votes[keep] / votes[keep].sum(1, keepdims=True)
+        targets = targets.astype(np.float32)
     else:
         labels = votes.argmax(1) if mode == "plurality" else majority_labels(votes)
         keep = (labels >= 0) & (labels < num_classes)
