@@ -79,8 +79,12 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
             "wall_s": round(wall, 1), "headline": headline, "html": f"{run.name}.html"}
 
 
-def write_index(out_dir: Path, profile, entries: list[dict], total_s: float) -> Path:
-    """reports/<profile>/index.html and index.json: each report, its headline, wall time, status."""
+def write_index(out_dir: Path, profile, entries: list[dict]) -> Path:
+    """reports/<profile>/index.html and index.json: each report, its headline, wall time, status.
+
+    The total is the sum of the runs' wall times, so it stays right when `--only` reruns some of them.
+    """
+    total_s = sum(e["wall_s"] for e in entries)
     atomic_write(out_dir / "index.json", lambda tmp: Path(tmp).write_text(
         json.dumps({"profile": profile.name, "title": profile.title, "total_wall_s": round(total_s, 1),
                     "runs": entries}, indent=2)))
@@ -119,7 +123,7 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
               flush=True)
         order = [r.name for r in prof.runs]
         write_index(out, prof, sorted(entries.values(), key=lambda x: order.index(x["name"])
-                                      if x["name"] in order else 99), time.perf_counter() - t0)
+                                      if x["name"] in order else 99))
     failed = [e for e in entries.values() if e["status"] != "ok" and e["name"] in {r.name for r in runs}]
     print(f"done in {(time.perf_counter() - t0) / 60:.1f} min: {len(runs) - len(failed)} ok, {len(failed)} failed"
           f"; index: {out / 'index.html'}")
