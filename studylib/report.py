@@ -40,8 +40,10 @@ def header(text: str, profile: str, params: dict, sources: dict, weights: dict, 
                   "they say nothing about the papers.", ""]
     if cuts:
         lines += ["**What this profile changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
-    lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()]
-    lines += ["", "| weights | file | sha256 |", "|---|---|---|"]
+    if sources:
+        lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()]
+    if weights:
+        lines += ["", "| weights | file | sha256 |", "|---|---|---|"]
     for name, w in weights.items():
         lines.append(f"| {name} | random init | — |" if w == "random init" else
                      f"| {name} | `{Path(w['file']).name}` | `{str(w['sha256'])[:16]}…` |")
@@ -111,12 +113,27 @@ def save(experiment: str, paper: str, run_name: str, results_dir: str, params: d
     if not results_dir:
         print("results_dir is empty: no record written (interactive session)")
         return None
-    rec = dataclasses.asdict(results.make_record(experiment, paper, params, metrics, sources, weights,
-                                                 wall_time(), device, claims))
-    rec.update(headline=headline, run_name=run_name, profile=profile)
+    # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
+    rec = dataclasses.asdict(results.make_record(run_name or experiment, paper, params, metrics, sources,
+                                                 weights, wall_time(), device, claims))
+    rec.update(headline=headline, run_name=run_name, notebook=experiment, profile=profile)
     path = results.write_record(rec, Path(results_dir) / f"{run_name or experiment}.json")
     print(f"record: {path} · wall time {wall_time():.0f}s · {headline}")
     return path
+
+
+def headlines(results_dir) -> pd.DataFrame:
+    """Every run record's headline, weights and wall time (claim-less runs included)."""
+    import json
+    rows = []
+    for p in sorted(Path(results_dir).glob("*.json")):
+        rec = json.loads(p.read_text())
+        w = rec.get("weights") or {}
+        rows.append({"run": rec.get("run_name") or rec["experiment"], "paper": rec["paper"],
+                     "weights": ", ".join(f"{k}: {'random init' if v == 'random init' else 'ImageNet'}"
+                                          for k, v in w.items()) or "—",
+                     "headline": rec.get("headline", ""), "wall time s": round(rec["wall_time_s"])})
+    return pd.DataFrame(rows)
 
 
 def params_of(notebook: str, namespace: dict) -> dict:
