@@ -93,7 +93,9 @@ def test_demo_profile_runs_every_notebook(demo_reports):
         for k, v in run.params.items():
             assert nb.metadata.papermill.parameters[k] == v
         html = (out / f"{run.name}.html").read_text()
-        assert "DEMO" in html and "sha256" in html and "Traceback" not in html
+        assert "DEMO" in html and "Traceback" not in html
+        if run.notebook not in ("01_data_audit", "06_scorecard"):  # these read no model weights
+            assert "sha256" in html
     assert "<table>" in (out / "index.html").read_text()
 
 
