@@ -60,8 +60,8 @@ CASES = {
                       optim=dict(optimizer="sgd", lr=0.01, momentum=0.9)),
     "lite0_full": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="none"), augment="none",
                        optim=dict(optimizer="adam", lr=1e-3)),
-    # issue 3: ResNet18 at 48x48 (random init: same cost as ImageNet weights, which are not obtainable here)
-    "resnet18_full": dict(model=dict(backbone="resnet18", pretrained=False, freeze="none"), augment="none",
+    # issue 3: ResNet18 at 48x48 with a new 1-channel conv1 as seed 003 (random init: same cost as ImageNet weights)
+    "resnet18_full": dict(model=dict(backbone="resnet18", pretrained=False, freeze="none", gray_mode="new"), augment="none",
                           optim=dict(optimizer="adam", lr=1e-3)),
     "lite0_last_block": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="last_block"),
                              augment="none", optim=dict(optimizer="adam", lr=1e-3)),
@@ -361,10 +361,11 @@ def main(argv=None) -> None:
             accuracy_check(train_all, val_all, tmp, args)
 
     print("\nsummary (img/s):")
-    targets = {"small_cnn": 3.0, "lite0_full": 1.0, "lite0_last_block": 1.5}
+    targets = {"small_cnn": 3.0, "lite0_full": 1.0, "lite0_last_block": 1.5}  # issue 6; resnet18: no target
     for r in results:
+        target = f"  (target >= {targets[r['case']]:.1f}x)" if r["case"] in targets else ""
         print(f"  {r['case']:17s} baseline {r['baseline']:7.0f}  studylib {r['project']:7.0f}  "
-              f"ratio {r['ratio']:5.2f}x  (target >= {targets[r['case']]:.1f}x)")
+              f"ratio {r['ratio']:5.2f}x{target}")
     print(f"total {time.perf_counter() - t_start:.0f} s")
 
 
