@@ -104,7 +104,10 @@ def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: Train
     t0 = time.perf_counter()
     result = fit(model, splits["train"], splits["val"], cfg)
     seconds = time.perf_counter() - t0
-    val = evaluate(result.model, splits["val"], cfg)
+    # fit scored validation at every epoch: the best epoch's row is the chosen model's validation score
+    best = result.history.loc[result.history["epoch"] == result.best_epoch]
+    val = ({"acc": float(best["val_acc"].iloc[0]), "macro_f1": float(best["val_macro_f1"].iloc[0]),
+            "loss": float(best["val_loss"].iloc[0])} if len(best) else evaluate(result.model, splits["val"], cfg))
     test = evaluate(result.model, splits["test"], cfg)
     m = metrics.classification_metrics(test["y_true"], test["y_pred"], splits["test"].classes)
     ci = {k: metrics.bootstrap_ci(test["y_true"], test["y_pred"], k, n_boot=n_boot, seed=cfg.seed)

@@ -289,13 +289,15 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
     return model
 
 
-def param_groups(model: StudyModel, lr: float, head_lr_factor: float = 1.0) -> list[dict]:
-    """Optimizer parameter groups of the trainable parameters; the head gets lr * head_lr_factor
-    (seed 000: weight and bias learn-rate factor 20 on the new layer)."""
-    head_ids = {id(p) for p in model.head.parameters()}
-    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
-    head = [p for p in model.head.parameters() if p.requires_grad]
-    groups = [{"name": "body", "params": body, "lr": lr}, {"name": "head", "params": head, "lr": lr * head_lr_factor}]
+def param_groups(model: nn.Module, lr: float, head_lr_factor: float = 1.0) -> list[dict]:
+    """Optimizer parameter groups of the trainable parameters; a `.head` (if any) gets lr * head_lr_factor
+    (seed 000: weight and bias learn-rate factor 20 on the new layer). `lr_factor` lets schedulers report
+    the base learning rate."""
+    head_ids = {id(p) for p in model.head.parameters()} if hasattr(model, "head") else set()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"name": "body", "params": [p for p in trainable if id(p) not in head_ids], "lr": lr, "lr_factor": 1.0},
+              {"name": "head", "params": [p for p in trainable if id(p) in head_ids], "lr": lr * head_lr_factor,
+               "lr_factor": head_lr_factor}]
     return [g for g in groups if g["params"]]
 
 

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .augment import PRESETS, make_augment, to_batch
 from .data.base import ImageDataset, atomic_write
-from .models import split_frozen_prefix
+from .models import param_groups, split_frozen_prefix
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,7 @@ def build_loss(cfg: TrainConfig, train: ImageDataset) -> nn.Module:
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Optimizer over trainable params; `model.head` params get lr * head_lr_factor."""
-    head_ids = {id(p) for p in model.head.parameters()} if hasattr(model, "head") else set()
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [dict(params=[p for p in trainable if id(p) not in head_ids], lr=cfg.lr, lr_factor=1.0),
-              dict(params=[p for p in trainable if id(p) in head_ids], lr=cfg.lr * cfg.head_lr_factor,
-                   lr_factor=cfg.head_lr_factor)]
-    groups = [g for g in groups if g["params"]]
+    groups = param_groups(model, cfg.lr, cfg.head_lr_factor)
     if not groups:
         raise ValueError("model has no trainable parameters (all requires_grad=False)")
     return OPTIMIZERS[cfg.optimizer](groups, cfg)

@@ -6,13 +6,14 @@ load them. EfficientNet-Lite0 comes inside the PyPI package ``efficientnet-lite0
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from .data.base import sha256_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -107,13 +108,6 @@ def _package_dir(package: str) -> Path | None:
     return Path(list(found.submodule_search_locations)[0]) / "models"
 
 
-def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def find_weights(arch: str, weights_dir=None) -> tuple[WeightsSpec, Path, str]:
@@ -136,7 +130,7 @@ def find_weights(arch: str, weights_dir=None) -> tuple[WeightsSpec, Path, str]:
         for folder in candidates:
             path = folder / spec.file
             if path.is_file():
-                digest = sha256_of(path)
+                digest = sha256_file(path)
                 if not digest.startswith(spec.sha256):
                     raise WeightsHashError(
                         f"{path}: sha256 {digest} does not match the expected {spec.sha256} for {arch} "

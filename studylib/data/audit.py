@@ -77,7 +77,7 @@ def duplicate_summary(dups: pd.DataFrame) -> dict:
 def ferplus_agreement(data_dir, cache_dir=None) -> dict:
     """How often FERPlus's plurality emotion (among FER2013's 7) matches the FER2013 label, on named rows."""
     t = ferplus.votes_table(data_dir, cache_dir)
-    votes = pd.read_csv(ferplus.find_csv(data_dir))[ferplus.CLASSES_10].to_numpy()
+    votes = t[ferplus.CLASSES_10].to_numpy()
     named = t["named"].to_numpy()
     plural7 = pd.Series(votes[:, :7].argmax(1)).map(ferplus.TO_FER2013).to_numpy()
     agree = plural7 == t["fer2013"].to_numpy()

@@ -116,7 +116,7 @@ def load(data_dir: str | Path, split: str = "Training", mode: str = "plurality",
 
 
 def votes_table(data_dir: str | Path, cache_dir=None) -> pd.DataFrame:
-    """All rows: FER2013 label and usage beside the FERPlus votes, plurality and majority labels."""
+    """All rows: FER2013 label and usage, plurality and majority labels, and the vote columns."""
     fer_path = fer2013.find_csv(data_dir)
     arrays, _ = fer2013.load_arrays(fer_path, cache_dir)
     df = read_votes(find_csv(data_dir), arrays["usage"])
@@ -124,4 +124,4 @@ def votes_table(data_dir: str | Path, cache_dir=None) -> pd.DataFrame:
     out = pd.DataFrame({"usage": np.array(fer2013.USAGES)[arrays["usage"]], "fer2013": arrays["labels"],
                         "named": df["Image name"].str.strip().to_numpy() != "",
                         "plurality": votes.argmax(1), "majority": majority_labels(votes)})
-    return out
+    return pd.concat([out, df[CLASSES_10]], axis=1)
