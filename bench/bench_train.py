@@ -8,7 +8,7 @@ number of steps run through:
       DataLoader(num_workers=0, shuffle=True), a plain training loop. --baseline-dataset seed003
       swaps in seed 003's own FERPlusDataset (pandas .iloc, skimage imread, dict samples), which
       costs about 10x more per sample than the lean PIL dataset;
-  (b) the project: `studylib.train.fit` on the in-memory uint8 dataset (batched kornia augmentation,
+  (b) the project: `studylib.train.fit` on the in-memory uint8 dataset (batched augmentation: one composed warp for seed 003's,
       frozen-prefix cache, channels_last where it helps), timed as a whole, including its
       validation on a small val set (--val-images) after every epoch.
 

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from studylib.augment import PRESETS, make_augment, to_batch
+from studylib.augment import PRESETS, RandomAffineChain, make_augment, to_batch
 from studylib.data.base import ImageDataset
 from studylib.train import (TrainConfig, balanced_class_weights, build_loss, build_optimizer, evaluate,
                             fit, freeze_bn_stats)
@@ -202,6 +203,57 @@ def test_presets_keep_shape_and_change_the_batch(name, channels):
         # per-sample parameters: identical inputs come out different
         assert len({tuple(img.flatten().tolist()) for img in y}) > 1
         assert 0 <= y.min() and y.max() <= 1 + 1e-6
+
+
+def _smooth(n=3, side=48):
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side), indexing="ij")
+    return (0.5 + 0.3 * torch.sin(6 * xx) * torch.cos(4 * yy) + 0.2 * xx)[None, None].repeat(n, 1, 1, 1)
+
+
+def test_affine_chain_equals_translate_flip_rotate_in_sequence():
+    # The fused warp must be seed 003's three steps composed: compare with kornia applying
+    # them one after another (integer shifts; the interior, where no step padded)
+    import kornia.geometry.transform as KG
+    img = _smooth()
+    params = dict(shift=torch.tensor([[5.0, -3.0], [0.0, 0.0], [-7.0, 2.0]]),
+                  flip=torch.tensor([True, False, True]), angle=torch.tensor([8.0, -10.0, 0.0]))
+    grid = F.affine_grid(RandomAffineChain.theta(params, 48, 48), list(img.shape), align_corners=True)
+    fused = F.grid_sample(img, grid, align_corners=True)
+    seq = KG.translate(img, params["shift"], align_corners=True)
+    seq = torch.where(params["flip"][:, None, None, None], seq.flip(-1), seq)
+    seq = KG.rotate(seq, params["angle"], align_corners=True)
+    torch.testing.assert_close(fused[..., 12:36, 12:36], seq[..., 12:36, 12:36], atol=1e-5, rtol=0)
+    # and the forward pass's own grid (einsum) is F.affine_grid's
+    chain = RandomAffineChain(mode="bilinear")
+    torch.manual_seed(1)
+    ours = chain(img)
+    torch.manual_seed(1)
+    theta = chain.theta(chain.draw(3, 48, 48), 48, 48)
+    torch.testing.assert_close(ours, F.grid_sample(img, F.affine_grid(theta, list(img.shape), align_corners=True),
+                                                   align_corners=True))
+
+
+def test_affine_chain_edge_cases_are_exact():
+    img = torch.rand(4, 1, 48, 40)
+    assert torch.equal(RandomAffineChain(p_translate=0, p_flip=0, p_rotate=0, mode="nearest")(img), img)
+    torch.testing.assert_close(RandomAffineChain(p_translate=0, p_flip=0, p_rotate=0)(img), img)  # bilinear: rounding
+    assert torch.equal(RandomAffineChain(p_translate=0, p_flip=1, p_rotate=0, mode="nearest")(img), img.flip(-1))
+    torch.testing.assert_close(RandomAffineChain(p_translate=0, p_flip=1, p_rotate=0)(img), img.flip(-1))
+
+
+def test_affine_chain_draws_seed003s_distribution():
+    torch.manual_seed(0)
+    p = RandomAffineChain().draw(20000, 48, 40)
+    moved, rotated = (p["shift"] != 0).any(1).float(), (p["angle"] != 0).float()
+    for share in (moved.mean(), p["flip"].float().mean(), rotated.mean()):
+        assert abs(share - 0.5) < 0.02  # each step applied with p = 0.5, independently
+    assert abs((moved * rotated).mean() - 0.25) < 0.02
+    assert p["shift"][:, 0].abs().max() <= 0.2 * 40 and p["shift"][:, 1].abs().max() <= 0.2 * 48
+    assert p["shift"][:, 1].abs().max() > 0.19 * 48  # the whole range is used
+    assert p["angle"].abs().max() <= 10 and p["angle"].abs().max() > 9.9
+    torch.manual_seed(0)
+    again = RandomAffineChain().draw(20000, 48, 40)
+    assert all(torch.equal(p[k], again[k]) for k in p)  # the global RNG, which fit seeds and checkpoints
 
 
 def test_unknown_preset_lists_valid_names():
