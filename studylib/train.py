@@ -5,19 +5,11 @@ trains, `evaluate` only measures, `fit` owns the order (train, evaluate,
 scheduler step, checkpoint) and the history. Data stays a uint8 tensor; each
 batch is indexed, moved, converted and augmented on the model's device.
 
-Speed (results unchanged up to float rounding; `FitResult.speed` says what was used):
-- frozen prefix: when the leading part of a StudyModel is frozen (`models.split_frozen_prefix`),
-  it runs under `torch.no_grad()`; when it is also deterministic and no augmentation is
-  configured, its outputs are computed once per sample (train and val), kept in memory
-  (up to FEATURE_CACHE_MAX_BYTES) and only the trainable suffix runs each epoch;
-- threads: on CPU, torch's thread count is capped at the cores this process may use;
-- channels_last on CPU for nets with depthwise convolutions (EfficientNets: about 1.5x; it does
-  not help ResNets and slows the small CNN, so they keep NCHW).
+Speed settings (threads, channels_last, AMP, frozen-prefix cache) live in `speed`,
+checkpoint helpers in `checkpoint`.
 """
 from __future__ import annotations
 
-import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,8 +24,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import PRESETS, make_augment, to_batch
-from .data.base import ImageDataset, atomic_write
-from .models import param_groups, split_frozen_prefix
+from .checkpoint import resume, rng_state, save
+from .data.base import ImageDataset
+from .models import param_groups
+from .speed import autocast, pick_amp_dtype, cpu_threads, plan_prefix, use_channels_last
 
 
 @dataclass(frozen=True)
@@ -70,12 +64,12 @@ class TrainConfig:
     channels_last: bool | None = None     # None: on CPU for nets with depthwise convs (EfficientNets)
 
     def __post_init__(self):
-        for field, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("loss", LOSSES),
+        for name, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("loss", LOSSES),
                              ("monitor", MONITORS), ("class_weights", (None, "balanced")),
                              ("device", ("auto", "cpu", "cuda", "mps")),
                              ("frozen_prefix", FROZEN_PREFIX)]:
-            if getattr(self, field) not in valid:
-                raise ValueError(f"TrainConfig.{field}={getattr(self, field)!r}; valid: {', '.join(map(str, valid))}")
+            if getattr(self, name) not in valid:
+                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r}; valid: {', '.join(map(str, valid))}")
         if self.augment not in PRESETS:  # fail at config time, not after loading data
             raise ValueError(f"TrainConfig.augment={self.augment!r}; valid: {', '.join(PRESETS)}")
 
@@ -97,11 +91,7 @@ SCHEDULERS = {
 LOSSES = {"cross_entropy": lambda weight: nn.CrossEntropyLoss(weight=weight)}
 MONITORS = {"val_acc": "max", "val_macro_f1": "max", "val_loss": "min"}
 FROZEN_PREFIX = ("auto", "no_grad", "off")
-# Fields a resumed run may change without changing the result (or only when it stops, or in float rounding).
-_RESUME_MAY_CHANGE = {"epochs", "resume", "device", "eval_batch_size", "checkpoint_dir", "early_stopping_patience",
-                      "frozen_prefix", "num_threads", "channels_last"}
-# Most memory the cached prefix outputs (train + val) may take; beyond it the prefix runs under no_grad.
-FEATURE_CACHE_MAX_BYTES = 2 << 30
+
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -156,11 +146,6 @@ def iter_batches(images: torch.Tensor, targets: torch.Tensor, batch_size: int,
         yield images[idx], targets[idx]
 
 
-def _autocast(device: torch.device, amp_dtype):
-    """Autocast context, a no-op unless on CUDA with an AMP dtype."""
-    return torch.autocast("cuda", dtype=amp_dtype, enabled=amp_dtype is not None and device.type == "cuda")
-
-
 def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, *,
                     device: torch.device, augment: nn.Module | None = None, image_size=None,
                     scaler: torch.amp.GradScaler | None = None, amp_dtype: torch.dtype | None = None,
@@ -200,9 +185,9 @@ def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer,
             x = x.contiguous(memory_format=torch.channels_last)
         y = targets.to(device, non_blocking=True)
         if frozen is not None:
-            with torch.no_grad(), _autocast(device, amp_dtype):
+            with torch.no_grad(), autocast(device, amp_dtype):
                 x = frozen(x)
-        with _autocast(device, amp_dtype):
+        with autocast(device, amp_dtype):
             logits = model(x)
         loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -244,11 +229,11 @@ def evaluate(model: nn.Module, dataset: ImageDataset, cfg: TrainConfig, device: 
 def _score(model: nn.Module, inputs, data: torch.Tensor, dataset: ImageDataset, cfg: TrainConfig,
            device: torch.device) -> dict:
     """`evaluate`'s work: model(inputs(batch of `data`)) over the dataset, in eval_batch_size batches."""
-    amp_dtype = _amp_dtype(device) if cfg.amp else None
+    amp_dtype = pick_amp_dtype(device) if cfg.amp else None
     targets = torch.from_numpy(dataset.targets)
     loss_sum, probs = 0.0, []
     for xb, yb in iter_batches(data, targets, cfg.eval_batch_size):
-        with _autocast(device, amp_dtype):
+        with autocast(device, amp_dtype):
             logits = model(inputs(xb)).float()
         loss_sum += F.cross_entropy(logits, yb.to(device), reduction="sum").item()
         probs.append(logits.softmax(1).cpu())
@@ -258,32 +243,6 @@ def _score(model: nn.Module, inputs, data: torch.Tensor, dataset: ImageDataset, 
     return dict(loss=loss_sum / max(n, 1), acc=float((y_true == y_pred).mean()) if n else 0.0,
                 macro_f1=float(f1_score(y_true, y_pred, average="macro", zero_division=0)) if n else 0.0,
                 n=n, y_true=y_true, y_pred=y_pred, probs=probs)
-
-
-def _amp_dtype(device: torch.device):
-    """bf16 where the GPU has it (no loss scaling needed), else fp16; None off CUDA."""
-    return None if device.type != "cuda" else torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def _rng_state(gen: torch.Generator) -> dict:
-    """Every RNG the loop draws from, in a form torch.load(weights_only=True) accepts."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state = dict(torch=torch.get_rng_state(), shuffle=gen.get_state(), python=random.getstate(),
-                 numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss))
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict, gen: torch.Generator) -> None:
-    """Restore what `_rng_state` saved."""
-    torch.set_rng_state(state["torch"])
-    gen.set_state(state["shuffle"])
-    random.setstate(state["python"])
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 @dataclass
@@ -303,127 +262,6 @@ class FitResult:
 def _is_better(value: float, best: float | None, monitor: str) -> bool:
     """Strict improvement in the monitor's direction (ties keep the earlier epoch)."""
     return best is None or (value > best if MONITORS[monitor] == "max" else value < best)
-
-
-def _load_checkpoint(path: Path, cfg: TrainConfig) -> dict:
-    """Load a checkpoint and refuse one written under different training settings."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    now = asdict(cfg)
-    diff = sorted(k for k, v in ck["config"].items() if k not in _RESUME_MAY_CHANGE and now.get(k) != v)
-    if diff:
-        raise ValueError(f"{path}: checkpoint was written with different settings for {', '.join(diff)}; "
-                         "use the same config, or another checkpoint_dir")
-    return ck
-
-
-def usable_cpus() -> int:
-    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (containers)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        n = os.cpu_count() or 1
-    for path in ("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
-        try:
-            text = Path(path).read_text().split()
-            if path.endswith("cpu.max"):
-                quota, period = text[0], text[1]
-            else:
-                quota, period = text[0], Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().split()[0]
-            if quota not in ("max", "-1") and int(period) > 0:
-                n = min(n, max(1, math.ceil(int(quota) / int(period))))
-            break
-        except (OSError, ValueError, IndexError):
-            continue
-    return max(1, n)
-
-
-def cpu_threads(requested: int | None = None) -> int:
-    """Threads for CPU training: `requested`, else torch's current setting (its default, or what the
-    user or OMP_NUM_THREADS set) capped at `usable_cpus()`; more threads than cores only contend."""
-    if requested:
-        return int(requested)
-    current = torch.get_num_threads()
-    return current if os.environ.get("OMP_NUM_THREADS") else max(1, min(current, usable_cpus()))
-
-
-def use_channels_last(model: nn.Module, cfg: TrainConfig, device: torch.device) -> bool:
-    """cfg.channels_last, or by default: on CPU for nets with depthwise/grouped convolutions.
-
-    Measured on CPU (2 cores, 48x48, batch 32, train steps): EfficientNet-Lite0 1.4-1.6x and
-    EfficientNet-B0 1.5-2x faster; ResNet18/50 unchanged (within noise); the small CNN 20% slower.
-    """
-    if cfg.channels_last is not None:
-        return bool(cfg.channels_last)
-    return device.type == "cpu" and any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in model.modules())
-
-
-class _FeatureCache:
-    """Outputs of a deterministic frozen prefix, computed once per sample (the first time it is asked
-    for, under no_grad, in eval mode) and then served from memory. Calling it maps sample indices to outputs."""
-
-    def __init__(self, prefix: nn.Module, images: torch.Tensor, image_size, device: torch.device, amp_dtype,
-                 channels_last: bool, batch_size: int):
-        self.prefix, self.images, self.image_size, self.device = prefix, images, image_size, device
-        self.amp_dtype, self.channels_last, self.batch_size = amp_dtype, channels_last, batch_size
-        self.done = torch.zeros(len(images), dtype=torch.bool)
-        self.feats: torch.Tensor | None = None
-
-    @torch.no_grad()
-    def compute(self, images: torch.Tensor) -> torch.Tensor:
-        self.prefix.eval()  # frozen BN is in eval in training too, and nothing in it is random: same output
-        x = to_batch(images, self.image_size, self.device)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with _autocast(self.device, self.amp_dtype):
-            return self.prefix(x)
-
-    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
-        todo = idx[~self.done[idx]]
-        for i in range(0, len(todo), self.batch_size):
-            part = todo[i:i + self.batch_size]
-            f = self.compute(self.images[part])
-            if self.feats is None:
-                fmt = torch.channels_last if self.channels_last and f.ndim == 4 else torch.contiguous_format
-                self.feats = torch.empty((len(self.images), *f.shape[1:]), dtype=f.dtype, device=self.device,
-                                         memory_format=fmt)
-            self.feats[part.to(self.device)] = f
-            self.done[part] = True
-        return self.feats[idx.to(self.device)]
-
-
-def _plan_prefix(model: nn.Module, cfg: TrainConfig, train: ImageDataset, val: ImageDataset,
-                 device: torch.device, amp_dtype, channels_last: bool) -> dict:
-    """How fit runs a frozen prefix: 'cached' (outputs computed once), 'no_grad' (per batch) or 'off'.
-
-    Returns dict(mode, suffix, frozen (run per batch under no_grad, or None), caches (train, val) or None,
-    speed (what to record)).
-    """
-    plan = dict(mode="off", suffix=model, frozen=None, caches=None, speed=dict(frozen_prefix="off"))
-    split = split_frozen_prefix(model) if cfg.frozen_prefix != "off" else None
-    if split is None:
-        return plan
-    frozen, suffix = split
-    plan.update(mode="no_grad", suffix=suffix, frozen=frozen,
-                speed=dict(frozen_prefix="no_grad", frozen_steps=len(frozen) - 1, cached_steps=0))
-    if cfg.frozen_prefix != "auto" or cfg.augment != "none":
-        return plan  # random augmentation changes the prefix's input every epoch: nothing to reuse
-    cacheable = split_frozen_prefix(model, cacheable=True)
-    if cacheable is None or len(train) == 0:
-        return plan
-    prefix = cacheable[0]
-    train_images = torch.from_numpy(train.images)
-    caches = [_FeatureCache(prefix, torch.from_numpy(ds.images), cfg.image_size, device, amp_dtype,
-                            channels_last, cfg.eval_batch_size) for ds in (train, val)]
-    probe = caches[0].compute(train_images[:1])
-    nbytes = probe[0].numel() * probe.element_size() * (len(train) + len(val))
-    if nbytes > FEATURE_CACHE_MAX_BYTES:
-        print(f"frozen prefix: not cached ({nbytes / 2**20:,.0f} MB > FEATURE_CACHE_MAX_BYTES); runs under no_grad")
-        return plan
-    rest = frozen[len(prefix):]  # frozen but random in train mode (EfficientNet-B0's stochastic depth)
-    plan.update(mode="cached", frozen=rest if len(rest) else None, caches=caches,
-                speed=dict(frozen_prefix="cached", frozen_steps=len(frozen) - 1, cached_steps=len(prefix) - 1,
-                           cache_mb=round(nbytes / 2**20, 1), feature_shape=tuple(probe.shape[1:])))
-    return plan
 
 
 def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig) -> FitResult:
@@ -464,7 +302,7 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
         model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, cfg)
     scheduler = SCHEDULERS[cfg.scheduler](optimizer, cfg)
-    amp_dtype = _amp_dtype(device) if cfg.amp else None
+    amp_dtype = pick_amp_dtype(device) if cfg.amp else None
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     loss_fn = build_loss(cfg, train).to(device)
     augment = make_augment(cfg.augment, cfg.image_size or train.images.shape[1:3], train.channels).to(device)
@@ -475,26 +313,14 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     if cfg.resume:
         if ckdir is None:
             raise ValueError("resume=True needs checkpoint_dir")
-        if (ckdir / "last.pt").exists():
-            ck = _load_checkpoint(ckdir / "last.pt", cfg)
-            model.load_state_dict(ck["model"])
-            optimizer.load_state_dict(ck["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(ck["scheduler"])
-            if ck["scaler"]:  # empty when saved with fp16 scaling off (CPU, bf16)
-                scaler.load_state_dict(ck["scaler"])
-            history, best_val, best_epoch, start = ck["history"], ck["best_val"], ck["best_epoch"], ck["epoch"] + 1
-            _set_rng_state(ck["rng"], gen)
-            if (ckdir / "best.pt").exists():
-                best_state = torch.load(ckdir / "best.pt", map_location="cpu", weights_only=True)["model"]
-            print(f"resumed from {ckdir / 'last.pt'} at epoch {start}")
-        else:
-            print(f"no checkpoint in {ckdir}; starting from epoch 1")
+        state = resume(ckdir, cfg, model, optimizer, scheduler, scaler, gen)
+        if state is not None:
+            history, best_val, best_epoch, best_state, start = state
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params trainable {trainable:,} / total {total:,} | {len(train)} train, {len(val)} val")
-    plan = _plan_prefix(model, cfg, train, val, device, amp_dtype, channels_last)
+    plan = plan_prefix(model, cfg, train, val, device, amp_dtype, channels_last)
     speed = dict(plan["speed"], num_threads=torch.get_num_threads() if device.type == "cpu" else None,
                  channels_last=channels_last)
     if plan["mode"] == "cached":
@@ -543,13 +369,10 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
               f"val loss {ev['loss']:.4f} acc {ev['acc']:.4f} macro-F1 {ev['macro_f1']:.4f} | "
               f"{row['seconds']:.1f}s{' *' if improved else ''}")
         if ckdir is not None:
-            ck = dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                      scheduler=scheduler.state_dict() if scheduler is not None else None,
-                      scaler=scaler.state_dict(), epoch=epoch, config=asdict(cfg), best_val=best_val,
-                      best_epoch=best_epoch, history=history, rng=_rng_state(gen))
-            atomic_write(ckdir / "last.pt", lambda tmp: torch.save(ck, tmp))
-            if improved:
-                atomic_write(ckdir / "best.pt", lambda tmp: torch.save(ck, tmp))
+            save(ckdir, improved, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                 scheduler=scheduler.state_dict() if scheduler is not None else None, scaler=scaler.state_dict(),
+                 epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
+                 rng=rng_state(gen))
 
     if best_state is not None:
         model.load_state_dict(best_state)

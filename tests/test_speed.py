@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-import studylib.train as train_mod
+import studylib.speed as speed_mod
 from studylib.data.base import ImageDataset
 from studylib.models import build_model, split_frozen_prefix
 from studylib.train import TrainConfig, evaluate, fit
@@ -134,7 +134,7 @@ def test_no_cache_with_augmentation_but_training_works(data):
 
 def test_too_big_a_cache_falls_back_to_no_grad(data, monkeypatch):
     train, val = data
-    monkeypatch.setattr(train_mod, "FEATURE_CACHE_MAX_BYTES", 1)
+    monkeypatch.setattr(speed_mod, "FEATURE_CACHE_MAX_BYTES", 1)
     res = fit(make(), train, val, cfg(epochs=1))
     assert res.speed["frozen_prefix"] == "no_grad"
 
@@ -148,4 +148,4 @@ def test_threads_and_memory_format_are_restored(data):
     assert all(p.is_contiguous() for p in res.model.parameters())
     res = fit(make("resnet18", "last_block"), train, val, cfg(epochs=1))
     assert not res.speed["channels_last"] and 1 <= res.speed["num_threads"] <= max(before, 1)
-    assert train_mod.cpu_threads(3) == 3 and 1 <= train_mod.usable_cpus()
+    assert speed_mod.cpu_threads(3) == 3 and 1 <= speed_mod.usable_cpus()
