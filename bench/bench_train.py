@@ -55,6 +55,7 @@ from torchvision import transforms as T  # noqa: E402
 
 from studylib.data import ferplus, synthetic  # noqa: E402
 from studylib.data.base import DataError, ImageDataset  # noqa: E402
+from studylib.augment import make_augment  # noqa: E402
 from studylib.models import build_model  # noqa: E402
 from studylib.train import TrainConfig, evaluate, fit  # noqa: E402
 
@@ -300,6 +301,25 @@ def bench_case(name: str, train: ImageDataset, val_small: ImageDataset, paths, a
                 others={kind: best[kind] for kind in args.baselines[1:]})
 
 
+def augment_cost(batch_size: int, reps: int = 200) -> None:
+    """ms per batch of seed 003's augmentation: three kornia modules in a row (how the project first did
+    it) vs the composed warp it uses now (augment.RandomAffineChain)."""
+    import kornia.augmentation as K
+    chain = nn.Sequential(K.RandomAffine(degrees=0.0, translate=(0.2, 0.2), p=0.5, padding_mode="zeros"),
+                          K.RandomHorizontalFlip(p=0.5), K.RandomRotation(degrees=10.0, p=0.5))
+    x = torch.rand(batch_size, 1, 48, 48)
+    ms = {}
+    for name, aug in (("three kornia modules", chain), ("one composed warp", make_augment("seed003"))):
+        for _ in range(20):
+            aug(x)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            aug(x)
+        ms[name] = (time.perf_counter() - t0) / reps * 1e3
+    print("\naugmentation, seed 003's, per batch of " + f"{batch_size}x1x48x48: "
+          + ", ".join(f"{k} {v:.2f} ms" for k, v in ms.items()))
+
+
 def accuracy_check(train: ImageDataset, val: ImageDataset, tmp: Path, args) -> None:
     """Small CNN, seed 003's recipe for a few epochs on a subset: val accuracy through both pipelines."""
     case = CASES["small_cnn"]
@@ -383,6 +403,8 @@ def main(argv=None) -> None:
         paths = write_pngs(train, tmp / "png")
         print(f"data: {what}; {n:,} training images (48x48 gray, {train.num_classes} classes) written as PNG "
               f"in {time.perf_counter() - t0:.1f} s")
+        if "small_cnn" in cases:
+            augment_cost(args.batch_size)
         results = [bench_case(name, train, val_small, paths, args) for name in cases]
         if args.accuracy:
             accuracy_check(train_all, val_all, tmp, args)
