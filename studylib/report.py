@@ -124,10 +124,8 @@ def save(experiment: str, paper: str, run_name: str, results_dir: str, params: d
 
 def headlines(results_dir) -> pd.DataFrame:
     """Every run record's headline, weights and wall time (claim-less runs included)."""
-    import json
     rows = []
-    for p in sorted(Path(results_dir).glob("*.json")):
-        rec = json.loads(p.read_text())
+    for _, rec in results.iter_records(results_dir, "*.json"):
         w = rec.get("weights") or {}
         rows.append({"run": rec.get("run_name") or rec["experiment"], "paper": rec["paper"],
                      "weights": ", ".join(f"{k}: {'random init' if v == 'random init' else 'ImageNet'}"

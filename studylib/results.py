@@ -160,6 +160,23 @@ def write_record(record: RunRecord | dict, path: str | Path) -> Path:
 _ROW_FIELDS = ("experiment", "paper", "device", "git_commit", "timestamp", "wall_time_s")
 
 
+def iter_records(folder: str | Path, pattern: str = "**/*.json"):
+    """Yield (path, record dict) for every run record under `folder`, sorted by path.
+
+    Raises:
+        ValueError: a file is not valid JSON or not a run record (the message names it).
+    """
+    for path in sorted(Path(folder).glob(pattern)):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid JSON ({e}); rerun the notebook that writes it or delete it") from e
+        missing = [k for k in (*_ROW_FIELDS, "claims") if not isinstance(rec, dict) or k not in rec]
+        if missing:
+            raise ValueError(f"{path}: not a run record (missing {', '.join(missing)})")
+        yield path, rec
+
+
 def load_records(folder: str | Path, pattern: str = "**/*.json") -> pd.DataFrame:
     """Collect run records into one table, one row per claim (the scorecard's input).
 
@@ -176,14 +193,7 @@ def load_records(folder: str | Path, pattern: str = "**/*.json") -> pd.DataFrame
         ValueError: a file is not valid JSON or not a run record (the message names it).
     """
     rows = []
-    for path in sorted(Path(folder).glob(pattern)):
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); rerun the notebook that writes it or delete it") from e
-        missing = [k for k in (*_ROW_FIELDS, "claims") if not isinstance(rec, dict) or k not in rec]
-        if missing:
-            raise ValueError(f"{path}: not a run record (missing {', '.join(missing)})")
+    for path, rec in iter_records(folder, pattern):
         for i, claim in enumerate(rec["claims"]):
             try:
                 claim = _check_claim(i, claim)

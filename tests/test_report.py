@@ -44,3 +44,14 @@ def test_misclassified_filter():
     assert list(widgets.misclassified(ds, pred)) == [1, 3]
     assert list(widgets.misclassified(ds, pred, true_class="b")) == [1]
     assert list(widgets.misclassified(ds, pred, pred_class="a")) == [3]
+
+
+def test_headlines_list_claimless_runs_and_name_a_broken_record(tmp_path):
+    from studylib import results
+    rec = results.make_record("01_data_audit", "all", {}, {}, {}, {"small_cnn": "random init"}, 12.3, "cpu", [])
+    results.write_record(rec, tmp_path / "01_data_audit.json")
+    table = report.headlines(tmp_path)
+    assert list(table["run"]) == ["01_data_audit"] and table["weights"][0] == "small_cnn: random init"
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"broken.json.*not valid JSON"):
+        report.headlines(tmp_path)
