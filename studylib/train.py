@@ -27,7 +27,7 @@ from .augment import PRESETS, make_augment, to_batch
 from .checkpoint import resume, rng_state, save
 from .data.base import ImageDataset
 from .models import param_groups
-from .speed import autocast, pick_amp_dtype, cpu_threads, plan_prefix, use_channels_last
+from .speed import autocast, cpu_threads, pick_amp_dtype, plan_prefix, use_channels_last
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,6 @@ SCHEDULERS = {
 LOSSES = {"cross_entropy": lambda weight: nn.CrossEntropyLoss(weight=weight)}
 MONITORS = {"val_acc": "max", "val_macro_f1": "max", "val_loss": "min"}
 FROZEN_PREFIX = ("auto", "no_grad", "off")
-
 
 
 def resolve_device(name: str = "auto") -> torch.device:

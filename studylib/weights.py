@@ -108,8 +108,6 @@ def _package_dir(package: str) -> Path | None:
     return Path(list(found.submodule_search_locations)[0]) / "models"
 
 
-
-
 def find_weights(arch: str, weights_dir=None) -> tuple[WeightsSpec, Path, str]:
     """Locate and verify the weights of ``arch``.
 

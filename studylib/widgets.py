@@ -99,7 +99,7 @@ def predict_face(model, rgb: np.ndarray, classes: list[str], image_size: int = 4
     """Crop the face, resize like the training images, and return (crop, found, class probabilities)."""
     crop, found = find_face(rgb)
     img = Image.fromarray(crop).convert("L" if channels == 1 else "RGB").resize((image_size, image_size))
-    arr = np.array(img, dtype=np.uint8)  # a writable copy: torch warns on read-only arrays
+    arr = np.asarray(img, dtype=np.uint8)  # read-only is fine: to_batch copies it
     arr = arr[None, ..., None] if channels == 1 else arr[None]
     model.eval()
     device = next(model.parameters()).device
