@@ -19,8 +19,9 @@ install: $(VENV)/.installed
 study: install
 	$(VENV)/bin/studylib run --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-## test: run the test suite (sets up .venv by itself)
+## test: check the layers' import contract, then run the test suite (sets up .venv by itself)
 test: install
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 ## data-check: which datasets are present (DATA_DIR=../shared/data)

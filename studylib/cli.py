@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from . import config
+from . import paths
 
 
 def _data_check(args) -> int:
@@ -22,18 +21,6 @@ def _data_make_demo(args) -> int:
     return 0
 
 
-def _data_bench(args) -> int:
-    from .data import fer2013
-    path = fer2013.find_csv(args.data_dir)
-    times = []
-    for _ in range(2):
-        t0 = time.perf_counter()
-        fer2013.load_arrays(path, args.cache_dir, verbose=True)
-        times.append(time.perf_counter() - t0)
-    print(f"first load {times[0]:.2f}s, cached load {times[1]:.3f}s, {times[0] / times[1]:.0f}x faster")
-    return 0
-
-
 def _run(args) -> int:
     from .runner import run_profile
     return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir)
@@ -44,17 +31,13 @@ def get_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data", help="inspect or generate datasets").add_subparsers(dest="action", required=True)
     c = data.add_parser("check", help="which datasets are present, with verified checksums")
-    c.add_argument("--data-dir", default=config.default_data_dir(), help="data folder (default: %(default)s)")
+    c.add_argument("--data-dir", default=paths.default_data_dir(), help="data folder (default: %(default)s)")
     c.set_defaults(func=_data_check)
     m = data.add_parser("make-demo", help="write generated data laid out like the real sets")
     m.add_argument("out", help="folder to write")
     m.add_argument("--seed", type=int, default=0, help="generator seed (default: %(default)s)")
     m.add_argument("--real-data-dir", default=None, help="take DeepWeeds file names from a real labels.csv here")
     m.set_defaults(func=_data_make_demo)
-    b = data.add_parser("bench", help="time FER2013's first parse against the cached load")
-    b.add_argument("--data-dir", default=config.default_data_dir(), help="data folder (default: %(default)s)")
-    b.add_argument("--cache-dir", default=None, help="cache folder (default: $STUDYLIB_CACHE or ~/.cache/studylib)")
-    b.set_defaults(func=_data_bench)
     r = sub.add_parser("run", help="execute a profile's notebooks with papermill and render HTML reports")
     r.add_argument("--profile", default="demo", help="params/<profile>.yaml (default: %(default)s)")
     r.add_argument("--only", default=None, help="run only runs whose name matches this glob pattern")
@@ -70,7 +53,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except Exception as e:  # one clear line for expected input errors, not a traceback
         from .data.base import DataError
-        from .params import ParamsError
+        from .study.schema import ParamsError
         if isinstance(e, (DataError, ParamsError)):
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -11,9 +11,9 @@ import json
 import time
 from pathlib import Path
 
-from . import config
-from .data.base import atomic_write
-from .params import load_profile
+from . import paths
+from .io import write_json, write_text
+from .study.profile import load_profile
 
 
 def render_html(ipynb: Path, out: Path, title: str = "") -> None:
@@ -24,7 +24,7 @@ def render_html(ipynb: Path, out: Path, title: str = "") -> None:
     if title:
         nb.metadata["title"] = title
     body, _ = HTMLExporter().from_notebook_node(nb)
-    atomic_write(out, lambda tmp: Path(tmp).write_text(body, encoding="utf-8"))
+    write_text(out, body)
 
 
 def has_error_output(ipynb: Path) -> bool:
@@ -41,7 +41,7 @@ def prepare_data(data_dir: str, out_dir: Path) -> Path:
     from .data import synthetic
     target = out_dir / "data"
     if not (target / "GENERATED.txt").is_file():
-        real = config.ROOT.parent / "shared" / "data"
+        real = paths.SHARED_DATA  # only DeepWeeds' file names are borrowed from it
         synthetic.make_demo_data(target, seed=0, real_data_dir=real if real.is_dir() else None)
     return target.resolve()
 
@@ -49,16 +49,16 @@ def prepare_data(data_dir: str, out_dir: Path) -> Path:
 def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
     """Execute one run; returns its index entry (status, wall time, headline, files)."""
     import papermill as pm
-    nb_in = config.NOTEBOOKS / f"{run.notebook}.ipynb"
+    nb_in = paths.NOTEBOOKS / f"{run.notebook}.ipynb"
     nb_out = out_dir / f"{run.name}.ipynb"
     results_dir = out_dir / "results"
-    params = dict(run.params, profile=profile.name, data_dir=str(data_dir), run_name=run.name,
-                  results_dir=str(results_dir.resolve()), cuts=profile.cuts)
+    params = dict(profile=profile.name, run_name=run.name, data_dir=str(data_dir),
+                  results_dir=str(results_dir.resolve()), params=run.params, cuts=profile.cuts)
     t0 = time.perf_counter()
     status, error = "ok", ""
     try:
         pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, kernel_name="python3",
-                            cwd=str(config.NOTEBOOKS), progress_bar=False, log_output=False)
+                            cwd=str(paths.NOTEBOOKS), progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"{e.ename}: {e.evalue}"
     except Exception as e:  # a kernel that died, a notebook that could not start
@@ -85,9 +85,8 @@ def write_index(out_dir: Path, profile, entries: list[dict]) -> Path:
     The total is the sum of the runs' wall times, so it stays right when `--only` reruns some of them.
     """
     total_s = sum(e["wall_s"] for e in entries)
-    atomic_write(out_dir / "index.json", lambda tmp: Path(tmp).write_text(
-        json.dumps({"profile": profile.name, "title": profile.title, "total_wall_s": round(total_s, 1),
-                    "runs": entries}, indent=2)))
+    write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
+                                        "total_wall_s": round(total_s, 1), "runs": entries})
     rows = "\n".join(
         f"<tr class='{e['status']}'><td><a href='{html.escape(e['html'])}'>{html.escape(e['name'])}</a></td>"
         f"<td>{html.escape(e['status'])}</td><td>{html.escape(e['headline'] or e['error'])}</td>"
@@ -101,13 +100,13 @@ border-bottom:1px solid #ddd;text-align:left}} tr.failed td{{background:#fdd}}</
 {f'<p>What this profile changes from the papers:</p><ul>{cuts}</ul>' if cuts else ''}
 <table><tr><th>report</th><th>status</th><th>headline</th><th>wall time</th></tr>
 {rows}</table></body></html>"""
-    return atomic_write(out_dir / "index.html", lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return write_text(out_dir / "index.html", page)
 
 
 def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None) -> int:
     """Validate the profile, execute its runs, render reports and the index; 0 when every run passed."""
     prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
-    out = Path(out_dir or config.REPORTS / prof.name).resolve()
+    out = Path(out_dir or paths.REPORTS / prof.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
     runs = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
     data = prepare_data(prof.data_dir, out)

@@ -4,7 +4,10 @@ import torch
 import pytest
 
 from studylib.data.base import ImageDataset
-from studylib.features import extract_features, images_to_tensor, svm_classifier
+from studylib.train.batches import to_batch
+from studylib.train.features import extract_features, svm_classifier
+
+GRID = {"C": [0.1, 1, 10], "kernel": ["linear", "rbf"]}
 from studylib.models import build_model
 
 
@@ -35,9 +38,9 @@ def test_lite0_global_pool_and_gray_images():
         extract_features(model, _dataset(n=2), layer="pool5")
 
 
-def test_images_to_tensor_resizes_and_scales():
-    x = images_to_tensor(np.full((2, 10, 12, 1), 255, np.uint8), image_size=16, channels=3)
-    assert x.shape == (2, 3, 16, 16) and float(x.min()) == 1.0
+def test_to_batch_resizes_and_scales_for_features():
+    x = to_batch(np.full((2, 10, 12, 1), 255, np.uint8), image_size=16)
+    assert x.shape == (2, 1, 16, 16) and float(x.min()) == 1.0
 
 
 def test_svm_separates_two_blobs_and_fits_train_only():
@@ -45,10 +48,10 @@ def test_svm_separates_two_blobs_and_fits_train_only():
     centers = np.array([[0.0] * 16, [4.0] * 16])
     y = np.repeat([0, 1], 30)
     x = centers[y] + rng.normal(size=(60, 16))
-    search = svm_classifier(x, y, seed=0, cv=3)
+    search = svm_classifier(x, y, GRID, seed=0, cv=3)
     assert search.best_score_ > 0.95
     x_new = centers[[0, 1, 1, 0]] + rng.normal(size=(4, 16))
     assert search.predict(x_new).tolist() == [0, 1, 1, 0]
     assert set(search.best_params_) == {"svc__C", "svc__kernel"}
     with pytest.raises(ValueError, match="2 training samples per class"):
-        svm_classifier(x[:31], y[:31])
+        svm_classifier(x[:31], y[:31], GRID)

@@ -5,11 +5,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from studylib import config, params, runner
+from studylib import paths, runner
 from studylib.cli import main
-from studylib.results import load_records
+from studylib.report.records import load_records
+from studylib.study import experiments
+from studylib.study import profile as params
 
-NOTEBOOKS = sorted(config.NOTEBOOKS.glob("*.ipynb"))
+NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
+RUNNER_KEYS = ["profile", "run_name", "data_dir", "results_dir", "params", "cuts"]
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -21,10 +24,28 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs"
 
 
-def test_each_notebook_has_one_parameters_cell_with_the_runner_keys():
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_every_notebook_has_the_same_parameters_and_import_cells_and_a_params_class():
+    first = _code_cells(NOTEBOOKS[0])
     for path in NOTEBOOKS:
-        keys = params.notebook_parameters(path.stem)
-        assert params.INJECTED <= set(keys), f"{path.name} lacks {params.INJECTED - set(keys)}"
+        cells = _code_cells(path)
+        assert "parameters" in cells[0].metadata.get("tags", []), path.name
+        names = [line.split("=")[0].strip() for line in cells[0].source.splitlines()]
+        assert names == RUNNER_KEYS, path.name
+        assert cells[0].source == first[0].source and cells[1].source == first[1].source, path.name
+        assert path.stem in experiments.EXPERIMENTS, path.name
+
+
+def test_notebook_cells_are_short_calls_without_defs_lambdas_or_loops():
+    for path in NOTEBOOKS:
+        for cell in _code_cells(path):
+            lines = cell.source.splitlines()
+            assert len(lines) <= 10, f"{path.name}: a cell of {len(lines)} lines"
+            for bad in ("lambda", ":=", "def ", "class ", "\nfor ", "__import__"):
+                assert bad not in "\n" + cell.source, f"{path.name}: {bad!r} in a cell"
 
 
 @pytest.mark.parametrize("profile", ["demo", "cpu", "gpu"])
@@ -42,15 +63,20 @@ def _write_profile(tmp_path, run_params):
 
 
 @pytest.mark.parametrize("run_params,message", [
-    ({"epochz": 3}, "profile bad, run cnn: unknown key 'epochz' for notebook 03_cnn_from_scratch; valid keys:"),
-    ({"epochs": "ten"}, "profile bad, run cnn: key 'epochs' must be int (like the default 100), got str 'ten'"),
-    ({"data_dir": "x"}, "profile bad, run cnn: key 'data_dir' is set by the runner"),
+    ({"epochz": 3}, "run cnn: unknown key 'epochz'; valid: seed, label_mode"),
+    ({"train": {"epochs": "ten"}}, "run cnn: key 'train.epochs' must be int, got str 'ten'"),
+    ({"train": {"epochz": 3}}, "run cnn: unknown key 'train.epochz'; valid:"),
+    ({"train": {"seed": 3}}, "run cnn: key 'train.seed' is set at the top level"),
+    ({"train": {"optimizer": "sgdd"}}, "run cnn: key 'train': TrainConfig.optimizer='sgdd'; valid: sgd, adam"),
+    ({"arms": [{"name": "x", "scope": "all", "trian": {}}]}, "run cnn: unknown key 'arms[0].trian'"),
+    ({"data_dir": "x"}, "run cnn: unknown key 'data_dir'"),
 ])
 def test_broken_profile_is_one_error_before_any_notebook_runs(tmp_path, capsys, run_params, message):
     out = tmp_path / "reports"
     assert main(["run", "--profile", _write_profile(tmp_path, run_params), "--out-dir", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+    assert "bad.yaml" in err  # the file is named
     assert not out.exists(), "nothing may run before the profile is valid"
 
 
@@ -62,12 +88,13 @@ def test_missing_data_dir_is_a_profile_error(tmp_path):
 def test_papermill_injects_the_parameters(tmp_path):
     import papermill as pm
     out = tmp_path / "prepared.ipynb"
-    pm.execute_notebook(str(config.NOTEBOOKS / "03_cnn_from_scratch.ipynb"), str(out),
-                        parameters={"epochs": 3, "profile": "demo"}, prepare_only=True, kernel_name="python3")
+    params_ = {"params": {"train": {"epochs": 3}}, "profile": "demo"}
+    pm.execute_notebook(str(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb"), str(out),
+                        parameters=params_, prepare_only=True, kernel_name="python3")
     nb = nbformat.read(out, as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "epochs = 3" in injected[0].source
-    assert nb.metadata.papermill.parameters == {"epochs": 3, "profile": "demo"}
+    assert len(injected) == 1 and "params = {'train': {'epochs': 3}}" in injected[0].source
+    assert nb.metadata.papermill.parameters == params_
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +117,7 @@ def test_demo_profile_runs_every_notebook(demo_reports):
         nb = nbformat.read(out / f"{run.name}.ipynb", as_version=4)
         assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
         assert nb.metadata.papermill.parameters["run_name"] == run.name
-        for k, v in run.params.items():
-            assert nb.metadata.papermill.parameters[k] == v
+        assert nb.metadata.papermill.parameters["params"] == run.params
         html = (out / f"{run.name}.html").read_text()
         assert "DEMO" in html and "Traceback" not in html
         if run.notebook not in ("01_data_audit", "06_scorecard"):  # these read no model weights

@@ -20,7 +20,7 @@ import torch
 
 
 def test_verdict_inside_ci_is_reproduced_even_beyond_tolerance():
-    from studylib.report import verdict_value
+    from studylib.study.verdicts import verdict_value
     # |paper - ours| = 0.10 > tolerance 0.02, but the paper's value lies inside our CI
     verdict, note = verdict_value(0.80, 0.70, ci=(0.65, 0.85), tolerance=0.02, profile="cpu")
     assert verdict == "reproduced"
@@ -30,13 +30,13 @@ def test_verdict_inside_ci_is_reproduced_even_beyond_tolerance():
 
 
 def test_verdict_outside_ci_and_tolerance_is_not_reproduced():
-    from studylib.report import verdict_value
+    from studylib.study.verdicts import verdict_value
     assert verdict_value(0.80, 0.70, ci=(0.65, 0.75), tolerance=0.02, profile="cpu")[0] == "not reproduced"
     assert verdict_value(0.80, 0.70, ci=None, tolerance=0.02, profile="cpu")[0] == "not reproduced"
 
 
 def test_verdict_within_tolerance_but_outside_ci_is_reproduced():
-    from studylib.report import verdict_value
+    from studylib.study.verdicts import verdict_value
     assert verdict_value(0.80, 0.79, ci=(0.70, 0.75), tolerance=0.02, profile="cpu")[0] == "reproduced"
     assert verdict_value(0.80, 0.79, ci=None, tolerance=0.02, profile="cpu")[0] == "reproduced"
     assert verdict_value(0.80, 0.80, ci=(0.1, 0.2), profile="demo")[0] == "not testable here"
@@ -203,7 +203,7 @@ def test_imagefolder_load_reads_the_recorded_split(uneven_folder, tmp_path):
 
 
 def test_git_commit_in_this_repository():
-    from studylib import results
+    from studylib.report import records as results
     commit = results.git_commit()
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit), commit
     pkg = Path(results.__file__).resolve().parent
@@ -213,7 +213,7 @@ def test_git_commit_in_this_repository():
 
 
 def test_git_commit_outside_a_repository_is_unknown(tmp_path, monkeypatch):
-    from studylib import results
+    from studylib.report import records as results
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert results.git_commit(cwd=tmp_path) == "unknown"
 
@@ -247,7 +247,7 @@ def _expect_refused(load):
 
 
 def test_weights_file_with_a_pickled_object_is_refused(tmp_path):
-    from studylib import weights as W
+    from studylib.models import weights as W
     path = tmp_path / "evil.pth"
     torch.save({"conv.weight": torch.zeros(2, 2), "extra": Payload()}, path)
     _expect_refused(lambda: W.load_state_dict(path))
@@ -261,16 +261,16 @@ def test_weights_file_with_a_pickled_object_is_refused(tmp_path):
 
 
 def test_checkpoint_with_a_pickled_object_is_refused(tmp_path):
-    from studylib.checkpoint import load_checkpoint
+    from studylib.train.checkpoint import load_checkpoint
     from studylib.train import TrainConfig
     cfg = TrainConfig(device="cpu")
     path = tmp_path / "last.pt"
     # a checkpoint that would pass the settings check if it were unpickled
     torch.save({"config": asdict(cfg), "epoch": 1, "model": {"w": torch.zeros(2)}, "extra": Payload()}, path)
-    _expect_refused(lambda: load_checkpoint(path, cfg))
+    _expect_refused(lambda: load_checkpoint(path, asdict(cfg)))
     ok = tmp_path / "ok.pt"
     torch.save({"config": asdict(cfg), "epoch": 1, "model": {"w": torch.zeros(2)}}, ok)
-    assert load_checkpoint(ok, cfg)["epoch"] == 1
+    assert load_checkpoint(ok, asdict(cfg))["epoch"] == 1
 
 
 # --- 7. experiments.py ------------------------------------------------------------------------------------
@@ -284,8 +284,8 @@ def tmp_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("dataset", ["fer2013", "ferplus"])
 def test_load_splits_val_is_public_test_and_test_is_private_test(dataset, demo_data, tmp_cache):
-    from studylib import experiments
     from studylib.data import fer2013, ferplus
+    from studylib.data import splits as experiments
     out = experiments.load_splits(dataset, demo_data)
     assert set(out) == {"train", "val", "test"}
     load = fer2013.load if dataset == "fer2013" else ferplus.load
@@ -308,7 +308,7 @@ def _labelled(counts, seed=0):
 
 
 def test_subsample_is_stratified_and_seeded():
-    from studylib.experiments import subsample
+    from studylib.data.splits import subsample
     counts = [90, 45, 30, 20, 15]
     ds = _labelled(counts)
     sub = subsample(ds, 40, seed=0)
@@ -323,7 +323,7 @@ def test_subsample_is_stratified_and_seeded():
 
 
 def test_load_splits_max_train_and_max_eval_subsample(demo_data, tmp_cache):
-    from studylib import experiments
+    from studylib.data import splits as experiments
     out = experiments.load_splits("fer2013", demo_data, max_train=70, max_eval=35, seed=0)
     assert len(out["train"]) == 70 and len(out["val"]) == 35 and len(out["test"]) == 35
     assert out["val"].split == "PublicTest" and out["test"].split == "PrivateTest"
@@ -332,7 +332,7 @@ def test_load_splits_max_train_and_max_eval_subsample(demo_data, tmp_cache):
 
 
 def test_split_off_val_takes_a_stratified_fraction_of_train_and_keeps_test():
-    from studylib.experiments import split_off_val
+    from studylib.data.splits import split_off_val
     counts = [50, 30, 20, 10]
     train, test = _labelled(counts), _labelled([5, 5, 5, 5], seed=1)
     out = split_off_val({"train": train, "val": _labelled([3, 3, 3, 3], seed=2), "test": test}, 0.2, seed=0)
@@ -350,12 +350,17 @@ def test_split_off_val_takes_a_stratified_fraction_of_train_and_keeps_test():
     assert split_off_val(same, 0.0) is same
 
 
-def test_train_config_rejects_an_unknown_key():
-    from studylib.experiments import train_config
+def test_train_config_comes_from_one_mapping_and_rejects_an_unknown_key():
+    from studylib.study.experiments import Arm, resolve, train_config
+    from studylib.study.schema import ParamsError
     from studylib.train import TrainConfig
-    assert train_config(epochs=2, lr=0.5, device="cpu") == TrainConfig(epochs=2, lr=0.5, device="cpu")
-    with pytest.raises(TypeError, match="lerning_rate") as err:
-        train_config(epochs=2, lerning_rate=0.1)
+    p = resolve("04_frozen_vs_full", {"seed": 3, "train": {"epochs": 2, "device": "cpu"}})
+    arm = Arm("x", "all", train={"lr": 0.5})
+    assert train_config(p, arm) == TrainConfig(epochs=2, batch_size=32, lr=0.5, optimizer="adam",
+                                               scheduler="exponential", gamma=0.9, monitor="val_acc", device="cpu",
+                                               seed=3, image_size=48)
+    with pytest.raises(ParamsError, match="lerning_rate") as err:
+        resolve("04_frozen_vs_full", {"train": {"epochs": 2, "lerning_rate": 0.1}})
     assert re.search(r"\blr\b", str(err.value)) and "max_steps_per_epoch" in str(err.value)  # lists the valid ones
 
 
@@ -372,7 +377,7 @@ def _profile(tmp_path, notebook, run_name, params):
 
 
 def _raises_naming(tmp_path, notebook, run_name, params, key_pattern):
-    from studylib.params import ParamsError, load_profile
+    from studylib.study.profile import ParamsError, load_profile
     _profile(tmp_path, notebook, run_name, params)
     # the message names the profile (file), the run and the key, in whatever wording
     pattern = rf"(?s)^(?=.*pinned)(?=.*{re.escape(run_name)})(?=.*\b(?:{key_pattern})\b)"
@@ -380,14 +385,19 @@ def _raises_naming(tmp_path, notebook, run_name, params, key_pattern):
         load_profile("pinned", params_dir=tmp_path, data_dir="generated")
 
 
-def test_profile_rejects_unknown_keys_inside_strategies(tmp_path):
-    _raises_naming(tmp_path, "05_partial_vs_full", "run-strategies",
-                   {"strategies": [{"nam": "x", "freez": "last_blok", "lr": "fast"}]}, "nam|freez")
+def test_profile_rejects_unknown_keys_inside_arms(tmp_path):
+    _raises_naming(tmp_path, "05_partial_vs_full", "run-arms",
+                   {"arms": [{"nam": "x", "scop": "last_blok", "train": {"lr": "fast"}}]}, "nam|scop")
 
 
-def test_profile_rejects_a_wrongly_typed_value_inside_strategies(tmp_path):
-    _raises_naming(tmp_path, "05_partial_vs_full", "run-strategy-lr",
-                   {"strategies": [{"name": "x", "freeze": "last_block", "lr": "fast"}]}, "lr")
+def test_profile_rejects_a_wrongly_typed_value_inside_arms(tmp_path):
+    _raises_naming(tmp_path, "05_partial_vs_full", "run-arm-lr",
+                   {"arms": [{"name": "x", "scope": "last_block", "train": {"lr": "fast"}}]}, "lr")
+
+
+def test_profile_rejects_an_unknown_scope_inside_arms(tmp_path):
+    _raises_naming(tmp_path, "05_partial_vs_full", "run-arm-scope",
+                   {"arms": [{"name": "x", "scope": "last_blok"}]}, "scope")
 
 
 def test_profile_rejects_a_string_for_max_train(tmp_path):
@@ -395,7 +405,8 @@ def test_profile_rejects_a_string_for_max_train(tmp_path):
 
 
 def test_profile_rejects_a_number_for_class_weights(tmp_path):
-    _raises_naming(tmp_path, "05_partial_vs_full", "run-class-weights", {"class_weights": 3}, "class_weights")
+    _raises_naming(tmp_path, "05_partial_vs_full", "run-class-weights", {"train": {"class_weights": 3}},
+                   "class_weights")
 
 
 def test_profile_rejects_a_list_for_image_size(tmp_path):
@@ -403,9 +414,9 @@ def test_profile_rejects_a_list_for_image_size(tmp_path):
 
 
 def test_a_valid_profile_still_loads(tmp_path):
-    from studylib.params import load_profile
+    from studylib.study.profile import load_profile
     _profile(tmp_path, "05_partial_vs_full", "run-ok",
-             {"strategies": [{"name": "A", "freeze": "last_block", "lr": 0.001}], "max_train": 100,
-              "class_weights": "balanced"})
+             {"arms": [{"name": "A", "scope": "last_block", "train": {"lr": 0.001}}], "max_train": 100,
+              "train": {"class_weights": "balanced"}})
     prof = load_profile("pinned", params_dir=tmp_path, data_dir="generated")
     assert [r.name for r in prof.runs] == ["run-ok"] and prof.runs[0].params["max_train"] == 100

@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from studylib import plots  # noqa: E402
+from studylib.report import plots  # noqa: E402
 from studylib.metrics import classification_metrics  # noqa: E402
 
 NAMES = ["a", "b", "c"]

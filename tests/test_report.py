@@ -3,28 +3,31 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from studylib import models, report, widgets
+from studylib import models
+from studylib.report import display, scorecard, widgets
+from studylib.study import claims, verdicts
 from studylib.data import ImageDataset
 
 
 def test_numeric_verdicts():
-    assert report.verdict_value(0.7257, 0.73, ci=(0.71, 0.75))[0] == "reproduced"
-    assert report.verdict_value(0.8571, 0.62, ci=(0.60, 0.64))[0] == "not reproduced"
-    assert report.verdict_value(0.8571, 0.62, profile="demo") == ("not testable here", "DEMO run on generated data")
-    v = report.verdict_value(0.9405, 0.5, untestable="random init")
+    assert verdicts.verdict_value(0.7257, 0.73, ci=(0.71, 0.75))[0] == "reproduced"
+    assert verdicts.verdict_value(0.8571, 0.62, ci=(0.60, 0.64))[0] == "not reproduced"
+    assert verdicts.verdict_value(0.8571, 0.62, profile="demo") == ("not testable here", "DEMO run on generated data")
+    v = verdicts.verdict_value(0.9405, 0.5, untestable="random init")
     assert v[0] == "not testable here" and "random init" in v[1]
 
 
 def test_order_verdicts_say_when_cis_overlap():
-    held = report.verdict_order(True, 0.03, overlap=True)
+    held = verdicts.verdict_order(True, 0.03, overlap=True)
     assert held[0] == "reproduced" and "within test-set noise" in held[1]
-    assert report.verdict_order(False, -0.02)[0] == "not reproduced"
+    assert verdicts.verdict_order(False, -0.02)[0] == "not reproduced"
 
 
 def test_claim_rows_round_trip_into_a_table():
-    rows = [report.claim("x", 0.5, 0.4, ("not reproduced", "n"), ci=(0.3, 0.5)),
-            report.claim("y", "A > B", 0.1, ("reproduced", ""))]
-    t = report.claims_table(rows)
+    c = claims.CLAIMS["003.cnn.accuracy"]
+    rows = [verdicts.claim_row(c, 0.5, 0.4, ("not reproduced", "n"), ci=(0.3, 0.5)),
+            verdicts.claim_row(c, "A > B", 0.1, ("reproduced", ""))]
+    t = display.claims_table(rows)
     assert list(t["ours 95% CI"]) == ["[0.300, 0.500]", ""]
 
 
@@ -47,11 +50,11 @@ def test_misclassified_filter():
 
 
 def test_headlines_list_claimless_runs_and_name_a_broken_record(tmp_path):
-    from studylib import results
+    from studylib.report import records as results
     rec = results.make_record("01_data_audit", "all", {}, {}, {}, {"small_cnn": "random init"}, 12.3, "cpu", [])
     results.write_record(rec, tmp_path / "01_data_audit.json")
-    table = report.headlines(tmp_path)
+    table = scorecard.headlines(tmp_path)
     assert list(table["run"]) == ["01_data_audit"] and table["weights"][0] == "small_cnn: random init"
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"broken.json.*not valid JSON"):
-        report.headlines(tmp_path)
+        scorecard.headlines(tmp_path)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studylib import results
+from studylib.report import records as results
 from studylib.metrics import classification_metrics
 
 

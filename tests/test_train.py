@@ -5,10 +5,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studylib.augment import PRESETS, RandomAffineChain, make_augment, to_batch
+from studylib.train.augment import PRESETS, RandomAffineChain, make_augment
+from studylib.train.batches import to_batch
 from studylib.data.base import ImageDataset
-from studylib.train import (TrainConfig, balanced_class_weights, build_loss, build_optimizer, evaluate,
-                            fit, freeze_bn_stats)
+from studylib.train import TrainConfig, evaluate, fit
+from studylib.train.optim import balanced_class_weights, build_loss, build_optimizer
 
 CLASSES = ["top-left", "top-right", "bottom-left", "bottom-right"]
 

@@ -6,7 +6,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from . import fer2013, ferplus
+from .. import metrics
+from . import deepweeds, fer2013, ferplus
 from .base import ImageDataset
 
 
@@ -25,9 +26,9 @@ def imbalance_ratio(ds: ImageDataset) -> float:
 
 
 def majority_baseline(train: ImageDataset, test: ImageDataset) -> dict:
-    """Accuracy of always predicting the training set's most frequent class on `test`."""
-    top = int(np.bincount(train.labels, minlength=train.num_classes).argmax())
-    return {"class": train.classes[top], "accuracy": float((test.labels == top).mean())}
+    """`metrics.majority_baseline` on two datasets, with the majority class's name."""
+    out = metrics.majority_baseline(train.labels, test.labels)
+    return {"class": train.classes[out["majority_class"]], **out}
 
 
 def summary(splits: list[ImageDataset]) -> pd.DataFrame:
@@ -94,3 +95,74 @@ def crosstab_votes(data_dir, cache_dir=None) -> pd.DataFrame:
     return pd.crosstab(pd.Categorical(np.array(fer2013.CLASSES)[t["fer2013"]], fer2013.CLASSES),
                        pd.Categorical(np.array(ferplus.CLASSES_10)[t["plurality"]], ferplus.CLASSES_10),
                        rownames=["FER2013"], colnames=["FERPlus plurality"], dropna=False)
+
+
+# --- what notebook 01 shows, one call per cell --------------------------------------------------------
+
+def load_fer(data_dir, datasets) -> dict[str, ImageDataset]:
+    """FER2013's three splits by usage name, or {} when fer2013 is not audited."""
+    return {s: fer2013.load(data_dir, s) for s in fer2013.USAGES} if "fer2013" in datasets else {}
+
+
+def blank_rows(fer: dict[str, ImageDataset]) -> list[int]:
+    """Csv rows of the blank images over all splits, sorted."""
+    return sorted(int(r) for ds in fer.values() for r in ds.ids[blank_images(ds)])
+
+
+def duplicates(fer: dict[str, ImageDataset], enabled: bool) -> dict:
+    """duplicate_summary of FER2013's byte-identical images ({} when disabled or not audited)."""
+    return duplicate_summary(duplicate_groups(list(fer.values()))) if fer and enabled else {}
+
+
+def sample_indices(ds: ImageDataset, n: int) -> list[int]:
+    """About n images, the first few of every class, for a sample grid."""
+    per_class = max(1, n // ds.num_classes)
+    return [int(i) for c in range(ds.num_classes) for i in np.flatnonzero(ds.labels == c)[:per_class]]
+
+
+def ferplus_counts(data_dir, datasets) -> pd.DataFrame:
+    """FERPlus class counts per split under plurality and majority labels (empty when not audited)."""
+    if "ferplus" not in datasets:
+        return pd.DataFrame()
+    return pd.DataFrame({f"{m} {s}": ferplus.load(data_dir, s, mode=m, num_classes=10).class_counts()
+                         for m in ("plurality", "majority") for s in fer2013.USAGES})
+
+
+def deepweeds_folds(data_dir, datasets) -> tuple[pd.DataFrame, str]:
+    """Class counts of every official DeepWeeds fold and split, and a one-line imbalance summary."""
+    if "deepweeds" not in datasets:
+        return pd.DataFrame(), ""
+    root = deepweeds.root_of(data_dir)
+    labels = deepweeds.read_labels(root / "labels" / "labels.csv", "labels")
+    df = pd.DataFrame({f"{s} fold {k}": deepweeds.read_labels(root / "labels" / f"{s}_subset{k}.csv", s)["Label"]
+                       .value_counts().sort_index() for k in range(5) for s in deepweeds.SPLITS})
+    df.index = deepweeds.CLASSES
+    line = (f"imbalance (max/min): {df.iloc[:, 0].max() / df.iloc[:, 0].min():.1f}; "
+            f"'Negative' share {labels['Label'].eq(8).mean():.1%} = majority baseline")
+    return df, line
+
+
+def image_folders(data_dir, datasets, image_size: int, seed: int) -> dict[str, dict[str, ImageDataset]]:
+    """The ImageFolder sets among `datasets` (faces, plants), each as its recorded train/val/test split."""
+    from .splits import load_splits
+    return {name: load_splits(name, data_dir, image_size=image_size, seed=seed)
+            for name in datasets if name in ("faces", "plants")}
+
+
+def folder_summary(folders: dict) -> pd.DataFrame:
+    """`summary` of every split of every folder set, one table."""
+    return pd.concat([summary(list(sp.values())) for sp in folders.values()], ignore_index=True)
+
+
+def browsable(fer: dict, folders: dict) -> dict[str, ImageDataset]:
+    """Every audited split by a readable name, for the sample browser."""
+    return {f"fer2013 {k}": v for k, v in fer.items()} | {f"{n} {k}": v for n, sp in folders.items()
+                                                          for k, v in sp.items()}
+
+
+def headline(fer: dict, base: dict, n_blank: int, datasets) -> str:
+    """The audit's one line for the index."""
+    if not fer:
+        return "audit of " + ", ".join(datasets)
+    return (f"FER2013 majority baseline {base['accuracy']:.1%} ({base['class']}); "
+            f"imbalance {imbalance_ratio(fer['Training']):.1f}:1; {n_blank} blank images")

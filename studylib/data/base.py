@@ -1,10 +1,6 @@
 """The one small in-memory dataset type every loader returns, and the data error."""
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,40 +71,3 @@ class ImageDataset:
     def class_counts(self) -> pd.Series:
         counts = np.bincount(self.labels, minlength=self.num_classes)
         return pd.Series(counts, index=self.classes, name=self.split)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, computed once per process for a given path, size and mtime
-    (loading three splits of FER2013 would otherwise hash its 94-301 MB three times)."""
-    st = os.stat(path)
-    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime_ns: int, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call write(tmp_path) then move it into place, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def default_cache_dir() -> Path:
-    """Where parsed datasets are cached: $STUDYLIB_CACHE, else ~/.cache/studylib."""
-    return Path(os.environ.get("STUDYLIB_CACHE", Path.home() / ".cache" / "studylib"))

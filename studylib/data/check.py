@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import deepweeds, fer2013, ferplus, imagefolder
-from .base import DataError, sha256_file
+from ..io import sha256_file
+from .base import DataError
 
 # sha256 of the files as published (see ../shared/data/PROVENANCE.md)
 KNOWN_SHA256 = {

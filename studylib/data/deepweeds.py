@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataError, ImageDataset, sha256_file
+from ..io import sha256_file
+from .base import DataError, ImageDataset
 from .images import check_exist, decode_all
 
 CLASSES = ["Chinee apple", "Lantana", "Parkinsonia", "Parthenium", "Prickly acacia", "Rubber vine",

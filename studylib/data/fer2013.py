@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataError, ImageDataset, atomic_write, default_cache_dir, sha256_file
+from ..io import atomic_write, sha256_file
+from ..paths import default_cache_dir
+from .base import DataError, ImageDataset
 
 CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
 USAGES = ["Training", "PublicTest", "PrivateTest"]

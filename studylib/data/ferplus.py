@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from . import fer2013
-from .base import DataError, ImageDataset, sha256_file
+from ..io import sha256_file
+from .base import DataError, ImageDataset
 
 CLASSES_10 = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
               "unknown", "NF"]

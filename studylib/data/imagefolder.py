@@ -11,11 +11,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .base import DataError, ImageDataset, atomic_write, sha256_file
+from .. import paths
+from ..io import atomic_write, sha256_file
+from .base import DataError, ImageDataset
 from .images import IMAGE_SUFFIXES, check_exist, decode_all
 
 SPLITS = ("train", "val", "test")
-REPO_SPLITS = Path(__file__).resolve().parents[2] / "splits"
+# 60/20/20: paper 000 gives no split of its 8 x 30 faces; this leaves 6 test faces per person.
+FRACTIONS = (0.6, 0.2, 0.2)
 
 
 def scan(root: Path) -> pd.DataFrame:
@@ -30,7 +33,7 @@ def scan(root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "class"])
 
 
-def make_split(files: pd.DataFrame, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> pd.DataFrame:
+def make_split(files: pd.DataFrame, fractions=FRACTIONS, seed: int = 0) -> pd.DataFrame:
     """Stratified, seeded split of the file table into train/val/test."""
     if len(fractions) != 3 or abs(sum(fractions) - 1) > 1e-6:
         raise DataError(f"split fractions must be three numbers summing to 1, got {fractions}")
@@ -46,10 +49,10 @@ def default_splits_dir(root: Path) -> Path:
     for d in (root.parent, root.parent.parent):
         if (d / "GENERATED.txt").is_file():
             return d / "splits"
-    return REPO_SPLITS
+    return paths.SPLITS
 
 
-def split_table(root: Path, name: str, seed: int = 0, fractions=(0.6, 0.2, 0.2), split_file=None,
+def split_table(root: Path, name: str, seed: int = 0, fractions=FRACTIONS, split_file=None,
                 splits_dir=None) -> tuple[pd.DataFrame, Path]:
     """The recorded split for this folder, drawn and written on first use."""
     splits_dir = Path(splits_dir) if splits_dir else default_splits_dir(root)
@@ -71,7 +74,7 @@ def split_table(root: Path, name: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     return table, split_file
 
 
-def load(root, split: str = "train", image_size: int | None = None, seed: int = 0, fractions=(0.6, 0.2, 0.2),
+def load(root, split: str = "train", image_size: int | None = None, seed: int = 0, fractions=FRACTIONS,
          name: str | None = None, split_file=None, splits_dir=None, grayscale: bool = False,
          cache_dir=None) -> ImageDataset:
     """One split of an ImageFolder set, decoded into memory (resized to image_size when given)."""

@@ -8,7 +8,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .base import DataError, atomic_write, default_cache_dir
+from ..io import atomic_write
+from ..paths import default_cache_dir
+from .base import DataError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 

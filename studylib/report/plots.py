@@ -158,3 +158,23 @@ def image_grid(images, titles: list[str] | None = None, ncols: int = 8, title: s
     if title:
         fig.suptitle(title)
     return fig
+
+
+def class_distributions(folders: dict) -> Figure:
+    """Images per class and split of several datasets ({name: {split: ImageDataset}}), one panel each."""
+    fig, axes = plt.subplots(1, len(folders), figsize=(6 * len(folders), 3.5), squeeze=False, layout="constrained")
+    for ax, (name, sp) in zip(axes.flat, folders.items()):
+        counts = pd.concat([ds.class_counts() for ds in sp.values()], axis=1)
+        long = counts.rename_axis("class").reset_index().melt(id_vars="class", var_name="split", value_name="count")
+        sns.barplot(data=long, x="class", y="count", hue="split", ax=ax)
+        ax.set(ylabel="images", title=f"{name}: classes per split")
+        ax.tick_params(axis="x", labelrotation=45)
+    return fig
+
+
+def show_learning_curves(outcomes: dict, classes: list[str] | None = None) -> None:
+    """Show each arm's learning curves (and, given the class names, its test confusion matrix)."""
+    for o in outcomes.values():
+        plt.show(learning_curves(o.fit.history, o.name, o.fit.best_epoch))
+        if classes is not None:
+            plt.show(confusion_matrix(o.metrics["confusion"], classes, f"{o.name} (test)"))

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.base import atomic_write
+from ..io import atomic_write
 
 __all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit"]
 
-CLAIM_KEYS = ("claim", "paper_value", "our_value", "ci", "verdict", "note")
+CLAIM_KEYS = ("id", "claim", "paper_value", "our_value", "ci", "verdict", "note")
 _REQUIRED_CLAIM_KEYS = ("claim", "paper_value", "our_value", "verdict")
 _PACKAGES = {"torch": "torch", "torchvision": "torchvision", "sklearn": "scikit-learn",
              "numpy": "numpy", "pandas": "pandas", "kornia": "kornia"}
@@ -84,7 +84,7 @@ def _check_claim(i: int, claim: dict) -> dict:
     ci = claim.get("ci")
     if ci is not None and len(ci) != 2:
         raise ValueError(f"claims[{i}] ({claim['claim']!r}): ci must be (low, high) or None, got {ci!r}")
-    return {"ci": None, "note": "", **claim}
+    return {"id": "", "ci": None, "note": "", **claim}
 
 
 def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_sources: dict,

@@ -23,7 +23,7 @@ from torch import nn
 
 import kornia.augmentation as K
 
-__all__ = ["PRESETS", "RandomAffineChain", "make_augment", "to_batch"]
+__all__ = ["PRESETS", "RandomAffineChain", "describe", "make_augment"]
 
 
 def _size(image_size, fallback: int | None = None) -> tuple[int, int]:
@@ -111,8 +111,7 @@ def _seed003(size, channels):
     # RandomHorizontalFlip, RandomApply(RandomRotation(10), p 0.5); torchvision
     # fills uncovered pixels with 0, hence zero padding, and both transforms default
     # to nearest-neighbour interpolation, hence "nearest". One composed warp (above).
-    return RandomAffineChain(translate=0.2, p_translate=0.5, p_flip=0.5, degrees=10.0, p_rotate=0.5,
-                             mode="nearest")
+    return RandomAffineChain(**SETTINGS["seed003"])
 
 
 def _seed001(size, channels):
@@ -120,34 +119,53 @@ def _seed001(size, channels):
     # rotation_range 15, applied to every image; Keras' default fill_mode is
     # "nearest", which is kornia's "border" padding.
     return nn.Sequential(
-        K.RandomAffine(degrees=15.0, translate=(0.1, 0.1), p=1.0, padding_mode="border"),
+        K.RandomAffine(degrees=SETTINGS["seed001"]["degrees"], translate=(SETTINGS["seed001"]["translate"],) * 2,
+                       p=1.0, padding_mode=SETTINGS["seed001"]["padding_mode"]),
     )
 
 
+# The numbers behind each preset's name, shown in every report that uses one (`describe`).
+SETTINGS = {
+    "seed003": dict(translate=0.2, p_translate=0.5, p_flip=0.5, degrees=10.0, p_rotate=0.5, mode="nearest"),
+    "seed001": dict(degrees=15.0, translate=0.1, padding_mode="border"),
+    # pad 1/8 of the side (the CIFAR recipe) so a random crop keeps the whole face at its scale
+    "mild": dict(pad_fraction=1 / 8, p_flip=0.5, degrees=10.0, p_rotate=0.5),
+    # plants have no canonical orientation, so a larger rotation is safe
+    "strong": dict(scale=(0.6, 1.0), p_flip=0.5, degrees=30.0, p_rotate=0.5, brightness=0.3, contrast=0.3,
+                   saturation=0.3, hue=0.05, p_jitter=0.8),
+}
+
+
 def _mild(size, channels):
-    # Paper 004, faces: "random crop, flip, small rotation". A padded random crop
-    # (the CIFAR recipe: pad 1/8 of the side) keeps the whole face scale intact.
-    h, w = size
+    # Paper 004, faces: "random crop, flip, small rotation".
+    h, w, s = *size, SETTINGS["mild"]
     return nn.Sequential(
-        K.RandomCrop((h, w), padding=max(1, min(h, w) // 8), padding_mode="reflect"),
-        K.RandomHorizontalFlip(p=0.5),
-        K.RandomRotation(degrees=10.0, p=0.5),
+        K.RandomCrop((h, w), padding=max(1, int(min(h, w) * s["pad_fraction"])), padding_mode="reflect"),
+        K.RandomHorizontalFlip(p=s["p_flip"]),
+        K.RandomRotation(degrees=s["degrees"], p=s["p_rotate"]),
     )
 
 
 def _strong(size, channels):
     # Paper 004, weeds: "random resized crop, flip, rotation, colour jitter".
-    # Plants have no canonical orientation, so a larger rotation is safe;
     # saturation/hue only exist for RGB, so grayscale keeps brightness/contrast.
-    colour = dict(brightness=0.3, contrast=0.3)
+    s = SETTINGS["strong"]
+    colour = dict(brightness=s["brightness"], contrast=s["contrast"])
     if channels == 3:
-        colour.update(saturation=0.3, hue=0.05)
+        colour.update(saturation=s["saturation"], hue=s["hue"])
     return nn.Sequential(
-        K.RandomResizedCrop(size, scale=(0.6, 1.0)),
-        K.RandomHorizontalFlip(p=0.5),
-        K.RandomRotation(degrees=30.0, p=0.5),
-        K.ColorJitter(**colour, p=0.8),
+        K.RandomResizedCrop(size, scale=s["scale"]),
+        K.RandomHorizontalFlip(p=s["p_flip"]),
+        K.RandomRotation(degrees=s["degrees"], p=s["p_rotate"]),
+        K.ColorJitter(**colour, p=s["p_jitter"]),
     )
+
+
+def describe(name: str) -> str:
+    """A preset's name with its numbers, for reports ("none" when there is no augmentation)."""
+    if name not in SETTINGS:
+        return name
+    return f"{name} (" + ", ".join(f"{k} {v}" for k, v in SETTINGS[name].items()) + ")"
 
 
 # Registry: preset name -> builder(size (h, w) or None, channels) -> nn.Module.
@@ -182,35 +200,3 @@ def make_augment(name: str, image_size: int | tuple[int, int] | None = None,
         raise ValueError(f"unknown augmentation preset {name!r}; valid: {', '.join(PRESETS)}")
     size = _size(image_size) if name in _NEEDS_SIZE else None
     return PRESETS[name](size, channels)
-
-
-def to_batch(images, image_size: int | tuple[int, int] | None = None,
-             device: torch.device | str | None = None) -> torch.Tensor:
-    """Convert uint8 NHWC images to a float NCHW batch in [0, 1].
-
-    Args:
-        images: uint8 numpy array or tensor (N, H, W, C).
-        image_size: target size (int or (h, w)); resized (bilinear, antialiased)
-            only when it differs from the input size. None keeps the input size.
-        device: where the batch should live; the uint8 data moves first because
-            it is 4x smaller than float32.
-
-    Returns:
-        float32 tensor (N, C, H', W') in [0, 1] on ``device``.
-    """
-    if isinstance(images, np.ndarray):
-        # read-only arrays (e.g. views of PIL buffers) would make torch warn into the reports
-        images = torch.from_numpy(images if images.flags.writeable else images.copy())
-    if images.dtype != torch.uint8 or images.ndim != 4:
-        raise TypeError(f"to_batch expects uint8 (N,H,W,C), got {images.dtype} {tuple(images.shape)}")
-    if device is not None:
-        images = images.to(device, non_blocking=True)
-    # NCHW with standard strides: for one channel, permute alone gives strides that torch also reads as
-    # channels_last, and convolutions then run (slower) in channels_last: ResNet18 training 1.5x slower
-    x = images.permute(0, 3, 1, 2).to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
-    if image_size is not None:
-        size = _size(image_size)
-        if tuple(x.shape[-2:]) != size:
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-            x = x.clamp_(0.0, 1.0)  # bilinear+antialias can overshoot slightly
-    return x.contiguous()

@@ -2,23 +2,14 @@
 from __future__ import annotations
 
 import random
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .data.base import atomic_write
+from ..io import atomic_write
 
-if TYPE_CHECKING:  # annotations only; train imports this module
-    from .train import TrainConfig
-
-__all__ = ["RESUME_MAY_CHANGE", "load_checkpoint", "resume", "rng_state", "save", "set_rng_state"]
-
-# Fields a resumed run may change without changing the result (or only when it stops, or in float rounding).
-RESUME_MAY_CHANGE = {"epochs", "resume", "device", "eval_batch_size", "checkpoint_dir", "early_stopping_patience",
-                     "frozen_prefix", "num_threads", "channels_last"}
+__all__ = ["load_checkpoint", "resume", "rng_state", "save", "set_rng_state"]
 
 
 def rng_state(gen: torch.Generator) -> dict:
@@ -42,11 +33,11 @@ def set_rng_state(state: dict, gen: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def load_checkpoint(path: Path, cfg: TrainConfig) -> dict:
-    """Load a checkpoint and refuse one written under different training settings."""
+def load_checkpoint(path: Path, config: dict, may_change=frozenset()) -> dict:
+    """Load a checkpoint (weights_only: a file can never run code) and refuse one written under other
+    settings than `config`, except for the keys in `may_change`."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
-    now = asdict(cfg)
-    diff = sorted(k for k, v in ck["config"].items() if k not in RESUME_MAY_CHANGE and now.get(k) != v)
+    diff = sorted(k for k, v in ck["config"].items() if k not in may_change and config.get(k) != v)
     if diff:
         raise ValueError(f"{path}: checkpoint was written with different settings for {', '.join(diff)}; "
                          "use the same config, or another checkpoint_dir")
@@ -61,7 +52,7 @@ def save(ckdir: Path, improved: bool, **state) -> None:
         atomic_write(ckdir / "best.pt", lambda tmp: torch.save(state, tmp))
 
 
-def resume(ckdir: Path, cfg: TrainConfig, model, optimizer, scheduler, scaler, gen: torch.Generator):
+def resume(ckdir: Path, config: dict, may_change, model, optimizer, scheduler, scaler, gen: torch.Generator):
     """Load ckdir/last.pt into model, optimizer, scheduler, scaler and the RNGs.
 
     Returns (history, best_val, best_epoch, best_state or None, first epoch to run), or None (and says so)
@@ -70,7 +61,7 @@ def resume(ckdir: Path, cfg: TrainConfig, model, optimizer, scheduler, scaler, g
     if not (ckdir / "last.pt").exists():
         print(f"no checkpoint in {ckdir}; starting from epoch 1")
         return None
-    ck = load_checkpoint(ckdir / "last.pt", cfg)
+    ck = load_checkpoint(ckdir / "last.pt", config, may_change)
     model.load_state_dict(ck["model"])
     optimizer.load_state_dict(ck["optimizer"])
     if scheduler is not None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -11,20 +10,8 @@ from sklearn.svm import SVC
 from torch import nn
 from tqdm.auto import tqdm
 
-SVM_GRID = {"svc__C": [0.1, 1, 10], "svc__kernel": ["linear", "rbf"]}
+from .batches import to_batch
 
-
-def images_to_tensor(images: np.ndarray, image_size: int | None = None, channels: int | None = None) -> torch.Tensor:
-    """uint8 (N, H, W, C) -> float (N, C, S, S) in [0, 1], bilinear resize, gray repeated to 3 if asked."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
-    if channels is not None and channels != x.shape[1]:
-        if x.shape[1] != 1 or channels != 3:
-            raise ValueError(f"cannot feed {x.shape[1]}-channel images to a {channels}-channel model")
-        x = x.expand(-1, 3, -1, -1)
-    if image_size is not None and tuple(x.shape[-2:]) != (image_size, image_size):
-        # antialias as torchvision's Resize does, so shrinking 250 px faces to 224 does not alias
-        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
-    return x.clamp_(0, 1)
 
 
 def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_size: int = 224,
@@ -53,7 +40,9 @@ def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_si
     try:
         with torch.no_grad():
             for start in tqdm(range(0, len(dataset), batch_size), desc=f"features {layer}", leave=False):
-                x = images_to_tensor(dataset.images[start:start + batch_size], image_size, channels)
+                x = to_batch(dataset.images[start:start + batch_size], image_size)
+                if channels is not None and channels != x.shape[1]:  # a gray image for an RGB net
+                    x = x.expand(-1, channels, -1, -1)
                 model(x.to(device))
     finally:
         hook.remove()
@@ -63,8 +52,9 @@ def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_si
     return torch.cat(captured).numpy().astype(np.float32, copy=False)
 
 
-def svm_classifier(features: np.ndarray, labels: np.ndarray, seed: int = 0, cv: int = 3) -> GridSearchCV:
-    """StandardScaler + SVC, C and kernel chosen by stratified cv on the training features only.
+def svm_classifier(features: np.ndarray, labels: np.ndarray, grid: dict, seed: int = 0, cv: int = 3) -> GridSearchCV:
+    """StandardScaler + SVC, its settings chosen from `grid` ({"C": [...], "kernel": [...]}) by stratified
+    cv on the training features only.
 
     Macro F1 picks the setting because paper 000 reports precision/recall/F1. Folds are capped at the
     smallest class count so tiny demo sets still run. Returns the fitted GridSearchCV (refit on all).
@@ -75,6 +65,6 @@ def svm_classifier(features: np.ndarray, labels: np.ndarray, seed: int = 0, cv: 
     if folds < 2:
         raise ValueError(f"svm_classifier needs at least 2 training samples per class, smallest class has {smallest}")
     pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC(random_state=seed))])
-    search = GridSearchCV(pipe, SVM_GRID, scoring="f1_macro",
+    search = GridSearchCV(pipe, {f"svc__{k}": v for k, v in grid.items()}, scoring="f1_macro",
                           cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
     return search.fit(features, labels)

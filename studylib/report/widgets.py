@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from . import plots
-from .augment import to_batch
+from ..train.batches import to_batch
 
 
 def _grid_output(draw) -> "object":
@@ -132,3 +132,10 @@ def try_your_image(model, classes: list[str], image_size: int = 48, channels: in
             plt.show(fig)
     upload.observe(on_upload, names="value")
     return w.VBox([upload, out])
+
+
+def example_prediction(model, classes: list[str], image_size: int = 48, channels: int = 1) -> str:
+    """The model on scikit-image's astronaut photo: what a user's own photo goes through."""
+    from skimage import data as skdata
+    _, found, probs = predict_face(model, skdata.astronaut(), classes, image_size, channels)
+    return f"example (skimage astronaut): {'face found' if found else 'no face'} → {probs.index[0]} {probs.iloc[0]:.2f}"

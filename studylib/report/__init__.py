@@ -1,0 +1,5 @@
+"""Reports: the `Run` a notebook makes, run records, the header and claim tables, plots, widgets, scorecard."""
+from . import display, plots, records, scorecard, widgets
+from .run import Run
+
+__all__ = ["Run", "display", "plots", "records", "scorecard", "widgets"]

@@ -1,0 +1,87 @@
+"""What every report shows: the title, the header block, claims beside our figures, verdict sentences."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from . import records
+
+__all__ = ["claims_table", "header_markdown", "say", "title", "verdict_sentence", "weights_of"]
+
+
+def title(text: str, profile: str) -> str:
+    """The report title; every demo report says DEMO (generated data)."""
+    return f"DEMO (generated data) — {text}" if profile == "demo" else f"{text} [{profile} profile]"
+
+
+def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
+                    cuts: list | None = None) -> str:
+    """The title and header block: parameters, data files + sha256, weights, versions, device, commit."""
+    lines = [f"# {title(text, profile)}", "",
+             f"**Profile** `{profile}` · **device** `{device}` · **git commit** `{records.git_commit()[:12]}` · "
+             "**versions** " + ", ".join(f"{k} {v}" for k, v in records.library_versions().items()), ""]
+    if profile == "demo":
+        lines += ["> **DEMO**: generated data, tiny settings. Figures below show that the pipeline runs; "
+                  "they say nothing about the papers.", ""]
+    if cuts:
+        lines += ["**What this profile changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
+    if sources:
+        lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()]
+    if weights:
+        lines += ["", "| weights | file | sha256 |", "|---|---|---|"]
+    for name, w in weights.items():
+        lines.append(f"| {name} | random init | — |" if w == "random init" else
+                     f"| {name} | `{Path(w['file']).name}` | `{str(w['sha256'])[:16]}…` |")
+    lines += ["", "<details><summary>All parameters</summary>", "",
+              "| parameter | value |", "|---|---|"] + [f"| `{k}` | `{v!r}` |" for k, v in params.items()]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def weights_of(model) -> dict:
+    """{backbone: {file, sha256}} or {backbone: 'random init'} from a StudyModel's info."""
+    info = getattr(model, "info", {})
+    name = info.get("backbone", "model")
+    if not info.get("pretrained"):
+        return {name: "random init"}
+    return {name: {"file": info.get("weights_file"), "sha256": info.get("weights_sha256")}}
+
+
+def claims_table(claims: list[dict]) -> pd.DataFrame | None:
+    """The paper's claim beside our figure, as a table for display (None when there is none)."""
+    if not claims:
+        return None
+    df = pd.DataFrame(claims).drop(columns=["id"], errors="ignore")
+    df["ci"] = df["ci"].map(lambda c: "" if c is None else f"[{c[0]:.3f}, {c[1]:.3f}]")
+    return df.rename(columns={"paper_value": "paper", "our_value": "ours", "ci": "ours 95% CI"})
+
+
+def verdict_sentence(claims: list[dict]) -> str:
+    """One plain-language paragraph, computed from the claim rows of this run."""
+    if not claims:
+        return "**Verdict.** This run tests no claim of the registry."
+    return "**Verdict.** " + "; ".join(f"{c['claim']}: **{c['verdict']}** (ours {c['our_value']}; {c['note']})"
+                                       for c in claims) + "."
+
+
+def say(text: str) -> None:
+    """Display a computed, plain-language paragraph."""
+    display(Markdown(text))
+
+
+def paper_beside(results: dict, notebook: str, metric_names) -> pd.DataFrame:
+    """Our figures per arm beside the paper's (from the registry's value claims and their `also` figures)."""
+    from ..study.claims import CLAIMS
+    rows = {}
+    for arm, res in results.items():
+        row = {k: res["metrics"][k] for k in metric_names}
+        paper = {}
+        for c in CLAIMS.values():
+            if c.notebook == notebook and c.kind == "value" and c.arms == (arm,):
+                paper = {**c.also, c.metric: c.value}
+        row["paper P / R / F1"] = " / ".join(f"{100 * paper[k]:.2f}" for k in ("precision_macro", "recall_macro",
+                                                                               "f1_macro") if k in paper)
+        rows[arm] = row
+    return pd.DataFrame(rows).T.round(4)

@@ -1,0 +1,87 @@
+"""`Run`: what one notebook execution holds (parameters, clock, data sources, weights, claims) and writes.
+
+The notebook's header cell makes it; `run.save()` writes the record. Every notebook starts alike:
+
+    run = report.Run.start("04_frozen_vs_full", profile, run_name, data_dir, results_dir, params, cuts)
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from IPython.display import Markdown, display
+
+from ..data.splits import data_sources
+from ..study import claims as registry
+from ..study.experiments import as_dict, resolve
+from ..train import resolve_device
+from . import display as show
+from . import records
+
+__all__ = ["Run"]
+
+
+@dataclasses.dataclass
+class Run:
+    """One execution of a notebook: its parameters (`run.p`), where it reads and writes, and what it found."""
+
+    notebook: str
+    p: object                         # the notebook's parameters dataclass (study.experiments)
+    profile: str = "demo"
+    run_name: str = ""
+    data_dir: str = ""
+    results_dir: str = ""
+    cuts: list = dataclasses.field(default_factory=list)
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+    sources: dict = dataclasses.field(default_factory=dict)
+    weights: dict = dataclasses.field(default_factory=dict)
+    claims: list = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def start(cls, notebook: str, profile: str = "demo", run_name: str = "", data_dir: str = "",
+              results_dir: str = "", params: dict | None = None, cuts: list | None = None) -> "Run":
+        """Resolve the notebook's parameters (its defaults, then `params`) and start the clock."""
+        where = f"notebook {notebook}" + (f", run {run_name} of profile {profile}" if run_name else "")
+        return cls(notebook, resolve(notebook, params or {}, where), profile, run_name, str(data_dir),
+                   str(results_dir), list(cuts or []))
+
+    @property
+    def device(self) -> str:
+        """Where this run trains ('cpu' for runs that train nothing)."""
+        train = getattr(self.p, "train", None)
+        return str(resolve_device(train.get("device", "auto"))) if train is not None else "cpu"
+
+    def wall_time(self) -> float:
+        return time.perf_counter() - self.started
+
+    def header(self, text: str, *datasets, model=None) -> None:
+        """Record the data read (and the model's weights) and display the report's header block."""
+        self.sources.update(data_sources(*datasets))
+        if model is not None:
+            self.weights.update(show.weights_of(model))
+        self.show_header(text)
+
+    def show_header(self, text: str) -> None:
+        """Display the header block with what is recorded so far."""
+        display(Markdown(show.header_markdown(text, self.profile, as_dict(self.p), self.sources, self.weights,
+                                              self.device, self.cuts)))
+
+    def judge(self, results: dict) -> list[dict]:
+        """The registry's claims this run tests, judged on `results` ({arm: {"metrics", "ci"}})."""
+        self.claims = registry.judge_run(self.notebook, results, self.p, self.profile)
+        return self.claims
+
+    def save(self, metrics: dict, headline: str, paper: str) -> Path | None:
+        """Write the run's JSON record (atomically) to results_dir/<run_name>.json; returns its path."""
+        if not self.results_dir:
+            print("results_dir is empty: no record written (interactive session)")
+            return None
+        name = self.run_name or self.notebook
+        # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
+        rec = dataclasses.asdict(records.make_record(name, paper, as_dict(self.p), metrics, self.sources,
+                                                     self.weights, self.wall_time(), self.device, self.claims))
+        rec.update(headline=headline, run_name=self.run_name, notebook=self.notebook, profile=self.profile)
+        path = records.write_record(rec, Path(self.results_dir) / f"{name}.json")
+        print(f"record: {path} · wall time {self.wall_time():.0f}s · {headline}")
+        return path

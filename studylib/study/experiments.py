@@ -1,0 +1,176 @@
+"""Each notebook's parameters as one frozen dataclass: typed fields with the paper's value and why.
+
+A profile run (`params/<profile>.yaml`) holds only overrides of these defaults; the runner checks them
+here before anything runs (`resolve`), and the notebook's `Run` resolves the same mapping again.
+`train` mappings hold `TrainConfig` fields (every one reachable from a profile); an arm's `train`
+overrides its experiment's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..data.imagefolder import FRACTIONS
+from ..train.config import TrainConfig
+from .schema import ParamsError, build
+
+__all__ = ["EXPERIMENTS", "Arm", "resolve", "train_config"]
+
+# Set once per run at the top level, so every arm and the data split share them.
+_TOP_LEVEL = ("seed", "image_size")
+
+
+def _train(**defaults):
+    """A mapping of TrainConfig settings, checked against TrainConfig and merged over `defaults`."""
+    return field(default_factory=lambda: dict(defaults), metadata={"config": TrainConfig, "reserved": _TOP_LEVEL})
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One trained setting of an experiment: what trains (`scope`) and its own training overrides."""
+
+    name: str
+    scope: str = "all"             # models.SCOPES: all | head | new_layers | last_block | last_n
+    last_n: int | None = None      # scope last_n: how many final stages train (None: the experiment's)
+    train: dict = _train()         # TrainConfig overrides for this arm only (e.g. its lr)
+
+
+@dataclass(frozen=True)
+class AuditParams:
+    """01 · data audit."""
+
+    seed: int = 0
+    datasets: list[str] = field(default_factory=lambda: ["fer2013", "ferplus", "deepweeds", "faces", "plants"])
+    n_samples: int = 16            # images per sample grid
+    find_duplicates: bool = True   # hash every FER2013 image (about a second)
+    image_size: int = 64           # image folders are decoded at this size for the audit (counts only)
+
+
+@dataclass(frozen=True)
+class FeaturesSvmParams:
+    """02 · paper 000: ResNet50 features + SVM vs fine-tuning, 8 people x 30 faces."""
+
+    seed: int = 0
+    dataset: str = "faces"
+    backbone: str = "resnet50"     # paper 000; the cpu profile uses efficientnet_lite0 (real ImageNet weights here)
+    pretrained: bool = True
+    weights_dir: str = ""          # empty: $STUDYLIB_WEIGHTS, else $TORCH_HOME/hub/checkpoints
+    image_size: int = 224          # paper 000 crops to 224x224
+    feature_layer: str = "avgpool" # ResNet50 avg_pool, as the paper
+    split_fractions: list[float] = field(default_factory=lambda: list(FRACTIONS))
+    # The paper does not say how its SVM was tuned: C and kernel by stratified cv on train only.
+    svm_grid: dict = field(default_factory=lambda: {"C": [0.1, 1, 10], "kernel": ["linear", "rbf"]})
+    svm_cv: int = 3
+    # MATLAB WeightLearnRateFactor/BiasLearnRateFactor 20 on the new layer; "augmented", no details given
+    train: dict = _train(epochs=30, batch_size=5, lr=0.0001, optimizer="adam", head_lr_factor=20.0,
+                         augment="mild", monitor="val_acc")
+    arms: list[Arm] = field(default_factory=lambda: [Arm("fine-tuned", "all")])
+
+
+@dataclass(frozen=True)
+class CnnParams:
+    """03 · paper 003: a small CNN from scratch on FERPlus."""
+
+    seed: int = 0
+    label_mode: str = "votes"      # raw vote counts as soft targets, scored by their argmax: the code of paper 003
+    num_classes: int = 10
+    image_size: int = 48           # FER images are 48x48
+    dropout: float = 0.1           # paper 003's nn.Dropout(0.1)
+    max_train: int | None = None   # cut-down profiles: a stratified subset of Training
+    # momentum 0: the printed SGD settings of the paper show it
+    train: dict = _train(epochs=100, batch_size=32, lr=0.01, optimizer="sgd", momentum=0.0, scheduler="exponential",
+                         gamma=0.9, augment="seed003", monitor="val_acc")
+    arms: list[Arm] = field(default_factory=lambda: [Arm("small CNN (seed 003)", "all")])
+
+
+@dataclass(frozen=True)
+class FrozenVsFullParams:
+    """04 · paper 003: ResNet18 frozen vs full fine-tuning on FERPlus."""
+
+    seed: int = 0
+    backbone: str = "resnet18"     # paper 003; the cpu profile uses efficientnet_lite0 (real ImageNet weights)
+    pretrained: bool = True
+    weights_dir: str = ""
+    gray_mode: str = "new"         # the paper: a freshly initialised 1-channel conv1
+    image_size: int = 48
+    label_mode: str = "votes"      # raw vote counts as soft targets, as the code of paper 003
+    num_classes: int = 10
+    max_train: int | None = None
+    train: dict = _train(epochs=10, batch_size=32, lr=0.001, optimizer="adam", scheduler="exponential", gamma=0.9,
+                         monitor="val_acc")
+    # "freeze" in the paper's code: every pretrained weight fixed, the new conv1 and FC learn
+    arms: list[Arm] = field(default_factory=lambda: [
+        Arm("new_layers", "new_layers"), Arm("head", "head"), Arm("all", "all"),
+        Arm("all + seed003 augmentation", "all", train={"augment": "seed003"})])
+
+
+@dataclass(frozen=True)
+class PartialVsFullParams:
+    """05 · paper 004 (A vs B) and paper 001 (ResNet50 + MLP head) on FER2013, DeepWeeds or plants."""
+
+    seed: int = 0
+    paper: str = "004"             # "004": A vs B; "001": the MLP-head claim of 85.71%
+    dataset: str = "fer2013"       # fer2013 | deepweeds | plants
+    fold: int = 0                  # DeepWeeds official fold
+    backbone: str = "resnet50"     # 004 faces: resnet50; 004 weeds: efficientnet_b0; cpu profile: efficientnet_lite0
+    pretrained: bool = True
+    weights_dir: str = ""
+    gray_mode: str = "repeat"      # FER2013 is grayscale: repeat to 3 channels (paper 001: 48x48x3)
+    head: str = "linear"           # "mlp": the head of paper 001
+    mlp_width: int = 32            # paper 001's FC 32 layers
+    dropout: float | None = None   # the mlp head's dropout (None: models' default 0.5, paper 001's)
+    last_n: int = 1                # scope last_n: how many final stages train (the "last layers" of paper 001)
+    image_size: int | None = None  # None: the size the images have (48 for FER2013)
+    load_size: int = 224           # DeepWeeds/plants are decoded at this size
+    val_from_train: float = 0.0    # 001: 0.2 (Training split 8:2); else PublicTest / the recorded val split
+    max_train: int | None = None
+    max_eval: int | None = None
+    # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1
+    train: dict = _train(epochs=10, batch_size=32, optimizer="adam", scheduler="cosine", augment="mild",
+                         monitor="val_macro_f1")
+    arms: list[Arm] = field(default_factory=lambda: [
+        Arm("A: last block + head", "last_block", train={"lr": 0.001}),
+        Arm("B: everything, smaller lr", "all", train={"lr": 0.0001})])
+
+
+@dataclass(frozen=True)
+class ScorecardParams:
+    """06 · the scorecard."""
+
+    seed: int = 0
+    not_run: list[dict] = field(default_factory=list)  # claims this profile could not run: {paper, claim, reason}
+
+
+EXPERIMENTS = {
+    "01_data_audit": AuditParams,
+    "02_features_svm_vs_finetune": FeaturesSvmParams,
+    "03_cnn_from_scratch": CnnParams,
+    "04_frozen_vs_full": FrozenVsFullParams,
+    "05_partial_vs_full": PartialVsFullParams,
+    "06_scorecard": ScorecardParams,
+}
+
+
+def params_class(notebook: str):
+    """The parameters dataclass of a notebook; an unknown notebook lists the known ones."""
+    if notebook not in EXPERIMENTS:
+        raise ParamsError(f"unknown notebook {notebook!r}; notebooks: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[notebook]
+
+
+def resolve(notebook: str, overrides: dict, where: str = ""):
+    """The notebook's parameters: its defaults with `overrides` applied and checked."""
+    return build(params_class(notebook), overrides or {}, where or f"notebook {notebook}")
+
+
+def train_config(params, arm: Arm | None = None, **runtime) -> TrainConfig:
+    """The one TrainConfig of an arm: experiment `train`, then the arm's, then seed and image size."""
+    settings = dict(getattr(params, "train", {}))
+    settings.update(arm.train if arm is not None else {})
+    settings.update({k: getattr(params, k) for k in _TOP_LEVEL if hasattr(params, k)}, **runtime)
+    return TrainConfig(**settings)
+
+
+def as_dict(params) -> dict:
+    """Every resolved parameter, for the record."""
+    return dataclasses.asdict(params)

@@ -1,0 +1,109 @@
+"""Parameter profiles: `params/<profile>.yaml` is a list of runs (a notebook + overrides of its parameters).
+
+A profile is checked whole against the notebooks' parameter dataclasses (`study.experiments`) before
+anything runs: an unknown key or a wrong type, at any depth, is one error naming the file, run and key.
+
+    profile: cpu
+    title: Real data, cut down for 2 CPU cores
+    data_dir: ../shared/data          # or `generated` (demo data written beside the reports)
+    defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
+    cuts: ["...", ...]                # what this profile changes from the papers, shown in every report
+    runs:
+      - name: 05_partial_vs_full-fer2013
+        notebook: 05_partial_vs_full
+        params: {dataset: fer2013, train: {epochs: 3}}
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .. import paths
+from .experiments import params_class, resolve
+from .schema import ParamsError
+
+__all__ = ["ParamsError", "Profile", "Run", "load_profile"]
+
+PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description"}
+RUN_KEYS = {"name", "notebook", "params", "headline"}
+
+
+@dataclass
+class Run:
+    name: str
+    notebook: str
+    params: dict = field(default_factory=dict)   # the overrides (defaults merged), checked
+
+
+@dataclass
+class Profile:
+    name: str
+    path: Path
+    title: str
+    data_dir: str
+    cuts: list
+    runs: list
+
+
+def _merge(defaults: dict, params: dict, fields: set) -> dict:
+    """The profile's defaults (keys the notebook has; mappings merged one level) under the run's params."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in defaults.items() if k in fields}
+    for k, v in params.items():
+        out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def profile_path(profile: str, params_dir=None) -> Path:
+    """params/<profile>.yaml, or the path itself when it names a YAML file."""
+    if str(profile).endswith((".yaml", ".yml")):
+        return Path(profile)
+    return Path(params_dir or paths.PARAMS) / f"{profile}.yaml"
+
+
+def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=None) -> Profile:
+    """Read and validate a whole profile before anything runs."""
+    path = profile_path(profile, params_dir)
+    if not path.is_file():
+        have = sorted(p.stem for p in Path(params_dir or paths.PARAMS).glob("*.yaml"))
+        raise ParamsError(f"profile {profile!r}: {path} does not exist; profiles: {', '.join(have)}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ParamsError(f"profile {path}: not valid YAML ({e})") from e
+    name = path.stem
+    if not isinstance(raw, dict):
+        raise ParamsError(f"profile {name} ({path}): the top level must be a mapping")
+    unknown = set(raw) - PROFILE_KEYS
+    if unknown:
+        raise ParamsError(f"profile {name} ({path}): unknown key '{sorted(unknown)[0]}'; valid: "
+                          f"{', '.join(sorted(PROFILE_KEYS))}")
+    runs_raw = raw.get("runs")
+    if not isinstance(runs_raw, list) or not runs_raw:
+        raise ParamsError(f"profile {name} ({path}): 'runs' must be a non-empty list")
+    defaults = raw.get("defaults") or {}
+    notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
+    runs, seen = [], set()
+    for i, r in enumerate(runs_raw):
+        if not isinstance(r, dict) or not {"name", "notebook"} <= set(r):
+            raise ParamsError(f"profile {name} ({path}), run #{i + 1}: needs 'name' and 'notebook'")
+        where = f"profile {name} ({path}), run {r['name']}"
+        bad = set(r) - RUN_KEYS
+        if bad:
+            raise ParamsError(f"{where}: unknown key '{sorted(bad)[0]}'; a run has {', '.join(sorted(RUN_KEYS))}")
+        if r["name"] in seen:
+            raise ParamsError(f"{where}: the run name is used twice")
+        seen.add(r["name"])
+        if not (notebooks / f"{r['notebook']}.ipynb").is_file():
+            raise ParamsError(f"{where}: notebook {notebooks / (r['notebook'] + '.ipynb')} does not exist")
+        fields = {f.name for f in dataclasses.fields(params_class(r["notebook"]))}
+        params = _merge(defaults, r.get("params") or {}, fields)
+        resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
+        runs.append(Run(r["name"], r["notebook"], params))
+    data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
+    if data != "generated" and not Path(data).is_dir():
+        raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "
+                          "(`studylib data check --data-dir DIR` tells what belongs there)")
+    return Profile(name, path, raw.get("title", name), data, list(raw.get("cuts") or []), runs)

@@ -1,0 +1,8 @@
+"""Training: the config (`config`, a leaf), batches, the loop (`fit`), speed settings, checkpoints,
+optimizers, augmentation, features + SVM, and `train_and_test` (fit, select on val, test once)."""
+from .config import TrainConfig
+from .experiment import Outcome, fmt_ci, results_table, train_and_test
+from .loop import FitResult, evaluate, fit, resolve_device, train_one_epoch
+
+__all__ = ["FitResult", "Outcome", "TrainConfig", "evaluate", "fit", "fmt_ci", "resolve_device", "results_table",
+           "train_and_test", "train_one_epoch"]

@@ -1,0 +1,70 @@
+"""TrainConfig: every training setting, in one frozen dataclass (a leaf: imports nothing of studylib).
+
+Each field's default is neutral; each paper's values come from the experiment's parameters
+(`studylib.study.experiments`) and the profile. Fields whose `metadata` has `resume=True` may
+differ when a run resumes from a checkpoint: they change how fast or how long it runs, or
+float rounding, never what it learns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+# Names the registries of `train.optim` and `train.augment` define (a test checks they agree).
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "exponential", "plateau", "cosine")
+LOSSES = ("cross_entropy",)
+MONITORS = {"val_acc": "max", "val_macro_f1": "max", "val_loss": "min"}
+AUGMENTS = ("none", "seed003", "seed001", "mild", "strong")
+FROZEN_PREFIX = ("auto", "no_grad", "off")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _resume(default):
+    """A field a resumed run may change (see the module docstring)."""
+    return field(default=default, metadata={"resume": True})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every training setting; defaults are neutral, each paper's values come from params."""
+
+    epochs: int = _resume(10)             # 003 CNN: 100, 003 ResNet18: 10, 001: 50, 000: 30
+    batch_size: int = 32                  # 003: 32, 001: 64, 000: 5
+    optimizer: str = "adam"               # 003 CNN: sgd; 003 ResNet18, 001, 000: adam
+    lr: float = 1e-3                      # 003 CNN: 0.01, 003 ResNet18: 1e-3, 000: 1e-4
+    momentum: float = 0.9                 # SGD only; 003 does not state it, so params must
+    weight_decay: float = 0.0             # none of the papers report weight decay
+    scheduler: str = "none"               # 003: exponential (per epoch); 004 B may use cosine/plateau
+    gamma: float = 0.9                    # 003: ExponentialLR(gamma 0.9); plateau: LR factor
+    plateau_patience: int = 2             # epochs without improvement before plateau cuts the LR
+    head_lr_factor: float = 1.0           # 000: new head learns 20x faster (MATLAB learn-rate factor)
+    class_weights: str | None = None      # "balanced": counter FER2013/DeepWeeds imbalance (004 macro metrics)
+    loss: str = "cross_entropy"           # hard labels or FERPlus vote probabilities
+    augment: str = "none"                 # train.augment presets; validation is never augmented (004)
+    image_size: int | None = None         # None = dataset's own size; 000/004 resize to 224
+    monitor: str = "val_acc"              # metric for best checkpoint + early stopping (never test data)
+    early_stopping_patience: int | None = _resume(None)  # None = run all epochs, as every paper does
+    seed: int = 0                         # seeds torch, numpy, random and the shuffle generator
+    device: str = _resume("auto")         # auto: cuda, then mps, then cpu
+    amp: bool = True                      # mixed precision for GPU speed; ignored off CUDA
+    eval_batch_size: int = _resume(256)   # evaluation has no gradients, so bigger batches fit
+    max_steps_per_epoch: int | None = None  # cut-down CPU profiles train on part of each epoch
+    checkpoint_dir: str | None = _resume(None)  # None = keep best weights in memory only
+    resume: bool = _resume(False)         # continue from checkpoint_dir/last.pt at epoch+1
+    # speed only (same results up to float rounding):
+    frozen_prefix: str = _resume("auto")  # auto: cache a frozen prefix's outputs when possible, else no_grad;
+                                          # no_grad: never cache; off: plain forward of the whole model
+    num_threads: int | None = _resume(None)  # CPU threads; None: torch's default capped at the usable cores
+    channels_last: bool | None = _resume(None)  # None: on CPU for nets with depthwise convs (EfficientNets)
+
+    def __post_init__(self):
+        for name, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("loss", LOSSES),
+                            ("monitor", MONITORS), ("class_weights", (None, "balanced")), ("device", DEVICES),
+                            ("frozen_prefix", FROZEN_PREFIX), ("augment", AUGMENTS)]:
+            if getattr(self, name) not in valid:  # fail at config time, not after loading data
+                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r}; valid: {', '.join(map(str, valid))}")
+
+
+def resume_may_change() -> frozenset[str]:
+    """Fields a resumed run may change without changing what it learns."""
+    return frozenset(f.name for f in fields(TrainConfig) if f.metadata.get("resume"))

@@ -1,0 +1,257 @@
+"""The training loop in torchvision's shape: `train_one_epoch` only trains, `evaluate` only measures,
+`fit` owns the order (train, evaluate, scheduler step, checkpoint) and the history.
+
+Batches arrive ready (`batches.BatchSource`: conversion, augmentation and a cached or no_grad
+frozen prefix live behind it); speed settings are in `speed` and `prefix`, checkpoints in `checkpoint`,
+optimizers, schedulers and losses in `optim`.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import f1_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data.base import ImageDataset
+from .augment import make_augment
+from .batches import BatchSource, iter_batches, to_batch
+from .checkpoint import resume, rng_state, save
+from .config import MONITORS, TrainConfig, resume_may_change
+from .optim import build_loss, build_optimizer, build_scheduler
+from .prefix import plan_prefix
+from .speed import autocast, cpu_threads, pick_amp_dtype, use_channels_last
+
+__all__ = ["FitResult", "evaluate", "fit", "resolve_device", "train_one_epoch"]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Pick the device: auto prefers cuda, then mps, then cpu; a missing one is an error."""
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    if name == "auto":
+        name = next(d for d in ("cuda", "mps", "cpu") if has[d])
+    if not has.get(name, False):
+        raise RuntimeError(f"device {name!r} is not available here; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, *,
+                    device: torch.device, scaler: torch.amp.GradScaler | None = None,
+                    amp_dtype: torch.dtype | None = None, desc: str = "train") -> dict:
+    """Train one pass over `batches`; the model must already be in train mode.
+
+    Args:
+        model, optimizer, loss_fn: model on `device`; `optim.build_optimizer` / `optim.build_loss` outputs.
+        batches: iterable of ready (inputs, targets) on `device` (a `BatchSource`); targets (B,) int64
+            or (B, K) float.
+        scaler, amp_dtype: GradScaler for fp16 and the autocast dtype (CUDA only), or None.
+        desc: progress bar label.
+
+    Returns:
+        dict(loss, acc, n): sample-weighted mean loss and accuracy over n samples.
+    """
+    # Sums stay on the device: calling .item() per batch would force a CPU-GPU sync.
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    n = 0
+    total = len(batches) if hasattr(batches, "__len__") else None
+    for x, y in tqdm(batches, total=total, leave=False, desc=desc):
+        with autocast(device, amp_dtype):
+            logits = model(x)
+        loss = loss_fn(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None and scaler.is_enabled():
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        labels = y.argmax(1) if y.ndim == 2 else y
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == labels).sum()
+        n += len(y)
+    return dict(loss=loss_sum.item() / max(n, 1), acc=correct.item() / max(n, 1), n=n)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset: ImageDataset, cfg: TrainConfig, device: torch.device | None = None) -> dict:
+    """Evaluate without augmentation.
+
+    Args:
+        model: the network; switched to eval mode.
+        dataset: split to score (hard or soft targets).
+        cfg: supplies eval_batch_size, image_size and amp; device: default the model's.
+
+    Returns:
+        dict(loss, acc, macro_f1, n, y_true, y_pred, probs). loss is the unweighted
+        cross-entropy (sample mean), comparable between runs with and without class
+        weights; y_true is argmax of soft targets; probs is float32 (N, K).
+    """
+    device = device or next(model.parameters()).device
+    model.eval()
+    images = torch.from_numpy(dataset.images)
+    return _score(model, lambda xb: to_batch(xb, cfg.image_size, device), images, dataset, cfg, device)
+
+
+@torch.no_grad()
+def _score(model: nn.Module, inputs, data: torch.Tensor, dataset: ImageDataset, cfg: TrainConfig,
+           device: torch.device) -> dict:
+    """`evaluate`'s work: model(inputs(batch of `data`)) over the dataset, in eval_batch_size batches."""
+    amp_dtype = pick_amp_dtype(device) if cfg.amp else None
+    targets = torch.from_numpy(dataset.targets)
+    loss_sum, probs = 0.0, []
+    for xb, yb in iter_batches(data, targets, cfg.eval_batch_size):
+        with autocast(device, amp_dtype):
+            logits = model(inputs(xb)).float()
+        loss_sum += F.cross_entropy(logits, yb.to(device), reduction="sum").item()
+        probs.append(logits.softmax(1).cpu())
+    probs = torch.cat(probs).numpy() if probs else np.zeros((0, dataset.num_classes), np.float32)
+    y_true, y_pred = dataset.labels, probs.argmax(1)
+    n = len(dataset)
+    return dict(loss=loss_sum / max(n, 1), acc=float((y_true == y_pred).mean()) if n else 0.0,
+                macro_f1=float(f1_score(y_true, y_pred, average="macro", zero_division=0)) if n else 0.0,
+                n=n, y_true=y_true, y_pred=y_pred, probs=probs)
+
+
+@dataclass
+class FitResult:
+    """What `fit` returns: the model (best weights loaded) and how it got there."""
+
+    model: nn.Module
+    history: pd.DataFrame   # one row per epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, val_macro_f1, seconds
+    best_epoch: int         # epoch whose weights are loaded (0 if no epoch ran)
+    best_val: float | None  # its monitored value
+    monitor: str
+    device: str
+    stopped_early: bool
+    speed: dict = field(default_factory=dict)  # frozen_prefix (cached/no_grad/off), num_threads, channels_last, ...
+
+
+def _is_better(value: float, best: float | None, monitor: str) -> bool:
+    """Strict improvement in the monitor's direction (ties keep the earlier epoch)."""
+    return best is None or (value > best if MONITORS[monitor] == "max" else value < best)
+
+
+def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig) -> FitResult:
+    """Train `model` on `train`, select the best epoch on `val`, checkpoint and optionally resume.
+
+    Args:
+        model: nn.Module taking float (N, C, H, W) in [0, 1]; an optional `.head`
+            gets lr * head_lr_factor. Parameters with requires_grad=False stay frozen.
+        train: training split (hard or soft targets).
+        val: validation split; picks the best epoch, drives early stopping/plateau.
+        cfg: TrainConfig.
+
+    Returns:
+        FitResult with the best weights loaded into `model`.
+    """
+    device = resolve_device(cfg.device)
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads(cfg.num_threads))
+    channels_last = use_channels_last(model, cfg.channels_last, device)
+    try:
+        return _fit(model, train, val, cfg, device, channels_last)
+    finally:
+        torch.set_num_threads(threads_before)
+        if channels_last:  # hand the model back in the usual layout
+            model.to(memory_format=torch.contiguous_format)
+
+
+def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig, device: torch.device,
+         channels_last: bool) -> FitResult:
+    """`fit`'s body, with threads and memory format already decided."""
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # the shuffle order depends on nothing else
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_scheduler(optimizer, cfg)
+    amp_dtype = pick_amp_dtype(device) if cfg.amp else None
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    loss_fn = build_loss(cfg, train).to(device)
+    augment = make_augment(cfg.augment, cfg.image_size or train.images.shape[1:3], train.channels).to(device)
+    images, targets = torch.from_numpy(train.images), torch.from_numpy(train.targets)
+
+    ckdir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    history, best_val, best_epoch, best_state, start = [], None, 0, None, 1
+    if cfg.resume:
+        if ckdir is None:
+            raise ValueError("resume=True needs checkpoint_dir")
+        state = resume(ckdir, asdict(cfg), resume_may_change(), model, optimizer, scheduler, scaler, gen)
+        if state is not None:
+            history, best_val, best_epoch, best_state, start = state
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    print(f"device {device} | params trainable {trainable:,} / total {total:,} | {len(train)} train, {len(val)} val")
+    plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.image_size, cfg.eval_batch_size,
+                       train, val, device, amp_dtype, channels_last)
+    speed = dict(plan["speed"], num_threads=torch.get_num_threads() if device.type == "cpu" else None,
+                 channels_last=channels_last)
+    if plan["mode"] == "cached":
+        print(f"frozen prefix: {speed['cached_steps']} of {speed['frozen_steps']} frozen steps computed once per "
+              f"sample and cached ({speed['cache_mb']:,} MB); only the rest trains each epoch")
+        images = torch.arange(len(train))  # batches carry sample indices; the cache maps them to features
+        eval_model = nn.Sequential(plan["frozen"], plan["suffix"]) if plan["frozen"] is not None else plan["suffix"]
+    elif plan["mode"] == "no_grad":
+        print(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
+    stopped = False
+    for epoch in range(start, cfg.epochs + 1):
+        if cfg.early_stopping_patience is not None and history and epoch - 1 - best_epoch >= cfg.early_stopping_patience:
+            stopped = True
+            print(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
+            break
+        t0 = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]  # the first group's: the body's, or the head's when only it trains
+        model.train()  # a StudyModel keeps its frozen BatchNorm in eval mode
+        batches = BatchSource(images, targets, cfg.batch_size, gen, device=device, max_steps=cfg.max_steps_per_epoch,
+                              image_size=cfg.image_size, augment=augment, frozen=plan["frozen"],
+                              features=plan["caches"][0] if plan["caches"] else None, channels_last=channels_last,
+                              amp_dtype=amp_dtype)
+        tr = train_one_epoch(plan["suffix"], batches, optimizer, loss_fn, device=device, scaler=scaler,
+                             amp_dtype=amp_dtype, desc=f"epoch {epoch}")
+        if plan["caches"]:
+            model.eval()
+            ev = _score(eval_model, plan["caches"][1], torch.arange(len(val)), val, cfg, device)
+        else:
+            ev = evaluate(model, val, cfg, device)
+        row = dict(epoch=epoch, lr=lr, train_loss=tr["loss"], train_acc=tr["acc"], val_loss=ev["loss"],
+                   val_acc=ev["acc"], val_macro_f1=ev["macro_f1"])
+        value = row[cfg.monitor]
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(value)
+        elif scheduler is not None:
+            scheduler.step()
+        improved = _is_better(value, best_val, cfg.monitor)
+        if improved:
+            best_val, best_epoch = value, epoch
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        row["seconds"] = time.perf_counter() - t0
+        history.append(row)
+        print(f"epoch {epoch}/{cfg.epochs} lr {lr:.2e} | train loss {tr['loss']:.4f} acc {tr['acc']:.4f} | "
+              f"val loss {ev['loss']:.4f} acc {ev['acc']:.4f} macro-F1 {ev['macro_f1']:.4f} | "
+              f"{row['seconds']:.1f}s{' *' if improved else ''}")
+        if ckdir is not None:
+            save(ckdir, improved, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                 scheduler=scheduler.state_dict() if scheduler is not None else None, scaler=scaler.state_dict(),
+                 epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
+                 rng=rng_state(gen))
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    cols = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "seconds"]
+    return FitResult(model=model, history=pd.DataFrame(history, columns=cols), best_epoch=best_epoch,
+                     best_val=best_val, monitor=cfg.monitor, device=str(device), stopped_early=stopped,
+                     speed=speed)
