@@ -347,7 +347,8 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
             print(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
             break
         t0 = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"] / optimizer.param_groups[0]["lr_factor"]
+        first = optimizer.param_groups[0]  # the base lr: "body" runs at it, "head" at lr * head_lr_factor
+        lr = first["lr"] / (cfg.head_lr_factor if first.get("name") == "head" else 1.0)
         model.train()
         freeze_bn_stats(model)
         batches = iter_batches(images, targets, cfg.batch_size, gen, cfg.max_steps_per_epoch)
