@@ -63,12 +63,12 @@ CASES = {
     # name: model kwargs, project augmentation preset, optimizer settings
     "small_cnn": dict(model=dict(backbone="small_cnn", pretrained=False), augment="seed003",
                       optim=dict(optimizer="sgd", lr=0.01, momentum=0.9)),
-    "lite0_full": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="none"), augment="none",
+    "lite0_full": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, scope="all"), augment="none",
                        optim=dict(optimizer="adam", lr=1e-3)),
     # issue 3: ResNet18 at 48x48 with a new 1-channel conv1 as seed 003 (random init: same cost as ImageNet weights)
-    "resnet18_full": dict(model=dict(backbone="resnet18", pretrained=False, freeze="none", gray_mode="new"), augment="none",
+    "resnet18_full": dict(model=dict(backbone="resnet18", pretrained=False, scope="all", gray_mode="new"), augment="none",
                           optim=dict(optimizer="adam", lr=1e-3)),
-    "lite0_last_block": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, freeze="last_block"),
+    "lite0_last_block": dict(model=dict(backbone="efficientnet_lite0", pretrained=True, scope="last_block"),
                              augment="none", optim=dict(optimizer="adam", lr=1e-3)),
 }
 
@@ -283,8 +283,8 @@ def bench_case(name: str, train: ImageDataset, val_small: ImageDataset, paths, a
     info = model.info
     speed = res.speed
     how = speed["frozen_prefix"] + (f" ({speed['cached_steps']} steps cached)" if speed.get("cached_steps") else "")
-    print(f"\n[{name}] {info['backbone']} ({'ImageNet' if info['pretrained'] else 'random init'}), freeze "
-          f"{info['freeze']}, augment {case['augment']}, {info['trainable_params']:,}/{info['total_params']:,} "
+    print(f"\n[{name}] {info['backbone']} ({'ImageNet' if info['pretrained'] else 'random init'}), scope "
+          f"{info['scope']}, augment {case['augment']}, {info['trainable_params']:,}/{info['total_params']:,} "
           f"trainable; {epochs} epochs x {steps_per_epoch} steps x batch {args.batch_size} "
           f"= {epochs * steps_per_epoch * args.batch_size:,} images, best of {max(1, args.repeats)}")
     for kind in args.baselines:

@@ -1,11 +1,12 @@
-"""Model building: shapes of the papers' architectures, freezing strategies, gray modes, Lite0 port."""
+"""Model building: shapes of the papers' architectures, training scopes, gray modes, preprocessing, Lite0 port."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studylib import weights as W
-from studylib.models import build_model, param_groups
+from studylib.models import (BACKBONES, SCOPES, EfficientNetLite0, build_model, get_arch, param_groups,
+                             resolve_preprocessing)
+from studylib.models import weights as W
 
 
 def trainable(model):
@@ -18,14 +19,14 @@ def prefixes(names, prefixes):
     return all(n.startswith(tuple(prefixes)) for n in names)
 
 
-@pytest.mark.parametrize("freeze, kwargs, learn", [
+@pytest.mark.parametrize("scope, kwargs, learn", [
     ("head", {}, ["head."]),
     ("last_block", {}, ["body.layer4.", "head."]),
     ("last_n", {"last_n": 2}, ["body.layer3.", "body.layer4.", "head."]),
-    ("new_layers_only", {"in_channels": 1, "gray_mode": "new"}, ["body.conv1.", "head."]),
+    ("new_layers", {"in_channels": 1, "gray_mode": "new"}, ["body.conv1.", "head."]),
 ])
-def test_resnet18_freezing_trains_exactly_the_documented_parameters(freeze, kwargs, learn):
-    model = build_model("resnet18", 10, pretrained=False, freeze=freeze, **kwargs)
+def test_resnet18_scope_trains_exactly_the_documented_parameters(scope, kwargs, learn):
+    model = build_model("resnet18", 10, pretrained=False, scope=scope, **kwargs)
     names = trainable(model)
     assert prefixes(names, learn)
     for p in learn:  # and every documented part does learn, entirely
@@ -35,8 +36,8 @@ def test_resnet18_freezing_trains_exactly_the_documented_parameters(freeze, kwar
     assert model.info["trainable_params"] < model.info["total_params"]
 
 
-def test_new_layers_only_is_seed_003_freeze():
-    model = build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", freeze="new_layers_only")
+def test_new_layers_is_seed_003_freeze():
+    model = build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", scope="new_layers")
     assert trainable(model) == {"body.conv1.weight", "head.weight", "head.bias"}
     conv = model.body.conv1
     assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.bias) == \
@@ -45,10 +46,10 @@ def test_new_layers_only_is_seed_003_freeze():
     assert model.info["input_mean"] == (0.485,) and model.info["input_std"] == (0.229,)
 
 
-def test_none_trains_everything_and_bn_of_frozen_parts_stays_in_eval():
-    model = build_model("resnet18", 3, pretrained=False, freeze="none")
+def test_all_trains_everything_and_bn_of_frozen_parts_stays_in_eval():
+    model = build_model("resnet18", 3, pretrained=False, scope="all")
     assert all(p.requires_grad for p in model.parameters())
-    model.set_freeze("last_block").train()
+    model.set_scope("last_block").train()
     assert not model.body.bn1.training and not model.body.layer3[1].bn2.training
     assert model.body.layer4[0].bn1.training and model.body.layer4[0].downsample[1].training
     frozen_mean = model.body.bn1.running_mean.clone()
@@ -56,7 +57,7 @@ def test_none_trains_everything_and_bn_of_frozen_parts_stays_in_eval():
     assert torch.equal(model.body.bn1.running_mean, frozen_mean)  # pretrained statistics kept
     model.eval()
     assert not model.body.layer4[0].bn1.training
-    model.set_freeze("none").train()
+    model.set_scope("all").train()
     assert model.body.bn1.training
 
 
@@ -65,7 +66,7 @@ def test_none_trains_everything_and_bn_of_frozen_parts_stays_in_eval():
     ("efficientnet_lite0", ["body._blocks.15.", "body._conv_head.", "body._bn1.", "head."]),
 ])
 def test_efficientnet_last_block_is_last_stage_and_head_conv(backbone, learn):
-    model = build_model(backbone, 9, pretrained=False, freeze="last_block")
+    model = build_model(backbone, 9, pretrained=False, scope="last_block")
     assert prefixes(trainable(model), learn)
     assert any(n.startswith(learn[0]) for n in trainable(model))
     model.train()
@@ -74,7 +75,7 @@ def test_efficientnet_last_block_is_last_stage_and_head_conv(backbone, learn):
 
 
 def test_mlp_head_resnet50_48px_is_seed_001():
-    model = build_model("resnet50", 7, pretrained=False, head="mlp", freeze="last_block", image_size=48)
+    model = build_model("resnet50", 7, pretrained=False, head="mlp", scope="last_block", image_size=48)
     kinds = [type(m).__name__ for m in model.head]
     assert kinds == (["Dropout", "Flatten", "BatchNorm1d", "Linear"]
                      + ["BatchNorm1d", "ReLU", "Dropout", "Linear"] * 3)
@@ -120,7 +121,7 @@ def test_input_is_normalised_inside_the_model():
 @pytest.mark.parametrize("kwargs, valid", [
     ({"backbone": "vgg16"}, "small_cnn, resnet18, resnet50, efficientnet_b0, efficientnet_lite0"),
     ({"head": "deep"}, "linear, mlp"),
-    ({"freeze": "all"}, "none, head, last_block, new_layers_only, last_n"),
+    ({"scope": "none"}, "all, head, new_layers, last_block, last_n"),
     ({"gray_mode": "avg", "in_channels": 1}, "repeat, sum, new"),
 ])
 def test_unknown_names_list_the_valid_ones(kwargs, valid):
@@ -134,17 +135,18 @@ def test_pretrained_must_be_a_bool_and_last_n_in_range():
     with pytest.raises(TypeError):
         build_model("resnet18", 3, pretrained="yes")
     with pytest.raises(ValueError, match="1..5"):
-        build_model("resnet18", 3, pretrained=False, freeze="last_n", last_n=6)
+        build_model("resnet18", 3, pretrained=False, scope="last_n", last_n=6)
 
 
 def test_param_groups_head_factor_and_only_trainable():
-    model = build_model("resnet18", 8, pretrained=False, freeze="last_block")
+    model = build_model("resnet18", 8, pretrained=False, scope="last_block")
     groups = param_groups(model, 1e-4, head_lr_factor=20)
     assert [g["name"] for g in groups] == ["body", "head"]
     assert groups[1]["lr"] == pytest.approx(2e-3) and groups[0]["lr"] == 1e-4
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.head.parameters()}
     assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.body.layer4.parameters()}
-    probe = param_groups(build_model("resnet18", 8, pretrained=False, freeze="head"), 1e-3)
+    assert all(set(g) == {"name", "params", "lr"} for g in groups)  # plain lrs: no lr_factor to divide out
+    probe = param_groups(build_model("resnet18", 8, pretrained=False, scope="head"), 1e-3)
     assert [g["name"] for g in probe] == ["head"]
 
 
@@ -159,13 +161,11 @@ def _center(img, size=224):
 
 
 def test_lite0_port_recognises_imagenet_images():
-    """The real package weights on our port: a cat is a cat, coffee is coffee."""
+    """The real package weights on our port, classifier included: a cat is a cat, coffee is coffee."""
     skdata = pytest.importorskip("skimage.data")
     from torchvision.models._meta import _IMAGENET_CATEGORIES as names
-    model = build_model("efficientnet_lite0", 1000, pretrained=True)
-    state = W.load_state_dict(W.resolve_weights("efficientnet_lite0")[0])
-    model.head.load_state_dict({"weight": state["_fc.weight"], "bias": state["_fc.bias"]})
-    model.eval()
+    model = build_model("efficientnet_lite0", 1000, pretrained=True).eval()  # 1000 classes keep the classifier
+    assert model.info["pretrained_head"]
     x = torch.cat([_center(skdata.chelsea()), _center(skdata.coffee())])
     with torch.no_grad():
         prob = model(x).softmax(1)
@@ -175,3 +175,116 @@ def test_lite0_port_recognises_imagenet_images():
     assert int(top5.indices[0, 0]) in range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
     assert int(top5.indices[1, 0]) in (967, 968, 504)  # espresso, cup, coffee mug
     assert prob[1, 967] > 0.5
+
+
+def test_pretrained_classifier_kept_for_its_own_classes_else_a_new_head_as_before():
+    state = W.load_state_dict(W.find_weights("efficientnet_lite0")[1])
+    torch.manual_seed(0)
+    EfficientNetLite0()
+    rng_after_net = torch.get_rng_state()
+    new = nn.Linear(1280, 10)
+    torch.manual_seed(0)
+    kept = build_model("efficientnet_lite0", 1000, pretrained=True)
+    assert torch.equal(torch.get_rng_state(), rng_after_net)  # no new head drawn from the RNG
+    assert kept.info["pretrained_head"] and isinstance(kept.body._fc, nn.Identity)
+    assert torch.equal(kept.head.weight, state["_fc.weight"]) and torch.equal(kept.head.bias, state["_fc.bias"])
+    torch.manual_seed(0)
+    ten = build_model("efficientnet_lite0", 10, pretrained=True)  # a new head, from the RNG exactly as before
+    assert not ten.info["pretrained_head"] and torch.equal(ten.head.weight, new.weight)
+    for kwargs in ({"in_channels": 1, "gray_mode": "repeat"}, {"head": "mlp"}):
+        other = build_model("efficientnet_lite0", 1000, pretrained=True, **kwargs)
+        assert not other.info["pretrained_head"]
+        assert not torch.equal(other.head.weight if kwargs.get("head") != "mlp" else other.head[-1].weight,
+                               state["_fc.weight"])
+    assert not build_model("efficientnet_lite0", 1000, pretrained=False).info["pretrained_head"]
+
+
+def test_resolve_preprocessing_argument_beats_spec_beats_default():
+    b0 = f"weights spec {get_arch('efficientnet_b0').weights[0].file}"
+    pre = resolve_preprocessing("efficientnet_b0")
+    assert (pre["input_size"], pre["interpolation"], pre["mean"], pre["std"]) == \
+        (224, "bicubic", W.IMAGENET_MEAN, W.IMAGENET_STD)
+    assert pre["source"] == dict.fromkeys(["input_size", "interpolation", "mean", "std"], b0)
+    pre = resolve_preprocessing("efficientnet_b0", image_size=64, interpolation="bilinear", mean=[0.5] * 3)
+    assert (pre["input_size"], pre["interpolation"], pre["mean"], pre["std"]) == \
+        (64, "bilinear", (0.5,) * 3, W.IMAGENET_STD)
+    assert pre["source"] == {"input_size": "argument", "interpolation": "argument", "mean": "argument", "std": b0}
+    assert resolve_preprocessing("efficientnet_lite0")["mean"] == W.LITE_MEAN
+    small = resolve_preprocessing("small_cnn")  # no weights: the defaults
+    assert small == dict(input_size=48, interpolation="bilinear", mean=W.IMAGENET_MEAN, std=W.IMAGENET_STD,
+                         source=dict.fromkeys(["input_size", "interpolation", "mean", "std"], "default"))
+    assert resolve_preprocessing("small_cnn", image_size=32, std=(0.2,) * 3)["input_size"] == 32
+    with pytest.raises(ValueError, match="nearest, bilinear, bicubic"):
+        resolve_preprocessing("resnet18", interpolation="lanczos")
+
+
+def test_model_info_records_the_preprocessing(capsys):
+    model = build_model("efficientnet_b0", 3, image_size=64)
+    info = model.info
+    assert (info["input_size"], info["interpolation"], info["input_mean"], info["input_std"]) == \
+        (64, "bicubic", W.IMAGENET_MEAN, W.IMAGENET_STD)
+    assert info["preprocessing_source"]["input_size"] == "argument"
+    assert info["preprocessing_source"]["interpolation"] == "weights spec efficientnet_b0_rwightman-7f5810bc.pth"
+    assert "efficientnet_b0 input 64 px (argument), bicubic (weights spec efficientnet_b0" in capsys.readouterr().out
+    lite = build_model("efficientnet_lite0", 3, in_channels=1, gray_mode="sum", interpolation="bicubic")
+    assert (lite.info["input_size"], lite.info["interpolation"]) == (224, "bicubic")
+    assert lite.info["input_mean"] == pytest.approx((127 / 255,))  # 'sum' averages Lite's equal statistics
+    assert lite.info["input_std"] == pytest.approx((128 / 255,))
+    assert torch.equal(lite.mean.flatten(), torch.tensor(lite.info["input_mean"]))  # what the model applies
+    small = build_model("small_cnn", 2, in_channels=1)
+    assert (small.info["input_size"], small.info["input_mean"], small.info["input_std"]) == (48, (0.485,), (0.229,))
+    assert "from default; 1-channel input 'new'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_arch_table_describes_every_backbone(backbone):
+    arch = get_arch(backbone)
+    net = arch.build(1 if backbone == "small_cnn" else 3, 48, None).eval()
+    assert isinstance(net, arch.net_class) and (arch.weights is None) == (backbone == "small_cnn")
+    conv = net.get_submodule(arch.first_conv)
+    assert isinstance(conv, nn.Conv2d)
+    if arch.fc:
+        assert isinstance(net.get_submodule(arch.fc), nn.Linear)
+    if arch.dropout:
+        assert isinstance(net.get_submodule(arch.dropout), nn.Dropout)
+    stages = arch.stages(net)
+    assert len(stages) >= 4 and any(m is conv for m in stages[0][0].modules())
+    inside = {id(m) for m in net.modules()}
+    assert all(id(m) in inside for stage in stages for m in stage)
+    x = torch.rand(2, 1 if backbone == "small_cnn" else 3, 48, 48)
+    y = x
+    with torch.no_grad():
+        for step in arch.steps(net):
+            y = step(y)
+        assert torch.equal(y, net(x))  # the steps are the forward
+
+
+def test_unknown_backbone_lists_the_table():
+    with pytest.raises(ValueError, match="valid: small_cnn, resnet18, resnet50, efficientnet_b0, efficientnet_lite0"):
+        get_arch("vgg16")
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_scope_is_worked_out_once_by_the_model(scope):
+    model = build_model("efficientnet_lite0", 4, in_channels=1, gray_mode="new", scope=scope, last_n=2).train()
+    assert model.info["scope"] == scope and model.info["last_n"] == (2 if scope == "last_n" else None)
+    for name, m in model.named_modules():
+        if list(m.parameters(recurse=False)):
+            assert model.is_frozen(m) == (not any(p.requires_grad for p in m.parameters())), name
+        if isinstance(m, nn.BatchNorm2d):
+            assert m.training == (not model.is_frozen(m)), name
+
+
+def test_state_dict_from_before_the_input_module_loads():
+    model = build_model("small_cnn", 2, in_channels=1)
+    old = {{"input.mean": "mean", "input.std": "std"}.get(k, k): v for k, v in model.state_dict().items()}
+    fresh = build_model("small_cnn", 2, in_channels=1)
+    fresh.load_state_dict(old)  # strict
+    assert torch.equal(fresh.body.fc1.weight, model.body.fc1.weight)
+
+
+def test_mlp_width_and_dropout_are_parameters():
+    model = build_model("resnet18", 3, head="mlp", image_size=32, mlp_width=16, dropout=0.3)
+    assert [m.out_features for m in model.head if isinstance(m, nn.Linear)] == [16, 16, 16, 3]
+    assert all(m.p == 0.3 for m in model.head if isinstance(m, nn.Dropout))
+    assert build_model("small_cnn", 2, in_channels=1, dropout=0.2).body.dropout.p == 0.2

@@ -27,9 +27,9 @@ def data():
     return tiny_data(48, 0), tiny_data(24, 1, split="val")
 
 
-def make(backbone="resnet18", freeze="last_block", seed=0, channels=1):
+def make(backbone="resnet18", scope="last_block", seed=0, channels=1):
     torch.manual_seed(seed)
-    return build_model(backbone, 4, in_channels=channels, pretrained=False, freeze=freeze, image_size=32)
+    return build_model(backbone, 4, in_channels=channels, pretrained=False, scope=scope, image_size=32)
 
 
 def cfg(**kw):
@@ -48,15 +48,16 @@ def assert_same_run(a, b):
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "resnet50", "efficientnet_b0", "efficientnet_lite0"])
-@pytest.mark.parametrize("freeze", ["head", "last_block"])
-def test_split_reproduces_the_model(backbone, freeze):
-    model = make(backbone, freeze).eval()
+@pytest.mark.parametrize("scope", ["head", "last_block"])
+def test_split_reproduces_the_model(backbone, scope):
+    model = make(backbone, scope).eval()
     x = torch.rand(2, 1, 32, 32)
     with torch.no_grad():
         ref = model(x)
         for cacheable in (False, True):
             prefix, suffix = split_frozen_prefix(model, cacheable=cacheable)
             torch.testing.assert_close(suffix(prefix(x)), ref, rtol=0, atol=0)
+            assert prefix[0] is model.input  # the model's own input step, not a copy of it
             assert not any(p.requires_grad for p in prefix.parameters())
     frozen, _ = split_frozen_prefix(model)
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
@@ -64,19 +65,19 @@ def test_split_reproduces_the_model(backbone, freeze):
 
 
 def test_split_not_applicable():
-    assert split_frozen_prefix(make(freeze="none")) is None
+    assert split_frozen_prefix(make(scope="all")) is None
     assert split_frozen_prefix(torch.nn.Linear(3, 2)) is None
     torch.manual_seed(0)  # seed 003's ResNet18: a new 1-channel conv1 learns, so nothing in front is frozen
-    new_conv = build_model("resnet18", 4, in_channels=1, gray_mode="new", freeze="new_layers_only")
+    new_conv = build_model("resnet18", 4, in_channels=1, gray_mode="new", scope="new_layers")
     assert split_frozen_prefix(new_conv) is None
 
 
-@pytest.mark.parametrize("backbone,freeze", [("resnet18", "last_block"), ("efficientnet_lite0", "last_block"),
+@pytest.mark.parametrize("backbone,scope", [("resnet18", "last_block"), ("efficientnet_lite0", "last_block"),
                                              ("efficientnet_b0", "head")])
-def test_cached_prefix_trains_the_same_model(data, backbone, freeze):
+def test_cached_prefix_trains_the_same_model(data, backbone, scope):
     train, val = data
-    plain = fit(make(backbone, freeze), train, val, cfg(frozen_prefix="off"))
-    cached = fit(make(backbone, freeze), train, val, cfg())
+    plain = fit(make(backbone, scope), train, val, cfg(frozen_prefix="off"))
+    cached = fit(make(backbone, scope), train, val, cfg())
     assert plain.speed["frozen_prefix"] == "off" and cached.speed["frozen_prefix"] == "cached"
     assert cached.speed["cached_steps"] >= 1
     assert_same_run(plain, cached)

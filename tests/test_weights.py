@@ -4,8 +4,8 @@ import hashlib
 import pytest
 import torch
 
-from studylib import weights as W
 from studylib.models import build_model
+from studylib.models import weights as W
 
 
 def _fake_resnet18_file(folder, monkeypatch):
@@ -23,7 +23,7 @@ def _fake_resnet18_file(folder, monkeypatch):
 
 def test_missing_weights_name_file_folder_and_how_to_get_them(tmp_path):
     with pytest.raises(W.WeightsError) as err:
-        W.resolve_weights("resnet50", weights_dir=tmp_path)
+        W.find_weights("resnet50", weights_dir=tmp_path)
     msg = str(err.value)
     assert isinstance(err.value, FileNotFoundError)
     assert "resnet50-0676ba61.pth" in msg and "resnet50-11ad3fa6.pth" in msg  # V1 and the accepted V2
@@ -41,7 +41,7 @@ def test_wrong_hash_is_a_separate_error_naming_both_hashes(tmp_path):
     bad.write_bytes(b"not the weights")
     actual = hashlib.sha256(b"not the weights").hexdigest()
     with pytest.raises(W.WeightsHashError) as err:
-        W.resolve_weights("resnet18", weights_dir=tmp_path)
+        W.find_weights("resnet18", weights_dir=tmp_path)
     msg = str(err.value)
     assert not isinstance(err.value, FileNotFoundError)
     assert str(bad) in msg and actual in msg and "f37072fd" in msg
@@ -62,7 +62,7 @@ def test_found_in_torch_home_checkpoints_and_loaded_into_model(tmp_path, monkeyp
     path, digest, state = _fake_resnet18_file(ckpt, monkeypatch)
     monkeypatch.delenv("STUDYLIB_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    assert W.resolve_weights("resnet18") == (path, digest)
+    assert W.find_weights("resnet18")[1:] == (path, digest)
     model = build_model("resnet18", 5, pretrained=True, in_channels=1, gray_mode="sum")
     assert model.info["weights_file"] == path.name and model.info["weights_sha256"] == digest
     assert torch.equal(model.body.layer4[1].conv2.weight, state["layer4.1.conv2.weight"])
@@ -72,9 +72,9 @@ def test_found_in_torch_home_checkpoints_and_loaded_into_model(tmp_path, monkeyp
 
 
 def test_lite0_ships_in_package_with_full_hash():
-    path, digest = W.resolve_weights("efficientnet_lite0", weights_dir="/nonexistent")
+    spec, path, digest = W.find_weights("efficientnet_lite0", weights_dir="/nonexistent")
     assert path.name == "efficientnet-lite0-57934424.pth"
-    assert digest == W.get_spec("efficientnet_lite0").sha256 and len(digest) == 64
+    assert digest == spec.sha256 == W.get_spec("efficientnet_lite0").sha256 and len(digest) == 64
 
 
 def test_unknown_arch_lists_known():

