@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studylib.data import base, fer2013, synthetic  # noqa: E402
+from studylib import io as base  # noqa: E402
+from studylib.data import fer2013, synthetic  # noqa: E402
 from studylib.data.base import DataError  # noqa: E402
 
 

@@ -55,7 +55,7 @@ from torchvision import transforms as T  # noqa: E402
 
 from studylib.data import ferplus, synthetic  # noqa: E402
 from studylib.data.base import DataError, ImageDataset  # noqa: E402
-from studylib.augment import make_augment  # noqa: E402
+from studylib.train.augment import make_augment  # noqa: E402
 from studylib.models import build_model  # noqa: E402
 from studylib.train import TrainConfig, evaluate, fit  # noqa: E402
 

@@ -109,10 +109,10 @@ def _trainable(model):
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-def _gray_resnet(freeze):
+def _gray_resnet(scope):
     from studylib.models import build_model
     torch.manual_seed(0)
-    return build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", freeze=freeze)
+    return build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", scope=scope)
 
 
 def _one_fit_step(model):
@@ -128,7 +128,7 @@ def _one_fit_step(model):
     return before, model.state_dict()
 
 
-def test_freeze_head_does_not_train_the_new_first_conv():
+def test_scope_head_does_not_train_the_new_first_conv():
     model = _gray_resnet("head")
     assert model.body.conv1.in_channels == 1
     assert _trainable(model) == {"head.weight", "head.bias"}
@@ -138,7 +138,7 @@ def test_freeze_head_does_not_train_the_new_first_conv():
     assert not torch.equal(before["head.weight"], after["head.weight"])
 
 
-def test_freeze_last_block_trains_the_new_first_conv_layer4_and_head():
+def test_scope_last_block_trains_the_new_first_conv_layer4_and_head():
     model = _gray_resnet("last_block")
     names = _trainable(model)
     assert "body.conv1.weight" in names

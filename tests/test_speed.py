@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-import studylib.speed as speed_mod
+import studylib.train.prefix as prefix_mod
+import studylib.train.speed as speed_mod
 from studylib.data.base import ImageDataset
 from studylib.models import build_model, split_frozen_prefix
 from studylib.train import TrainConfig, evaluate, fit
@@ -135,7 +136,7 @@ def test_no_cache_with_augmentation_but_training_works(data):
 
 def test_too_big_a_cache_falls_back_to_no_grad(data, monkeypatch):
     train, val = data
-    monkeypatch.setattr(speed_mod, "FEATURE_CACHE_MAX_BYTES", 1)
+    monkeypatch.setattr(prefix_mod, "FEATURE_CACHE_MAX_BYTES", 1)
     res = fit(make(), train, val, cfg(epochs=1))
     assert res.speed["frozen_prefix"] == "no_grad"
 

@@ -69,7 +69,7 @@ def test_tiny_cnn_learns_quadrants(data):
 
 
 def test_fit_returns_the_best_epoch_weights(data, monkeypatch, tmp_path):
-    import studylib.train as train_mod
+    import studylib.train.loop as train_mod
     train, val = data
     real_evaluate, snapshots, scripted = train_mod.evaluate, [], iter([0.5, 0.9, 0.7])
 
@@ -158,16 +158,16 @@ def test_head_gets_its_learning_rate_factor():
 
 
 def test_frozen_batchnorm_keeps_its_statistics(data):
+    from studylib.models import build_model
     train, val = data
-    model = make_model()
-    for p in model.body[1].parameters():
-        p.requires_grad_(False)
-    before = model.body[1].running_mean.clone()
+    torch.manual_seed(0)
+    model = build_model("resnet18", 4, in_channels=1, gray_mode="new", scope="new_layers")
+    frozen_bn = model.body.layer1[0].bn1
+    before = frozen_bn.running_mean.clone()
     model.train()
-    freeze_bn_stats(model)
-    assert not model.body[1].training and model.head.training
+    assert not frozen_bn.training and model.head.training
     fit(model, train, val, TrainConfig(epochs=1, seed=0, device="cpu", max_steps_per_epoch=3))
-    torch.testing.assert_close(model.body[1].running_mean, before)
+    torch.testing.assert_close(frozen_bn.running_mean, before)
 
 
 def test_early_stopping_stops_when_monitor_stalls(data):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.base import sha256_file
+from ..io import sha256_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -18,7 +18,7 @@ def build_arm_model(params, arm: Arm, splits: dict):
     extra = {k: getattr(params, k) for k in ("head", "dropout") if hasattr(params, k)}
     return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
                               pretrained=params.pretrained, weights_dir=params.weights_dir or None,
-                              gray_mode=getattr(params, "gray_mode", "repeat"), freeze=arm.scope,
+                              gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
                               last_n=arm.last_n or getattr(params, "last_n", 1), image_size=image_size, **extra)
 
 

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..data.imagefolder import FRACTIONS
+from ..models import SCOPES
 from ..train.config import TrainConfig
 from .schema import ParamsError, build
 
@@ -33,6 +34,10 @@ class Arm:
     scope: str = "all"             # models.SCOPES: all | head | new_layers | last_block | last_n
     last_n: int | None = None      # scope last_n: how many final stages train (None: the experiment's)
     train: dict = _train()         # TrainConfig overrides for this arm only (e.g. its lr)
+
+    def __post_init__(self):
+        if self.scope not in SCOPES:
+            raise ValueError(f"arm {self.name!r}: unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: Train
     return Outcome(name, result, val, test, m, ci, seconds, info)
 
 
-def results_table(outcomes: list[Outcome]):
-    """One row per trained setting: val and test figures with their 95% CIs."""
+def results_table(outcomes: dict[str, Outcome]):
+    """One row per trained arm: val and test figures with their 95% CIs."""
     import pandas as pd
-    return pd.DataFrame([o.row() for o in outcomes]).set_index("setting").round(4)
+    return pd.DataFrame([o.row() for o in outcomes.values()]).set_index("setting").round(4)
