@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import paths
 from .io import write_json, write_text
+from .report.display import title
 from .study.profile import load_profile
 
 
@@ -65,8 +66,7 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
         status, error = "failed", f"{type(e).__name__}: {e}"
     wall = time.perf_counter() - t0
     if nb_out.is_file():
-        render_html(nb_out, out_dir / f"{run.name}.html",
-                    f"DEMO — {run.name}" if profile.name == "demo" else f"{run.name} [{profile.name}]")
+        render_html(nb_out, out_dir / f"{run.name}.html", title(run.name, profile.name))
         if status == "ok" and has_error_output(nb_out):
             status, error = "failed", "a cell shows an error output"
     record = results_dir / f"{run.name}.json"

@@ -17,7 +17,7 @@ def title(text: str, profile: str) -> str:
 
 
 def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
-                    cuts: list | None = None) -> str:
+                    cuts: list | None = None, settings: list | None = None) -> str:
     """The title and header block: parameters, data files + sha256, weights, versions, device, commit."""
     lines = [f"# {title(text, profile)}", "",
              f"**Profile** `{profile}` · **device** `{device}` · **git commit** `{records.git_commit()[:12]}` · "
@@ -27,6 +27,8 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
                   "they say nothing about the papers.", ""]
     if cuts:
         lines += ["**What this profile changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
+    if settings:
+        lines += [f"- {s}" for s in settings] + [""]
     if sources:
         lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()]
     if weights:

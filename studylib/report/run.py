@@ -16,6 +16,7 @@ from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study.experiments import as_dict, resolve
 from ..train import resolve_device
+from ..train.augment import describe
 from . import display as show
 from . import records
 
@@ -65,7 +66,13 @@ class Run:
     def show_header(self, text: str) -> None:
         """Display the header block with what is recorded so far."""
         display(Markdown(show.header_markdown(text, self.profile, as_dict(self.p), self.sources, self.weights,
-                                              self.device, self.cuts)))
+                                              self.device, self.cuts, self.settings())))
+
+    def settings(self) -> list[str]:
+        """The numbers behind named settings this run uses (augmentation presets), for the header."""
+        names = [getattr(self.p, "train", {}).get("augment", "none")]
+        names += [arm.train.get("augment", "none") for arm in getattr(self.p, "arms", [])]
+        return [f"augmentation **{describe(n)}**" for n in dict.fromkeys(names) if n != "none"]
 
     def judge(self, results: dict) -> list[dict]:
         """The registry's claims this run tests, judged on `results` ({arm: {"metrics", "ci"}})."""

@@ -22,15 +22,17 @@ def _size(image_size) -> tuple[int, int]:
 
 
 def to_batch(images, image_size: int | tuple[int, int] | None = None,
-             device: torch.device | str | None = None) -> torch.Tensor:
+             device: torch.device | str | None = None, interpolation: str = "bilinear") -> torch.Tensor:
     """Convert uint8 NHWC images to a float NCHW batch in [0, 1].
 
     Args:
         images: uint8 numpy array or tensor (N, H, W, C).
-        image_size: target size (int or (h, w)); resized (bilinear, antialiased)
-            only when it differs from the input size. None keeps the input size.
+        image_size: target size (int or (h, w)); resized (antialiased) only when it differs from the
+            input size. None keeps the input size.
         device: where the batch should live; the uint8 data moves first because
             it is 4x smaller than float32.
+        interpolation: "bilinear" or "bicubic": what the model's weights were trained with
+            (`model.info["interpolation"]`, resolved by `models.resolve_preprocessing`).
 
     Returns:
         float32 tensor (N, C, H', W') in [0, 1] on ``device``.
@@ -48,8 +50,8 @@ def to_batch(images, image_size: int | tuple[int, int] | None = None,
     if image_size is not None:
         size = _size(image_size)
         if tuple(x.shape[-2:]) != size:
-            x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
-            x = x.clamp_(0.0, 1.0)  # bilinear+antialias can overshoot slightly
+            x = F.interpolate(x, size=size, mode=interpolation, antialias=True, align_corners=False)
+            x = x.clamp_(0.0, 1.0)  # antialiased resampling can overshoot slightly
     return x.contiguous()
 
 
@@ -74,7 +76,7 @@ class BatchSource:
         targets: (N,) int64 class indices or (N, K) float soft targets.
         batch_size, generator, max_steps: as `iter_batches` (the generator shuffles).
         device: where the batches go.
-        image_size: `to_batch` resize (None keeps the images' size).
+        image_size, interpolation: `to_batch` resize (None keeps the images' size).
         augment: batched augmentation module or None (drawn per batch from torch's global RNG).
         features: callable mapping sample indices to cached prefix outputs (replaces conversion
             and augmentation), or None.
@@ -84,10 +86,12 @@ class BatchSource:
 
     def __init__(self, images, targets, batch_size: int, generator: torch.Generator, *, device: torch.device,
                  max_steps: int | None = None, image_size=None, augment: nn.Module | None = None, features=None,
-                 frozen: nn.Module | None = None, channels_last: bool = False, amp_dtype=None):
+                 frozen: nn.Module | None = None, channels_last: bool = False, amp_dtype=None,
+                 interpolation: str = "bilinear"):
         self.images, self.targets, self.batch_size, self.generator = images, targets, batch_size, generator
         self.device, self.max_steps, self.image_size, self.augment = device, max_steps, image_size, augment
         self.features, self.frozen, self.channels_last, self.amp_dtype = features, frozen, channels_last, amp_dtype
+        self.interpolation = interpolation
 
     def __len__(self) -> int:
         steps = -(-len(self.images) // self.batch_size)
@@ -98,7 +102,7 @@ class BatchSource:
         if self.features is not None:
             x = self.features(images)
         else:
-            x = to_batch(images, self.image_size, self.device)
+            x = to_batch(images, self.image_size, self.device, self.interpolation)
             if self.augment is not None:
                 x = self.augment(x)
         if self.channels_last and x.ndim == 4:

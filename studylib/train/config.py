@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, fields
 # Names the registries of `train.optim` and `train.augment` define (a test checks they agree).
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "exponential", "plateau", "cosine")
-LOSSES = ("cross_entropy",)
 MONITORS = {"val_acc": "max", "val_macro_f1": "max", "val_loss": "min"}
 AUGMENTS = ("none", "seed003", "seed001", "mild", "strong")
 FROZEN_PREFIX = ("auto", "no_grad", "off")
@@ -39,7 +38,6 @@ class TrainConfig:
     plateau_patience: int = 2             # epochs without improvement before plateau cuts the LR
     head_lr_factor: float = 1.0           # 000: new head learns 20x faster (MATLAB learn-rate factor)
     class_weights: str | None = None      # "balanced": counter FER2013/DeepWeeds imbalance (004 macro metrics)
-    loss: str = "cross_entropy"           # hard labels or FERPlus vote probabilities
     augment: str = "none"                 # train.augment presets; validation is never augmented (004)
     image_size: int | None = None         # None = dataset's own size; 000/004 resize to 224
     monitor: str = "val_acc"              # metric for best checkpoint + early stopping (never test data)
@@ -58,7 +56,7 @@ class TrainConfig:
     channels_last: bool | None = _resume(None)  # None: on CPU for nets with depthwise convs (EfficientNets)
 
     def __post_init__(self):
-        for name, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS), ("loss", LOSSES),
+        for name, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
                             ("monitor", MONITORS), ("class_weights", (None, "balanced")), ("device", DEVICES),
                             ("frozen_prefix", FROZEN_PREFIX), ("augment", AUGMENTS)]:
             if getattr(self, name) not in valid:  # fail at config time, not after loading data

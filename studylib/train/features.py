@@ -33,6 +33,7 @@ def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_si
         pools = [n for n in names if "pool" in n.lower()]
         raise ValueError(f"no layer {layer!r} in {type(body).__name__}; pooling layers: {', '.join(pools) or 'none'}")
     channels = model.info["in_channels"] if hasattr(model, "info") else None
+    mode = getattr(model, "info", {}).get("interpolation") or "bilinear"  # what the weights were trained with
     captured: list[torch.Tensor] = []
     hook = names[layer].register_forward_hook(lambda m, i, out: captured.append(out.detach().flatten(1).cpu()))
     was_training = model.training
@@ -40,7 +41,7 @@ def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_si
     try:
         with torch.no_grad():
             for start in tqdm(range(0, len(dataset), batch_size), desc=f"features {layer}", leave=False):
-                x = to_batch(dataset.images[start:start + batch_size], image_size)
+                x = to_batch(dataset.images[start:start + batch_size], image_size, interpolation=mode)
                 if channels is not None and channels != x.shape[1]:  # a gray image for an RGB net
                     x = x.expand(-1, channels, -1, -1)
                 model(x.to(device))

@@ -42,6 +42,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def interpolation_of(model: nn.Module) -> str:
+    """How inputs are resized for this model: what its weights were trained with (a StudyModel's
+    resolved preprocessing), else bilinear."""
+    return getattr(model, "info", {}).get("interpolation") or "bilinear"
+
+
 def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, *,
                     device: torch.device, scaler: torch.amp.GradScaler | None = None,
                     amp_dtype: torch.dtype | None = None, desc: str = "train") -> dict:
@@ -98,7 +104,8 @@ def evaluate(model: nn.Module, dataset: ImageDataset, cfg: TrainConfig, device: 
     device = device or next(model.parameters()).device
     model.eval()
     images = torch.from_numpy(dataset.images)
-    return _score(model, lambda xb: to_batch(xb, cfg.image_size, device), images, dataset, cfg, device)
+    mode = interpolation_of(model)
+    return _score(model, lambda xb: to_batch(xb, cfg.image_size, device, mode), images, dataset, cfg, device)
 
 
 @torch.no_grad()
@@ -197,7 +204,7 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     total = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params trainable {trainable:,} / total {total:,} | {len(train)} train, {len(val)} val")
     plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.image_size, cfg.eval_batch_size,
-                       train, val, device, amp_dtype, channels_last)
+                       train, val, device, amp_dtype, channels_last, interpolation_of(model))
     speed = dict(plan["speed"], num_threads=torch.get_num_threads() if device.type == "cpu" else None,
                  channels_last=channels_last)
     if plan["mode"] == "cached":
@@ -219,7 +226,7 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
         batches = BatchSource(images, targets, cfg.batch_size, gen, device=device, max_steps=cfg.max_steps_per_epoch,
                               image_size=cfg.image_size, augment=augment, frozen=plan["frozen"],
                               features=plan["caches"][0] if plan["caches"] else None, channels_last=channels_last,
-                              amp_dtype=amp_dtype)
+                              amp_dtype=amp_dtype, interpolation=interpolation_of(model))
         tr = train_one_epoch(plan["suffix"], batches, optimizer, loss_fn, device=device, scaler=scaler,
                              amp_dtype=amp_dtype, desc=f"epoch {epoch}")
         if plan["caches"]:

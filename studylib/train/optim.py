@@ -10,7 +10,7 @@ from ..models import param_groups
 from . import config
 from .config import TrainConfig
 
-__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULERS", "balanced_class_weights", "build_loss", "build_optimizer",
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "balanced_class_weights", "build_loss", "build_optimizer",
            "build_scheduler"]
 
 
@@ -47,11 +47,9 @@ def _cosine(opt, c: TrainConfig):
     return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=c.epochs)
 
 
-# Registries: name -> builder. Their keys are `config.OPTIMIZERS` / `SCHEDULERS` / `LOSSES`.
+# Registries: name -> builder. Their keys are `config.OPTIMIZERS` / `config.SCHEDULERS`.
 OPTIMIZERS = {"sgd": _sgd, "adam": _adam, "adamw": _adamw}
 SCHEDULERS = {"none": None, "exponential": _exponential, "plateau": _plateau, "cosine": _cosine}
-# F.cross_entropy takes class indices or class probabilities (FERPlus soft targets).
-LOSSES = {"cross_entropy": nn.CrossEntropyLoss}
 
 
 def balanced_class_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
@@ -62,9 +60,10 @@ def balanced_class_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor
 
 
 def build_loss(cfg: TrainConfig, train: ImageDataset) -> nn.Module:
-    """The training loss, with class weights from the training labels when asked."""
+    """Cross-entropy (it takes class indices or class probabilities: FERPlus soft targets), with class
+    weights from the training labels when asked."""
     weight = balanced_class_weights(train.labels, train.num_classes) if cfg.class_weights else None
-    return LOSSES[cfg.loss](weight=weight)
+    return nn.CrossEntropyLoss(weight=weight)
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

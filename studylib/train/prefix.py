@@ -26,16 +26,17 @@ class FeatureCache:
     for, under no_grad, in eval mode) and then served from memory. Calling it maps sample indices to outputs."""
 
     def __init__(self, prefix: nn.Module, images: torch.Tensor, image_size, device: torch.device, amp_dtype,
-                 channels_last: bool, batch_size: int):
+                 channels_last: bool, batch_size: int, interpolation: str = "bilinear"):
         self.prefix, self.images, self.image_size, self.device = prefix, images, image_size, device
         self.amp_dtype, self.channels_last, self.batch_size = amp_dtype, channels_last, batch_size
+        self.interpolation = interpolation
         self.done = torch.zeros(len(images), dtype=torch.bool)
         self.feats: torch.Tensor | None = None
 
     @torch.no_grad()
     def compute(self, images: torch.Tensor) -> torch.Tensor:
         self.prefix.eval()  # frozen BN is in eval in training too, and nothing in it is random: same output
-        x = to_batch(images, self.image_size, self.device)
+        x = to_batch(images, self.image_size, self.device, self.interpolation)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(self.device, self.amp_dtype):
@@ -56,7 +57,8 @@ class FeatureCache:
 
 
 def plan_prefix(model: nn.Module, mode: str, augmented: bool, image_size, batch_size: int, train: ImageDataset,
-                val: ImageDataset, device: torch.device, amp_dtype, channels_last: bool) -> dict:
+                val: ImageDataset, device: torch.device, amp_dtype, channels_last: bool,
+                interpolation: str = "bilinear") -> dict:
     """How fit runs a frozen prefix: 'cached' (outputs computed once), 'no_grad' (per batch) or 'off'.
 
     Returns dict(mode, suffix, frozen (run per batch under no_grad, or None), caches (train, val) or None,
@@ -77,7 +79,7 @@ def plan_prefix(model: nn.Module, mode: str, augmented: bool, image_size, batch_
     prefix = cacheable[0]
     train_images = torch.from_numpy(train.images)
     caches = [FeatureCache(prefix, torch.from_numpy(ds.images), image_size, device, amp_dtype, channels_last,
-                           batch_size) for ds in (train, val)]
+                           batch_size, interpolation) for ds in (train, val)]
     probe = caches[0].compute(train_images[:1])
     nbytes = probe[0].numel() * probe.element_size() * (len(train) + len(val))
     if nbytes > FEATURE_CACHE_MAX_BYTES:
