@@ -156,3 +156,30 @@ def test_a_failing_run_is_rendered_marked_and_the_rest_go_on(tmp_path, demo_repo
     html = (out / "broken.html").read_text()
     assert "resnet50" in html and "WeightsError" in html  # the error is visible in the report
     assert not (out / "results" / "broken.json").exists()
+
+
+def _strip_times(metrics: dict) -> dict:
+    """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
+    out = json.loads(json.dumps(metrics))
+    for row in out.get("history", []):
+        row.pop("seconds", None)
+    return out
+
+
+@pytest.mark.slow
+def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data):
+    """Run seeds everything at the header cell: a second Run All in the same JupyterLab kernel (whose
+    RNGs the first one advanced) must give the same numbers."""
+    from nbclient import NotebookClient
+    nb = nbformat.read(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb", as_version=4)
+    params_ = {"train": {"epochs": 2, "device": "cpu"}, "max_train": 200}
+    nb.cells.insert(2, nbformat.v4.new_code_cell(
+        f"data_dir = {str(demo_data)!r}; results_dir = {str(tmp_path)!r}; params = {params_!r}"))
+    client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(paths.NOTEBOOKS)}})
+    metrics = []
+    with client.setup_kernel():
+        for _ in range(2):
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            metrics.append(_strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
+    assert metrics[0]["history"] and metrics[0] == metrics[1]

@@ -15,7 +15,7 @@ from IPython.display import Markdown, display
 from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study.experiments import as_dict, resolve
-from ..train import resolve_device
+from ..train import resolve_device, seed_everything
 from ..train.augment import describe
 from . import display as show
 from . import records
@@ -42,10 +42,13 @@ class Run:
     @classmethod
     def start(cls, notebook: str, profile: str = "demo", run_name: str = "", data_dir: str = "",
               results_dir: str = "", params: dict | None = None, cuts: list | None = None) -> "Run":
-        """Resolve the notebook's parameters (its defaults, then `params`) and start the clock."""
+        """Resolve the notebook's parameters (its defaults, then `params`), seed every RNG with the run's
+        seed before anything random is built (Run All twice in one kernel gives the same record), and
+        start the clock."""
         where = f"notebook {notebook}" + (f", run {run_name} of profile {profile}" if run_name else "")
-        return cls(notebook, resolve(notebook, params or {}, where), profile, run_name, str(data_dir),
-                   str(results_dir), list(cuts or []))
+        p = resolve(notebook, params or {}, where)
+        seed_everything(p.seed)
+        return cls(notebook, p, profile, run_name, str(data_dir), str(results_dir), list(cuts or []))
 
     @property
     def device(self) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import models
-from ..train import train_and_test
+from ..train import seed_everything, train_and_test
 from .experiments import Arm, train_config
 
 __all__ = ["build_arm_model", "train_arms"]
@@ -22,14 +22,16 @@ def build_arm_model(params, arm: Arm, splits: dict):
                               last_n=arm.last_n or getattr(params, "last_n", 1), image_size=image_size, **extra)
 
 
-def train_arms(params, splits: dict, prebuilt: dict | None = None) -> dict:
+def train_arms(params, splits: dict) -> dict:
     """{arm name: Outcome} for every arm of `params`, each built, fitted (selected on val) and tested once.
 
-    prebuilt: models already built for some arms (by name), trained instead of a new one.
+    Each arm's model is built right after seeding with the run's seed, so an arm's initial weights do
+    not depend on which arms ran before it (or on anything the notebook drew earlier).
     """
     out = {}
     for arm in params.arms:
-        model = (prebuilt or {}).get(arm.name) or build_arm_model(params, arm, splits)
+        seed_everything(params.seed)
+        model = build_arm_model(params, arm, splits)
         out[arm.name] = train_and_test(arm.name, model, splits, train_config(params, arm))
     return out
 

@@ -2,7 +2,7 @@
 optimizers, augmentation, features + SVM, and `train_and_test` (fit, select on val, test once)."""
 from .config import TrainConfig
 from .experiment import Outcome, fmt_ci, results_table, train_and_test
-from .loop import FitResult, evaluate, fit, resolve_device, train_one_epoch
+from .loop import FitResult, evaluate, fit, resolve_device, seed_everything, train_one_epoch
 
 __all__ = ["FitResult", "Outcome", "TrainConfig", "evaluate", "fit", "fmt_ci", "resolve_device", "results_table",
-           "train_and_test", "train_one_epoch"]
+           "seed_everything", "train_and_test", "train_one_epoch"]

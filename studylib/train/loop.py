@@ -29,7 +29,15 @@ from .optim import build_loss, build_optimizer, build_scheduler
 from .prefix import plan_prefix
 from .speed import autocast, cpu_threads, pick_amp_dtype, use_channels_last
 
-__all__ = ["FitResult", "evaluate", "fit", "resolve_device", "train_one_epoch"]
+__all__ = ["FitResult", "evaluate", "fit", "resolve_device", "seed_everything", "train_one_epoch"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and random: what is built or drawn next depends on `seed` alone (torch's own
+    default seed differs in every process, so an unseeded model differs between two runs)."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -176,9 +184,7 @@ def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConf
 def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig, device: torch.device,
          channels_last: bool) -> FitResult:
     """`fit`'s body, with threads and memory format already decided."""
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    random.seed(cfg.seed)
+    seed_everything(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # the shuffle order depends on nothing else
     model.to(device)
     if channels_last:
