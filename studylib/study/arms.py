@@ -46,6 +46,11 @@ def results_of(outcomes: dict) -> dict:
     return {name: {"metrics": o.metrics, "ci": o.ci} for name, o in outcomes.items()}
 
 
+def per_class_reports(outcomes: dict) -> dict:
+    """{arm: per-class precision/recall/F1 table on test}, for `plots.per_class_f1`."""
+    return {name: o.metrics["report"] for name, o in outcomes.items()}
+
+
 def record_metrics(outcomes: dict) -> dict:
     """Per arm: test metrics, their CIs, the chosen epoch's validation accuracy and the history."""
     return {o.name: {"test": o.metrics, "ci": o.ci, "val_acc": o.val["acc"], "history": o.fit.history}
