@@ -14,25 +14,8 @@ from pathlib import Path
 from . import paths
 from .io import write_json, write_text
 from .report.display import title
+from .report.render import has_error_output, render_html
 from .study.profile import load_profile
-
-
-def render_html(ipynb: Path, out: Path, title: str = "") -> None:
-    """nbconvert's HTML export of an executed notebook (page title set), written atomically."""
-    import nbformat
-    from nbconvert import HTMLExporter
-    nb = nbformat.read(ipynb, as_version=4)
-    if title:
-        nb.metadata["title"] = title
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    write_text(out, body)
-
-
-def has_error_output(ipynb: Path) -> bool:
-    """Whether any cell of an executed notebook shows an error."""
-    import nbformat
-    nb = nbformat.read(ipynb, as_version=4)
-    return any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
 
 
 def prepare_data(data_dir: str, out_dir: Path) -> Path:
