@@ -6,14 +6,13 @@ other runs go on, and the command exits non-zero.
 from __future__ import annotations
 
 import fnmatch
-import html
 import json
 import time
 from pathlib import Path
 
 from . import paths
-from .io import write_json, write_text
 from .report.display import title
+from .report.index import write_index
 from .report.render import has_error_output, render_html
 from .study.profile import load_profile
 
@@ -60,30 +59,6 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
         record.unlink()  # a failed run leaves no result for the scorecard
     return {"name": run.name, "notebook": run.notebook, "status": status, "error": error,
             "wall_s": round(wall, 1), "headline": headline, "html": f"{run.name}.html"}
-
-
-def write_index(out_dir: Path, profile, entries: list[dict]) -> Path:
-    """reports/<profile>/index.html and index.json: each report, its headline, wall time, status.
-
-    The total is the sum of the runs' wall times, so it stays right when `--only` reruns some of them.
-    """
-    total_s = sum(e["wall_s"] for e in entries)
-    write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
-                                        "total_wall_s": round(total_s, 1), "runs": entries})
-    rows = "\n".join(
-        f"<tr class='{e['status']}'><td><a href='{html.escape(e['html'])}'>{html.escape(e['name'])}</a></td>"
-        f"<td>{html.escape(e['status'])}</td><td>{html.escape(e['headline'] or e['error'])}</td>"
-        f"<td>{e['wall_s']:.0f} s</td></tr>" for e in entries)
-    cuts = "".join(f"<li>{html.escape(c)}</li>" for c in profile.cuts)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(profile.title)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} td,th{{padding:4px 10px;
-border-bottom:1px solid #ddd;text-align:left}} tr.failed td{{background:#fdd}}</style></head><body>
-<h1>{html.escape(profile.title)}</h1><p>Profile <b>{html.escape(profile.name)}</b>: {len(entries)} runs,
-{sum(e['status'] == 'ok' for e in entries)} ok, total wall time {total_s / 60:.1f} min.</p>
-{f'<p>What this profile changes from the papers:</p><ul>{cuts}</ul>' if cuts else ''}
-<table><tr><th>report</th><th>status</th><th>headline</th><th>wall time</th></tr>
-{rows}</table></body></html>"""
-    return write_text(out_dir / "index.html", page)
 
 
 def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None) -> int:

@@ -1,6 +1,5 @@
 """Notebooks, profiles and the runner: every notebook executes under papermill in the demo profile."""
 import json
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
