@@ -35,7 +35,7 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
     nb_in = paths.NOTEBOOKS / f"{run.notebook}.ipynb"
     nb_out = out_dir / f"{run.name}.ipynb"
     results_dir = out_dir / "results"
-    params = dict(profile=profile.name, run_name=run.name, data_dir=str(data_dir),
+    params = dict(profile=profile.name, run_name=run.run, task=run.name, data_dir=str(data_dir),
                   results_dir=str(results_dir.resolve()), params=run.params, cuts=profile.cuts)
     t0 = time.perf_counter()
     status, error = "ok", ""
@@ -57,7 +57,8 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
         headline = json.loads(record.read_text()).get("headline", "")
     elif status != "ok" and record.is_file():
         record.unlink()  # a failed run leaves no result for the scorecard
-    return {"name": run.name, "notebook": run.notebook, "status": status, "error": error,
+        record.with_suffix(".npz").unlink(missing_ok=True)
+    return {"name": run.name, "run": run.run, "seed": run.seed, "notebook": run.notebook, "status": status, "error": error,
             "wall_s": round(wall, 1), "headline": headline, "html": f"{run.name}.html"}
 
 
@@ -78,7 +79,7 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
         entries[run.name] = e
         print(f"[{i}/{len(runs)}] {run.name}: {e['status']} in {e['wall_s']:.0f}s  {e['headline'] or e['error']}",
               flush=True)
-        order = [r.name for r in prof.runs]
+        order = [r.name for r in prof.runs]  # tasks, in the profile's order
         write_index(out, prof, sorted(entries.values(), key=lambda x: order.index(x["name"])
                                       if x["name"] in order else 99))
     failed = [e for e in entries.values() if e["status"] != "ok" and e["name"] in {r.name for r in runs}]

@@ -11,7 +11,7 @@ from studylib.study import experiments
 from studylib.study import profile as params
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
-RUNNER_KEYS = ["profile", "run_name", "data_dir", "results_dir", "params", "cuts"]
+RUNNER_KEYS = ["profile", "run_name", "task", "data_dir", "results_dir", "params", "cuts"]
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -115,7 +115,7 @@ def test_demo_profile_runs_every_notebook(demo_reports):
     for run in prof.runs:
         nb = nbformat.read(out / f"{run.name}.ipynb", as_version=4)
         assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
-        assert nb.metadata.papermill.parameters["run_name"] == run.name
+        assert nb.metadata.papermill.parameters["task"] == run.name
         assert nb.metadata.papermill.parameters["params"] == run.params
         html = (out / f"{run.name}.html").read_text()
         assert "DEMO" in html and "Traceback" not in html
@@ -137,7 +137,7 @@ def test_demo_run_records(demo_reports):
     card = load_records(out / "results")
     assert len(card) >= 8 and set(card["verdict"]) == {"not testable here"}  # demo data tests no claim
     # generated expressions are learnable: the small CNN must learn them even in the demo's few epochs
-    assert records["03_cnn_from_scratch"]["metrics"]["test"]["accuracy"] > 0.5
+    assert records["03_cnn_from_scratch"]["metrics"]["small CNN (seed 003)"]["test"]["accuracy"] > 0.5
 
 
 @pytest.mark.slow
@@ -160,8 +160,9 @@ def test_a_failing_run_is_rendered_marked_and_the_rest_go_on(tmp_path, demo_repo
 def _strip_times(metrics: dict) -> dict:
     """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
     out = json.loads(json.dumps(metrics))
-    for row in out.get("history", []):
-        row.pop("seconds", None)
+    for arm in out.values():
+        for row in arm.get("history", []):
+            row.pop("seconds", None)
     return out
 
 
@@ -181,4 +182,4 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
             metrics.append(_strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
-    assert metrics[0]["history"] and metrics[0] == metrics[1]
+    assert metrics[0]["small CNN (seed 003)"]["history"] and metrics[0] == metrics[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write
+from ..io import atomic_write, sha256_file
 
 __all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit"]
 
@@ -70,6 +70,34 @@ def git_commit(cwd: str | Path | None = None) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
+
+
+def write_predictions(path: str | Path, predictions: dict) -> dict:
+    """Per-image test predictions {arm: (y_true, y_pred)} as a compressed .npz (written atomically).
+
+    Returns what the record keeps: {"file": name, "sha256": ..., "arms": {arm: key}}.
+    """
+    arrays, keys = {}, {}
+    for i, (arm, (y_true, y_pred)) in enumerate(predictions.items()):
+        keys[arm] = f"a{i}"
+        arrays[f"a{i}_true"] = np.asarray(y_true, dtype=np.int16)
+        arrays[f"a{i}_pred"] = np.asarray(y_pred, dtype=np.int16)
+    atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+    return {"file": Path(path).name, "sha256": sha256_file(path), "arms": keys}
+
+
+def read_predictions(record_path: str | Path, record: dict) -> dict:
+    """{arm: (y_true, y_pred)} of a record, after checking the .npz against the sha256 the record holds."""
+    info = record.get("predictions")
+    if not info:
+        return {}
+    path = Path(record_path).parent / info["file"]
+    if not path.is_file() or sha256_file(path) != info["sha256"]:
+        raise ValueError(f"{path}: missing, or not the predictions {Path(record_path).name} was written with "
+                         "(sha256 differs); rerun that task")
+    with np.load(path) as z:
+        return {arm: (z[f"{k}_true"].astype(np.int64), z[f"{k}_pred"].astype(np.int64))
+                for arm, k in info["arms"].items()}
 
 
 def _check_claim(i: int, claim: dict) -> dict:

@@ -31,6 +31,7 @@ class Run:
     p: object                         # the notebook's parameters dataclass (study.experiments)
     profile: str = "demo"
     run_name: str = ""
+    task: str = ""                    # the run at this seed (the record's file name); "" = run_name
     data_dir: str = ""
     results_dir: str = ""
     cuts: list = dataclasses.field(default_factory=list)
@@ -40,7 +41,7 @@ class Run:
     claims: list = dataclasses.field(default_factory=list)
 
     @classmethod
-    def start(cls, notebook: str, profile: str = "demo", run_name: str = "", data_dir: str = "",
+    def start(cls, notebook: str, profile: str = "demo", run_name: str = "", task: str = "", data_dir: str = "",
               results_dir: str = "", params: dict | None = None, cuts: list | None = None) -> "Run":
         """Resolve the notebook's parameters (its defaults, then `params`), seed every RNG with the run's
         seed before anything random is built (Run All twice in one kernel gives the same record), and
@@ -48,7 +49,7 @@ class Run:
         where = f"notebook {notebook}" + (f", run {run_name} of profile {profile}" if run_name else "")
         p = resolve(notebook, params or {}, where)
         seed_everything(p.seed)
-        return cls(notebook, p, profile, run_name, str(data_dir), str(results_dir), list(cuts or []))
+        return cls(notebook, p, profile, run_name, task, str(data_dir), str(results_dir), list(cuts or []))
 
     @property
     def device(self) -> str:
@@ -82,16 +83,24 @@ class Run:
         self.claims = registry.judge_run(self.notebook, results, self.p, self.profile)
         return self.claims
 
-    def save(self, metrics: dict, headline: str, paper: str) -> Path | None:
-        """Write the run's JSON record (atomically) to results_dir/<run_name>.json; returns its path."""
+    def save(self, metrics: dict, headline: str, paper: str, predictions: dict | None = None) -> Path | None:
+        """Write the run's JSON record (atomically) to results_dir/<task>.json; returns its path.
+
+        predictions: {arm: (y_true, y_pred)} on the test images, stored beside the record as
+        `<task>.npz` (its sha256 in the record), so that verdicts pair arms and seeds on the same images.
+        """
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")
             return None
-        name = self.run_name or self.notebook
+        name = self.task or self.run_name or self.notebook
+        folder = Path(self.results_dir)
+        preds = records.write_predictions(folder / f"{name}.npz", predictions) if predictions else None
         # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
-        rec = dataclasses.asdict(records.make_record(name, paper, as_dict(self.p), metrics, self.sources,
-                                                     self.weights, self.wall_time(), self.device, self.claims))
-        rec.update(headline=headline, run_name=self.run_name, notebook=self.notebook, profile=self.profile)
-        path = records.write_record(rec, Path(self.results_dir) / f"{name}.json")
+        rec = dataclasses.asdict(records.make_record(self.run_name or self.notebook, paper, as_dict(self.p),
+                                                     metrics, self.sources, self.weights, self.wall_time(),
+                                                     self.device, self.claims))
+        rec.update(headline=headline, run_name=self.run_name or self.notebook, task=name, seed=self.p.seed,
+                   notebook=self.notebook, profile=self.profile, predictions=preds)
+        path = records.write_record(rec, folder / f"{name}.json")
         print(f"record: {path} · wall time {self.wall_time():.0f}s · {headline}")
         return path

@@ -1,6 +1,8 @@
 """An experiment's arms: the model each arm trains and the train-then-test of each, in order."""
 from __future__ import annotations
 
+import dataclasses
+
 from .. import models
 from ..train import seed_everything, train_and_test
 from .experiments import Arm, train_config
@@ -52,9 +54,22 @@ def per_class_reports(outcomes: dict) -> dict:
 
 
 def record_metrics(outcomes: dict) -> dict:
-    """Per arm: test metrics, their CIs, the chosen epoch's validation accuracy and the history."""
-    return {o.name: {"test": o.metrics, "ci": o.ci, "val_acc": o.val["acc"], "history": o.fit.history}
-            for o in outcomes.values()}
+    """Per arm: test metrics, their CIs, the chosen epoch's validation accuracy and the history; and for
+    provenance the resolved training config (every field), the speed settings that change numerics,
+    and the trainable and frozen parameter counts."""
+    out = {}
+    for o in outcomes.values():
+        trainable, total = o.model_info.get("trainable_params"), o.model_info.get("total_params")
+        out[o.name] = {"test": o.metrics, "ci": o.ci, "val_acc": o.val["acc"], "history": o.fit.history,
+                       "best_epoch": o.fit.best_epoch, "config": dataclasses.asdict(o.config) if o.config else None,
+                       "numerics": o.fit.speed, "trainable_params": trainable,
+                       "frozen_params": total - trainable if total is not None and trainable is not None else None}
+    return out
+
+
+def predictions_of(outcomes: dict) -> dict:
+    """{arm: (y_true, y_pred)} on test, for the record's per-image predictions."""
+    return {name: (o.test["y_true"], o.test["y_pred"]) for name, o in outcomes.items()}
 
 
 def headline(outcomes: dict, prefix: str = "", macro: bool = False) -> str:

@@ -7,11 +7,15 @@ anything runs: an unknown key or a wrong type, at any depth, is one error naming
     title: Real data, cut down for 2 CPU cores
     data_dir: ../shared/data          # or `generated` (demo data written beside the reports)
     defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
+    seeds: [0, 1, 2, 3, 4]            # training seeds of every run that trains (a run may list its own)
     cuts: ["...", ...]                # what this profile changes from the papers, shown in every report
     runs:
       - name: 05_partial_vs_full-fer2013
         notebook: 05_partial_vs_full
         params: {dataset: fer2013, train: {epochs: 3}}
+
+Each run that trains becomes one task per seed (`<run>--seed<k>` when there are several, else `<run>`);
+every task writes its own record.
 """
 from __future__ import annotations
 
@@ -27,15 +31,19 @@ from .schema import ParamsError
 
 __all__ = ["ParamsError", "Profile", "Run", "load_profile"]
 
-PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description"}
-RUN_KEYS = {"name", "notebook", "params", "headline"}
+PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds"}
+RUN_KEYS = {"name", "notebook", "params", "headline", "seeds"}
 
 
 @dataclass
 class Run:
-    name: str
+    """One task: a run of the profile at one seed."""
+
+    name: str                                     # the task: `<run>`, or `<run>--seed<k>` when it has several
     notebook: str
-    params: dict = field(default_factory=dict)   # the overrides (defaults merged), checked
+    params: dict = field(default_factory=dict)   # the overrides (defaults merged, seed set), checked
+    run: str = ""                                 # the profile's run name
+    seed: int = 0
 
 
 @dataclass
@@ -54,6 +62,16 @@ def _merge(defaults: dict, params: dict, fields: set) -> dict:
     for k, v in params.items():
         out[k] = {**out[k], **v} if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def _seeds(value, where: str, default: int = 0) -> list[int]:
+    """The seeds a run trains with: a non-empty list of distinct ints (default: the run's `seed`)."""
+    if value is None:
+        return [default]
+    if (not isinstance(value, list) or not value or len(set(value)) != len(value)
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)):
+        raise ParamsError(f"{where}: key 'seeds' must be a non-empty list of distinct integers, got {value!r}")
+    return list(value)
 
 
 def profile_path(profile: str, params_dir=None) -> Path:
@@ -101,7 +119,11 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         fields = {f.name for f in dataclasses.fields(params_class(r["notebook"]))}
         params = _merge(defaults, r.get("params") or {}, fields)
         resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
-        runs.append(Run(r["name"], r["notebook"], params))
+        seed = params.get("seed", 0)
+        seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
+        for seed in seeds:
+            task = r["name"] if len(seeds) == 1 else f"{r['name']}--seed{seed}"
+            runs.append(Run(task, r["notebook"], {**params, "seed": seed}, r["name"], seed))
     data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
     if data != "generated" and not Path(data).is_dir():
         raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "

@@ -22,6 +22,7 @@ class Outcome:
     ci: dict
     seconds: float
     model_info: dict
+    config: TrainConfig | None = None
 
     def row(self) -> dict:
         m = self.metrics
@@ -52,7 +53,7 @@ def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: Train
     ci = {k: metrics.bootstrap_ci(test["y_true"], test["y_pred"], k, n_boot=n_boot, seed=cfg.seed)
           for k in ("accuracy", "macro_f1")}
     info = dict(getattr(result.model, "info", {}))
-    return Outcome(name, result, val, test, m, ci, seconds, info)
+    return Outcome(name, result, val, test, m, ci, seconds, info, cfg)
 
 
 def results_table(outcomes: dict[str, Outcome]):
