@@ -51,21 +51,32 @@ def weights_of(model) -> dict:
     return {name: {"file": info.get("weights_file"), "sha256": info.get("weights_sha256")}}
 
 
+def _ci(ci) -> str:
+    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def claims_table(claims: list[dict]) -> pd.DataFrame | None:
     """The paper's claim beside our figure, as a table for display (None when there is none)."""
     if not claims:
         return None
-    df = pd.DataFrame(claims).drop(columns=["id"], errors="ignore")
-    df["ci"] = df["ci"].map(lambda c: "" if c is None else f"[{c[0]:.3f}, {c[1]:.3f}]")
-    return df.rename(columns={"paper_value": "paper", "our_value": "ours", "ci": "ours 95% CI"})
+    return pd.DataFrame([{"claim": c["claim"], "paper": c["paper_value"],
+                          "ours": None if c.get("estimate") is None else round(c["estimate"], 4),
+                          "95% CI": _ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
+                          "verdict": c["verdict"] + (" (indicative)" if c.get("indicative") else ""),
+                          "note": "; ".join(x for x in (c.get("stand_in"), c.get("note")) if x)} for c in claims])
 
 
 def verdict_sentence(claims: list[dict]) -> str:
     """One plain-language paragraph, computed from the claim rows of this run."""
     if not claims:
         return "**Verdict.** This run tests no claim of the registry."
-    return "**Verdict.** " + "; ".join(f"{c['claim']}: **{c['verdict']}** (ours {c['our_value']}; {c['note']})"
-                                       for c in claims) + "."
+    parts = []
+    for c in claims:
+        ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.4f} {_ci(c.get('ci'))}, n = {c.get('n')}"
+        extra = "; ".join(x for x in (ours, f"indicative: {c['stand_in']}" if c.get("indicative") else "",
+                                      c.get("note", "")) if x)
+        parts.append(f"{c['claim']}: **{c['verdict']}**" + (f" ({extra})" if extra else ""))
+    return "**Verdict.** " + "; ".join(parts) + "."
 
 
 def say(text: str) -> None:
@@ -81,7 +92,7 @@ def paper_beside(results: dict, notebook: str, metric_names) -> pd.DataFrame:
         row = {k: res["metrics"][k] for k in metric_names}
         paper = {}
         for c in CLAIMS.values():
-            if c.notebook == notebook and c.kind == "value" and c.arms == (arm,):
+            if c.notebook == notebook and c.kind == "value" and c.arms == (arm,) and not c.untestable:
                 paper = {**c.also, c.metric: c.value}
         row["paper P / R / F1"] = " / ".join(f"{100 * paper[k]:.2f}" for k in ("precision_macro", "recall_macro",
                                                                                "f1_macro") if k in paper)

@@ -24,8 +24,9 @@ from ..io import atomic_write, sha256_file
 
 __all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit"]
 
-CLAIM_KEYS = ("id", "claim", "paper_value", "our_value", "ci", "verdict", "note")
-_REQUIRED_CLAIM_KEYS = ("claim", "paper_value", "our_value", "verdict")
+# A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
+CLAIM_KEYS = ("id", "claim", "paper_value", "estimate", "ci", "verdict", "note")
+_REQUIRED_CLAIM_KEYS = ("id", "claim", "verdict")
 _PACKAGES = {"torch": "torch", "torchvision": "torchvision", "sklearn": "scikit-learn",
              "numpy": "numpy", "pandas": "pandas", "kornia": "kornia"}
 
@@ -105,14 +106,13 @@ def _check_claim(i: int, claim: dict) -> dict:
     if not isinstance(claim, dict):
         raise TypeError(f"claims[{i}] must be a dict with keys {', '.join(CLAIM_KEYS)}, got {type(claim).__name__}")
     missing = [k for k in _REQUIRED_CLAIM_KEYS if k not in claim]
-    unknown = [k for k in claim if k not in CLAIM_KEYS]
-    if missing or unknown:
-        raise ValueError(f"claims[{i}] ({claim.get('claim', '?')!r}): missing {missing}, unknown {unknown}; "
-                         f"keys are {', '.join(CLAIM_KEYS)}")
+    if missing:
+        raise ValueError(f"claims[{i}] ({claim.get('claim', '?')!r}): missing {missing}; "
+                         f"a claim row has {', '.join(CLAIM_KEYS)}")
     ci = claim.get("ci")
     if ci is not None and len(ci) != 2:
         raise ValueError(f"claims[{i}] ({claim['claim']!r}): ci must be (low, high) or None, got {ci!r}")
-    return {"id": "", "ci": None, "note": "", **claim}
+    return {"paper_value": None, "estimate": None, "ci": None, "note": "", **claim}
 
 
 def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_sources: dict,
@@ -213,7 +213,7 @@ def load_records(folder: str | Path, pattern: str = "**/*.json") -> pd.DataFrame
         pattern: glob relative to folder.
 
     Returns:
-        DataFrame with experiment, paper, claim, paper_value, our_value, ci_low,
+        DataFrame with experiment, paper, id, claim, paper_value, estimate, ci_low,
         ci_high, verdict, note, device, git_commit, timestamp, wall_time_s, file.
         Records without claims contribute no rows.
 
@@ -229,9 +229,9 @@ def load_records(folder: str | Path, pattern: str = "**/*.json") -> pd.DataFrame
                 raise ValueError(f"{path}: {e}") from e
             ci = claim["ci"] or (None, None)
             rows.append({**{k: rec[k] for k in ("experiment", "paper")},
-                         **{k: claim[k] for k in ("claim", "paper_value", "our_value")},
+                         **{k: claim[k] for k in ("id", "claim", "paper_value", "estimate")},
                          "ci_low": ci[0], "ci_high": ci[1], "verdict": claim["verdict"], "note": claim["note"],
                          **{k: rec[k] for k in _ROW_FIELDS[2:]}, "file": str(path)})
-    cols = ["experiment", "paper", "claim", "paper_value", "our_value", "ci_low", "ci_high", "verdict",
+    cols = ["experiment", "paper", "id", "claim", "paper_value", "estimate", "ci_low", "ci_high", "verdict",
             "note", *_ROW_FIELDS[2:], "file"]
     return pd.DataFrame(rows, columns=cols)

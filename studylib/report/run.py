@@ -14,6 +14,7 @@ from IPython.display import Markdown, display
 
 from ..data.splits import data_sources
 from ..study import claims as registry
+from ..study import verdicts
 from ..study.experiments import as_dict, resolve
 from ..train import resolve_device, seed_everything
 from ..train.augment import describe
@@ -78,10 +79,21 @@ class Run:
         names += [arm.train.get("augment", "none") for arm in getattr(self.p, "arms", [])]
         return [f"augmentation **{describe(n)}**" for n in dict.fromkeys(names) if n != "none"]
 
-    def judge(self, results: dict) -> list[dict]:
-        """The registry's claims this run tests, judged on `results` ({arm: {"metrics", "ci"}})."""
-        self.claims = registry.judge_run(self.notebook, results, self.p, self.profile)
+    def judge(self, predictions: dict) -> list[dict]:
+        """The registry's claims this run tests, judged on its test predictions ({arm: (y_true, y_pred)})
+        by the scorecard's rules with this one seed (its p-values unadjusted: the scorecard adjusts
+        across the profile's order claims and judges over every seed)."""
+        self.claims = [verdicts.judge(c, {arm: [pred] for arm, pred in predictions.items()}, self.p, self.profile,
+                                      self.task or self.run_name)
+                       for c in registry.for_run(self.notebook, self.p)
+                       if c.kind != "check" and all(arm in predictions for arm in c.arms)]
         return self.claims
+
+    def check(self, claim_id: str, ours) -> dict:
+        """Judge a data check of the registry (shown in the audit, never counted as a paper claim)."""
+        row = verdicts.check_row(claim_id, ours, self.profile)
+        self.claims.append(row)
+        return row
 
     def save(self, metrics: dict, headline: str, paper: str, predictions: dict | None = None) -> Path | None:
         """Write the run's JSON record (atomically) to results_dir/<task>.json; returns its path.

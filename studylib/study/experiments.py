@@ -143,7 +143,7 @@ class ScorecardParams:
     """06 · the scorecard."""
 
     seed: int = 0
-    not_run: list[dict] = field(default_factory=list)  # claims this profile could not run: {paper, claim, reason}
+    allow_mixed: bool = False      # read records of several commits or profiles (refused by default)
 
 
 EXPERIMENTS = {
