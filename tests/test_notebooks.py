@@ -183,3 +183,20 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data):
                 client.execute_cell(cell, index)
             metrics.append(_strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
     assert metrics[0]["small CNN (seed 003)"]["history"] and metrics[0] == metrics[1]
+
+
+@pytest.mark.slow
+def test_a_profile_with_two_seeds_renders_a_scorecard_with_n_2(tmp_path, demo_reports):
+    demo_out, _ = demo_reports
+    (tmp_path / "two.yaml").write_text(json.dumps({
+        "profile": "two", "data_dir": str(demo_out / "data"), "seeds": [0, 1],
+        "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
+                  "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}},
+                 {"name": "card", "notebook": "06_scorecard"}]}))
+    out = tmp_path / "out"
+    assert runner.run_profile(str(tmp_path / "two.yaml"), out_dir=out) == 0
+    assert {p.stem for p in (out / "results").glob("*.json")} == {"cnn--seed0", "cnn--seed1", "card"}
+    card = json.loads((out / "results" / "card.json").read_text())["metrics"]["claims"]
+    tested = [c for c in card if c["id"].startswith("003.cnn")]
+    assert tested and all(c["n"] == 2 and len(c["seeds"]) == 2 for c in tested)
+    assert "003.cnn.accuracy" in (out / "card.html").read_text()

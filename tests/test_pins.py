@@ -1,6 +1,6 @@
 """Pins of today's behaviour, so that a refactor cannot silently change it.
 
-Verdicts, seeding in fit, freezing with a new first conv, the ImageFolder split, the git commit of the
+Seeding in fit, freezing with a new first conv, the ImageFolder split, the git commit of the
 record, weights_only loading, experiments.py (splits, subsets, configs) and profile validation.
 """
 import copy
@@ -15,32 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
-# --- 1. verdicts: the paper's value inside our CI decides ------------------------------------------
-
-
-def test_verdict_inside_ci_is_reproduced_even_beyond_tolerance():
-    from studylib.study.verdicts import verdict_value
-    # |paper - ours| = 0.10 > tolerance 0.02, but the paper's value lies inside our CI
-    verdict, note = verdict_value(0.80, 0.70, ci=(0.65, 0.85), tolerance=0.02, profile="cpu")
-    assert verdict == "reproduced"
-    assert "0.8000" in note and "0.7000" in note
-    # CI bounds are inclusive
-    assert verdict_value(0.85, 0.70, ci=(0.65, 0.85), tolerance=0.02)[0] == "reproduced"
-
-
-def test_verdict_outside_ci_and_tolerance_is_not_reproduced():
-    from studylib.study.verdicts import verdict_value
-    assert verdict_value(0.80, 0.70, ci=(0.65, 0.75), tolerance=0.02, profile="cpu")[0] == "not reproduced"
-    assert verdict_value(0.80, 0.70, ci=None, tolerance=0.02, profile="cpu")[0] == "not reproduced"
-
-
-def test_verdict_within_tolerance_but_outside_ci_is_reproduced():
-    from studylib.study.verdicts import verdict_value
-    assert verdict_value(0.80, 0.79, ci=(0.70, 0.75), tolerance=0.02, profile="cpu")[0] == "reproduced"
-    assert verdict_value(0.80, 0.79, ci=None, tolerance=0.02, profile="cpu")[0] == "reproduced"
-    assert verdict_value(0.80, 0.80, ci=(0.1, 0.2), profile="demo")[0] == "not testable here"
-
 
 # --- 2. fit seeds every RNG itself -------------------------------------------------------------------
 

@@ -1,34 +1,11 @@
-"""Verdict rules, the face finder behind "try your own image", and the misclassified filter."""
+"""The face finder behind "try your own image", and the misclassified filter."""
 import numpy as np
 import pytest
 from skimage import data as skdata
 
 from studylib import models
-from studylib.report import display, scorecard, widgets
-from studylib.study import claims, verdicts
+from studylib.report import scorecard, widgets
 from studylib.data import ImageDataset
-
-
-def test_numeric_verdicts():
-    assert verdicts.verdict_value(0.7257, 0.73, ci=(0.71, 0.75))[0] == "reproduced"
-    assert verdicts.verdict_value(0.8571, 0.62, ci=(0.60, 0.64))[0] == "not reproduced"
-    assert verdicts.verdict_value(0.8571, 0.62, profile="demo") == ("not testable here", "DEMO run on generated data")
-    v = verdicts.verdict_value(0.9405, 0.5, untestable="random init")
-    assert v[0] == "not testable here" and "random init" in v[1]
-
-
-def test_order_verdicts_say_when_cis_overlap():
-    held = verdicts.verdict_order(True, 0.03, overlap=True)
-    assert held[0] == "reproduced" and "within test-set noise" in held[1]
-    assert verdicts.verdict_order(False, -0.02)[0] == "not reproduced"
-
-
-def test_claim_rows_round_trip_into_a_table():
-    c = claims.CLAIMS["003.cnn.accuracy"]
-    rows = [verdicts.claim_row(c, 0.5, 0.4, ("not reproduced", "n"), ci=(0.3, 0.5)),
-            verdicts.claim_row(c, "A > B", 0.1, ("reproduced", ""))]
-    t = display.claims_table(rows)
-    assert list(t["ours 95% CI"]) == ["[0.300, 0.500]", ""]
 
 
 def test_face_is_found_and_classified():

@@ -26,9 +26,9 @@ def record(experiment="03-cnn-scratch", claims=None):
         data_sources={"/data/fer2013.csv": "ab" * 32},
         weights={"backbone": "random init"}, wall_time_s=12.5, device="cpu",
         claims=claims if claims is not None else [
-            dict(claim="CNN test accuracy", paper_value=0.7257, our_value=np.float64(0.61),
+            dict(id="003.cnn.accuracy", claim="CNN test accuracy", paper_value=0.7257, estimate=np.float64(0.61),
                  ci=(np.float64(0.59), 0.63), verdict="does not hold", note="demo data"),
-            dict(claim="weighted F1", paper_value=0.72, our_value=0.6, verdict="does not hold")])
+            dict(id="003.cnn.f1_weighted", claim="weighted F1", paper_value=0.72, estimate=0.6, verdict="differs")])
 
 
 def test_make_record_adds_provenance():
@@ -47,15 +47,15 @@ def test_git_commit_outside_a_repo_is_unknown(tmp_path):
 
 def test_make_record_rejects_malformed_claims():
     with pytest.raises(ValueError, match="verdict"):
-        record(claims=[dict(claim="x", paper_value=1, our_value=2)])
+        record(claims=[dict(id="x", claim="x", paper_value=1, estimate=2)])
     with pytest.raises(ValueError, match="ci"):
-        record(claims=[dict(claim="x", paper_value=1, our_value=2, verdict="holds", ci=(1, 2, 3))])
+        record(claims=[dict(id="x", claim="x", paper_value=1, estimate=2, verdict="holds", ci=(1, 2, 3))])
 
 
 def test_write_load_round_trip(tmp_path):
     path = results.write_record(record(), tmp_path / "03" / "cnn.json")
-    results.write_record(record("04-resnet18", claims=[dict(claim="full > frozen", paper_value="yes",
-                                                             our_value="no", verdict="does not hold")]),
+    results.write_record(record("04-resnet18", claims=[dict(id="o", claim="full > frozen", paper_value="yes",
+                                                             estimate=-0.1, verdict="inconclusive")]),
                          tmp_path / "04.json")
     raw = json.loads(path.read_text())  # strict JSON: NaN became null, numpy became plain numbers
     assert raw["metrics"]["accuracy"] == pytest.approx(0.75) and raw["metrics"]["missing"] is None
@@ -64,10 +64,10 @@ def test_write_load_round_trip(tmp_path):
 
     df = results.load_records(tmp_path)
     assert isinstance(df, pd.DataFrame) and len(df) == 3  # one row per claim
-    assert list(df.columns[:9]) == ["experiment", "paper", "claim", "paper_value", "our_value", "ci_low",
+    assert list(df.columns[:10]) == ["experiment", "paper", "id", "claim", "paper_value", "estimate", "ci_low",
                                     "ci_high", "verdict", "note"]
     row = df[df["claim"] == "CNN test accuracy"].iloc[0]
-    assert (row["ci_low"], row["ci_high"], row["our_value"]) == (0.59, 0.63, 0.61)
+    assert (row["ci_low"], row["ci_high"], row["estimate"]) == (0.59, 0.63, 0.61)
     assert row["experiment"] == "03-cnn-scratch" and row["device"] == "cpu" and row["file"] == str(path)
     assert math.isnan(df[df["claim"] == "weighted F1"].iloc[0]["ci_low"])
 

@@ -1,0 +1,125 @@
+"""The claim registry, per-claim verdicts from per-seed predictions, Holm across orders, and the scorecard
+built from run records (seeds paired on the same test images; mixed commits refused)."""
+import numpy as np
+import pytest
+
+from studylib.report import records, scorecard
+from studylib.study import claims, verdicts
+from studylib.study.experiments import resolve
+
+PAPERS = {"000", "001", "003", "004"}
+
+
+def test_registry_covers_every_paper_once_with_declared_margins():
+    reg = claims.CLAIMS
+    assert {c.paper for c in reg.values()} >= PAPERS
+    for c in reg.values():
+        assert c.kind in ("value", "order", "check") and c.margin >= 0, c.id
+        if c.kind == "value":
+            assert c.value is not None, c.id
+        if c.kind == "order":
+            assert len(c.arms) == 2 and c.margin == 0, c.id
+    # one row per claim: weighted recall equals accuracy and is shown beside it, not counted again
+    assert not any(c.metric == "recall_weighted" for c in reg.values())
+    assert reg["003.cnn.accuracy"].also["recall_weighted"] == 0.73
+    # every number a paper reports is tested or listed as not testable, with why
+    for cid in ("001.traditional_cnn.accuracy", "001.mlp.val_accuracy", "000.finetune.train_val_acc"):
+        assert reg[cid].untestable, cid
+    # data facts are checks, never paper claims
+    assert {c.paper for c in reg.values() if c.kind == "check"} == {"all"}
+
+
+def test_claims_a_run_tests_follow_its_params():
+    p04 = resolve("05_partial_vs_full", {"dataset": "plants"})
+    ids = [c.id for c in claims.for_run("05_partial_vs_full", p04)]
+    assert ids == ["004.deepweeds.a_beats_b"]  # plants stand in for DeepWeeds
+    assert "Plant Seedlings stands in" in claims.stand_in(claims.CLAIMS[ids[0]], p04)
+    random_init = resolve("04_frozen_vs_full", {"pretrained": False})
+    assert claims.for_run("04_frozen_vs_full", random_init) == []  # a transfer claim needs pretrained weights
+
+
+def _preds(acc, n=400, seed=0, k=5, base=None):
+    """(y_true, y_pred) with about `acc` accuracy; `base` shares the images (and the errors where it can)."""
+    rng = np.random.default_rng(seed)
+    y = base[0] if base is not None else rng.integers(0, k, n)
+    wrong = rng.random(len(y)) > acc
+    return y, np.where(wrong, (y + 1) % k, y)
+
+
+def _judge(cid, per_seed, profile="cpu"):
+    p = resolve(claims.CLAIMS[cid].notebook, {"backbone": "resnet18"} if cid.startswith("003.resnet18") else {})
+    return verdicts.judge(claims.CLAIMS[cid], per_seed, p, profile, "run")
+
+
+def test_order_clear_win_on_every_seed_holds_and_a_clear_loss_is_contradicted():
+    a = [_preds(0.80, seed=s) for s in range(5)]
+    b = [_preds(0.60, seed=s + 10, base=a[s]) for s in range(5)]
+    win = _judge("003.resnet18.full_beats_frozen", {"all": a, "new_layers": b})
+    assert win["verdict"] == "holds" and win["wins"] == "5 of 5" and win["n"] == 5 and win["ci"][0] > 0
+    loss = _judge("003.resnet18.full_beats_frozen", {"all": b, "new_layers": a})
+    assert loss["verdict"] == "contradicted" and loss["ci"][1] < 0
+
+
+def test_order_with_one_seed_flipping_and_a_straddling_interval_is_inconclusive():
+    a, b = [], []
+    for s, acc_b in enumerate([0.68, 0.69, 0.68, 0.69, 0.76]):  # A (0.70) wins four small, loses one big
+        a.append(_preds(0.70, seed=s))
+        b.append(_preds(acc_b, seed=s + 10, base=a[-1]))
+    row = _judge("003.resnet18.full_beats_frozen", {"all": a, "new_layers": b})
+    assert row["ci"][0] < 0 < row["ci"][1] and row["verdict"] == "inconclusive"
+
+
+def test_value_verdicts_match_differ_and_a_huge_interval_is_inconclusive():
+    near = [_preds(0.7257, n=3000, seed=s) for s in range(5)]
+    assert _judge("003.cnn.accuracy", {"small CNN (seed 003)": near})["verdict"] == "matches"
+    low = [_preds(0.60, n=3000, seed=s) for s in range(5)]
+    assert _judge("003.cnn.accuracy", {"small CNN (seed 003)": low})["verdict"] == "differs"
+    tiny = [_preds(0.7257, n=20, seed=s) for s in range(2)]  # 20 test images: the interval dwarfs the band
+    row = _judge("003.cnn.accuracy", {"small CNN (seed 003)": tiny})
+    assert row["ci"][1] - row["ci"][0] > 0.04 and row["verdict"] == "inconclusive"
+    assert _judge("003.cnn.accuracy", {"small CNN (seed 003)": near}, "demo")["verdict"] == "not testable here"
+
+
+def test_stand_in_runs_are_indicative_and_holm_adjusts_order_p_values():
+    a = [_preds(0.80, seed=s) for s in range(3)]
+    b = [_preds(0.75, seed=s + 10, base=a[s]) for s in range(3)]
+    rows = [_judge("003.resnet18.full_beats_frozen", {"all": a, "new_layers": b}),
+            _judge("003.resnet18.augmentation_hurts", {"all": a, "all + seed003 augmentation": a})]
+    assert not rows[0]["indicative"]
+    p_raw = [r["p"] for r in rows]
+    verdicts.adjust(rows)
+    assert all(r["p_adjusted"] >= p for r, p in zip(rows, p_raw))
+    p = resolve("04_frozen_vs_full", {"backbone": "efficientnet_lite0"})
+    row = verdicts.judge(claims.CLAIMS["003.resnet18.full_beats_frozen"], {"all": a, "new_layers": b}, p, "cpu")
+    assert row["indicative"] and "efficientnet_lite0 stands in for resnet18" in row["stand_in"]
+
+
+def _write(folder, task, run, seed, preds, commit="abc", profile="cpu"):
+    params = {**resolve("03_cnn_from_scratch", {"seed": seed}).__dict__}
+    rec = records.make_record(run, "003", params, {}, {}, {}, 1.0, "cpu", [])
+    rec = {**rec.__dict__, "git_commit": commit, "run_name": run, "task": task, "seed": seed,
+           "notebook": "03_cnn_from_scratch", "profile": profile,
+           "predictions": records.write_predictions(folder / f"{task}.npz", preds)}
+    records.write_record(rec, folder / f"{task}.json")
+
+
+def test_scorecard_pairs_seeds_from_records_and_refuses_mixed_commits(tmp_path):
+    for s in (0, 1):
+        _write(tmp_path, f"03--seed{s}", "03", s, {"small CNN (seed 003)": _preds(0.72, n=500, seed=s)})
+    card, _ = scorecard.evaluate(scorecard.read(tmp_path), "cpu")
+    row = card[card["id"] == "003.cnn.accuracy"].iloc[0]
+    assert row["n"] == 2 and len(row["seeds"]) == 2 and row["run"] == "03"
+    assert set(card[card["id"] == "001.traditional_cnn.accuracy"]["verdict"]) == {"not testable here"}
+    assert "n" in scorecard.table(card).columns and "paper claims" in scorecard.headline(card)
+    _write(tmp_path, "03--seed2", "03", 2, {"small CNN (seed 003)": _preds(0.72, seed=2)}, commit="def")
+    with pytest.raises(ValueError, match="2 different git_commits"):
+        scorecard.read(tmp_path)
+    assert len(scorecard.read(tmp_path, allow_mixed=True)) == 3
+
+
+def test_predictions_are_checked_against_the_record(tmp_path):
+    _write(tmp_path, "t", "03", 0, {"small CNN (seed 003)": _preds(0.7, seed=0)})
+    (tmp_path / "t.npz").write_bytes(b"not the predictions")
+    path = tmp_path / "t.json"
+    with pytest.raises(ValueError, match="sha256 differs"):
+        records.read_predictions(path, dict(records.iter_records(tmp_path))[path])
