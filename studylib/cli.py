@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import paths
 
@@ -23,7 +24,18 @@ def _data_make_demo(args) -> int:
 
 def _run(args) -> int:
     from .runner import run_profile
-    return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir)
+    return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir,
+                       allow_dirty=args.allow_dirty)
+
+
+def _results(args) -> int:
+    from .report import summary
+    text = summary.markdown(Path(args.results_dir or paths.REPORTS / args.profile / "results"), args.profile)
+    if args.write:
+        print(f"wrote {summary.write_between_markers(args.write, text)}")
+    else:
+        print(text)
+    return 0
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -43,7 +55,16 @@ def get_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", default=None, help="run only runs whose name matches this glob pattern")
     r.add_argument("--data-dir", default=None, help="data folder (default: the profile's)")
     r.add_argument("--out-dir", default=None, help="reports folder (default: reports/<profile>)")
+    r.add_argument("--allow-dirty", action="store_true",
+                   help="render from a tree with uncommitted changes (each record stores the diff)")
     r.set_defaults(func=_run)
+    s = sub.add_parser("results", help="the results block of a rendered profile, as markdown from its records")
+    s.add_argument("--profile", default="cpu", help="reports/<profile>/results (default: %(default)s)")
+    s.add_argument("--results-dir", default=None, help="another records folder")
+    s.add_argument("--markdown", action="store_true", help="markdown (the only format; for clarity in scripts)")
+    s.add_argument("--write", default=None, metavar="FILE",
+                   help="write between the results markers of FILE (e.g. README.md) instead of printing")
+    s.set_defaults(func=_results)
     return p
 
 
@@ -54,7 +75,8 @@ def main(argv=None) -> int:
     except Exception as e:  # one clear line for expected input errors, not a traceback
         from .data.base import DataError
         from .study.schema import ParamsError
-        if isinstance(e, (DataError, ParamsError)):
+        from .runner import DirtyTreeError
+        if isinstance(e, (DataError, ParamsError, DirtyTreeError)):
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import paths
 from .report.display import title
+from .report import records
 from .report.index import write_index
 from .report.render import has_error_output, render_html
 from .study.profile import load_profile
@@ -62,9 +63,24 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
             "wall_s": round(wall, 1), "headline": headline, "html": f"{run.name}.html"}
 
 
-def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None) -> int:
+class DirtyTreeError(ValueError):
+    """The code has uncommitted changes and the profile's verdicts must come from one commit."""
+
+
+def check_clean(profile_name: str, allow_dirty: bool) -> None:
+    """Refuse to render a profile (other than the demo) from a tree with uncommitted changes, unless
+    allowed: then every record stores the diff (`git_diff`)."""
+    commit = records.git_commit()
+    if commit.endswith("-dirty") and not allow_dirty and profile_name != "demo":
+        raise DirtyTreeError(f"profile {profile_name}: the code has uncommitted changes ({commit}); commit them "
+                             "first, or pass --allow-dirty (each record then stores the diff)")
+
+
+def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None,
+                allow_dirty: bool = False) -> int:
     """Validate the profile, execute its runs, render reports and the index; 0 when every run passed."""
     prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
+    check_clean(prof.name, allow_dirty)
     out = Path(out_dir or paths.REPORTS / prof.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
     runs = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]

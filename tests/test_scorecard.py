@@ -123,3 +123,32 @@ def test_predictions_are_checked_against_the_record(tmp_path):
     path = tmp_path / "t.json"
     with pytest.raises(ValueError, match="sha256 differs"):
         records.read_predictions(path, dict(records.iter_records(tmp_path))[path])
+
+
+def test_runner_refuses_a_dirty_tree_unless_allowed_and_records_store_the_diff(monkeypatch, tmp_path):
+    from studylib import runner
+    monkeypatch.setattr(records, "git_commit", lambda cwd=None: "abc123-dirty")
+    with pytest.raises(runner.DirtyTreeError, match="uncommitted changes.*--allow-dirty"):
+        runner.check_clean("cpu", allow_dirty=False)
+    runner.check_clean("cpu", allow_dirty=True)   # allowed: goes on
+    runner.check_clean("demo", allow_dirty=False)  # the demo proves the pipeline, it carries no verdict
+    monkeypatch.setattr(records, "git_diff", lambda cwd=None: "diff --git a/x b/x\n+changed\n")
+    rec = records.make_record("r", "003", {}, {}, {}, {}, 1.0, "cpu", [])
+    assert rec.git_commit.endswith("-dirty") and "+changed" in rec.git_diff
+    monkeypatch.setattr(records, "git_commit", lambda cwd=None: "abc123")
+    assert records.make_record("r", "003", {}, {}, {}, {}, 1.0, "cpu", []).git_diff == ""
+
+
+def test_readme_results_block_is_generated_from_the_committed_records(tmp_path):
+    from studylib import paths
+    from studylib.report import summary
+    readme = (paths.ROOT / "README.md").read_text()
+    block = readme.split(summary.BEGIN)[1].split(summary.END)[0].strip()
+    assert block == summary.markdown(paths.REPORTS / "cpu" / "results", "cpu")  # typed by no one
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{summary.BEGIN}\nold\n{summary.END}\nafter\n")
+    summary.write_between_markers(doc, "new")
+    assert doc.read_text() == f"before\n{summary.BEGIN}\nnew\n{summary.END}\nafter\n"
+    (tmp_path / "none.md").write_text("no markers")
+    with pytest.raises(ValueError, match="needs the markers"):
+        summary.write_between_markers(tmp_path / "none.md", "x")

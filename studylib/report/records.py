@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..io import atomic_write, sha256_file
 
-__all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit"]
+__all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit",
+           "git_diff", "read_predictions", "write_predictions"]
 
 # A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
 CLAIM_KEYS = ("id", "claim", "paper_value", "estimate", "ci", "verdict", "note")
@@ -47,6 +48,7 @@ class RunRecord:
     versions: dict = field(default_factory=dict)
     git_commit: str = "unknown"
     timestamp: str = ""
+    git_diff: str = ""               # uncommitted changes the run was made with (a "-dirty" commit)
 
 
 def library_versions() -> dict:
@@ -101,6 +103,16 @@ def read_predictions(record_path: str | Path, record: dict) -> dict:
                 for arm, k in info["arms"].items()}
 
 
+def git_diff(cwd: str | Path | None = None) -> str:
+    """`git diff HEAD` of the code: what a run on a dirty tree ran beyond its commit ("" if unknown)."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        return subprocess.run(["git", "diff", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=30,
+                              check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def _check_claim(i: int, claim: dict) -> dict:
     """Validate one claim dict and fill the optional keys."""
     if not isinstance(claim, dict):
@@ -138,7 +150,8 @@ def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_s
     return RunRecord(experiment=experiment, paper=str(paper), params=dict(params), metrics=dict(metrics),
                      data_sources=dict(data_sources), weights=dict(weights), wall_time_s=float(wall_time_s),
                      device=str(device), claims=[_check_claim(i, c) for i, c in enumerate(claims)],
-                     versions=library_versions(), git_commit=git_commit(),
+                     versions=library_versions(), git_commit=(commit := git_commit()),
+                     git_diff=git_diff() if commit.endswith("-dirty") else "",
                      timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
