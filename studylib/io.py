@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "sha256_file", "write_text"]
+__all__ = ["atomic_write", "sha256_file", "sha256_folder", "write_json", "write_text"]
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
@@ -50,4 +50,21 @@ def _sha256(path: str, size: int, mtime_ns: int, chunk: int = 1 << 22) -> str:
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
+    return h.hexdigest()
+
+
+def sha256_folder(root: str | os.PathLike, relpaths) -> str:
+    """One sha256 over a folder's files: each relative path (sorted) and its bytes, so a renamed, added,
+    removed or changed file changes it. Computed once per process for the same files, sizes and mtimes."""
+    root = Path(root).resolve()
+    stats = tuple((p, *(lambda st: (st.st_size, st.st_mtime_ns))(os.stat(root / p))) for p in sorted(relpaths))
+    return _sha256_folder(str(root), stats)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_folder(root: str, stats: tuple) -> str:
+    h = hashlib.sha256()
+    for rel, _, _ in stats:
+        h.update(rel.encode() + b"\0")
+        h.update(Path(root, rel).read_bytes())
     return h.hexdigest()

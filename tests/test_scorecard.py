@@ -152,3 +152,17 @@ def test_readme_results_block_is_generated_from_the_committed_records(tmp_path):
     (tmp_path / "none.md").write_text("no markers")
     with pytest.raises(ValueError, match="needs the markers"):
         summary.write_between_markers(tmp_path / "none.md", "x")
+
+
+def test_an_image_folder_is_hashed_over_its_file_list_and_bytes(tmp_path):
+    import os
+    from studylib.io import sha256_folder
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "1.jpg").write_bytes(b"one")
+    (tmp_path / "a" / "2.jpg").write_bytes(b"two")
+    first = sha256_folder(tmp_path, ["a/2.jpg", "a/1.jpg"])
+    assert first == sha256_folder(tmp_path, ["a/1.jpg", "a/2.jpg"])  # order-free
+    (tmp_path / "a" / "2.jpg").write_bytes(b"tw0")
+    os.utime(tmp_path / "a" / "2.jpg", ns=(1, 1))
+    assert sha256_folder(tmp_path, ["a/1.jpg", "a/2.jpg"]) != first  # a changed byte
+    assert sha256_folder(tmp_path, ["a/1.jpg"]) != first             # a file fewer

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .. import paths
-from ..io import atomic_write, sha256_file
+from ..io import atomic_write, sha256_file, sha256_folder
 from .base import DataError, ImageDataset
 from .images import IMAGE_SUFFIXES, check_exist, decode_all
 
@@ -88,5 +88,7 @@ def load(root, split: str = "train", image_size: int | None = None, seed: int = 
     images = decode_all([root / p for p in part["path"]], image_size, "L" if grayscale else "RGB", cache_dir,
                         desc=f"{name} {split}")
     labels = part["class"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
+    # provenance: the split file, and one hash over the folder's file list and bytes
+    sources = {str(split_file): sha256_file(split_file), str(root): sha256_folder(root, table["path"])}
     return ImageDataset(images=images, targets=labels, classes=classes, split=split, name=name,
-                        ids=part["path"].to_numpy(str), sources={str(split_file): sha256_file(split_file)})
+                        ids=part["path"].to_numpy(str), sources=sources)
