@@ -1,6 +1,5 @@
 """The replicated, paired verdict statistics of docs/VERDICTS.md sections 3-4 (studylib/study/stats.py)."""
 import inspect
-import time
 
 import numpy as np
 import pytest
@@ -244,11 +243,3 @@ def test_reproducible_given_seed_and_default_resamples():
     assert r1["ci"] == r2["ci"] and r1["estimate"] == r2["estimate"]
     assert not np.array_equal(r1["samples"], r3["samples"])
     assert r1["ci"] == pytest.approx(tuple(np.percentile(r1["samples"], [2.5, 97.5])))  # 95% percentile
-
-
-@pytest.mark.parametrize("metric,limit_s", [("accuracy", 15), ("f1_macro", 30)])
-def test_speed_five_seeds_fer_test_set_2000_resamples(metric, limit_s):
-    a, b = _paired_arms([0.01] * SEEDS)
-    t = time.perf_counter()
-    stats.two_level_bootstrap(a, metric, n_boot=2000, paired_with=b)
-    assert time.perf_counter() - t < limit_s
