@@ -13,6 +13,16 @@ SPLITS = ROOT / "splits"                             # recorded train/val/test s
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def shown(path, data_dir=None) -> str:
+    """A path as reports show it: relative to the data folder when inside it, else to the repository,
+    else its name alone (never a machine's absolute path)."""
+    path = Path(path).resolve()
+    for base in (data_dir, ROOT):
+        if base and path.is_relative_to(Path(base).resolve()):
+            return str(path.relative_to(Path(base).resolve()))
+    return path.name
+
+
 def default_data_dir() -> Path:
     """$STUDYLIB_DATA_DIR, else ./data in the repository (raw data is read in place, never copied)."""
     return Path(os.environ.get("STUDYLIB_DATA_DIR", ROOT / "data"))

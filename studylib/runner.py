@@ -6,6 +6,7 @@ other runs go on, and the command exits non-zero.
 from __future__ import annotations
 
 import fnmatch
+import os
 import json
 import time
 from pathlib import Path
@@ -36,13 +37,16 @@ def execute_run(run, profile, data_dir: Path, out_dir: Path) -> dict:
     nb_in = paths.NOTEBOOKS / f"{run.notebook}.ipynb"
     nb_out = out_dir / f"{run.name}.ipynb"
     results_dir = out_dir / "results"
-    params = dict(profile=profile.name, run_name=run.run, task=run.name, data_dir=str(data_dir),
-                  results_dir=str(results_dir.resolve()), params=run.params, cuts=profile.cuts)
+    # The kernel works in the report folder and gets paths relative to it: no machine's absolute path
+    # lands in a report.
+    params = dict(profile=profile.name, run_name=run.run, task=run.name,
+                  data_dir=os.path.relpath(data_dir, out_dir), results_dir=os.path.relpath(results_dir, out_dir),
+                  params=run.params, cuts=profile.cuts)
     t0 = time.perf_counter()
     status, error = "ok", ""
     try:
         pm.execute_notebook(str(nb_in), str(nb_out), parameters=params, kernel_name="python3",
-                            cwd=str(paths.NOTEBOOKS), progress_bar=False, log_output=False)
+                            cwd=str(out_dir), progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as e:
         status, error = "failed", f"{e.ename}: {e.evalue}"
     except Exception as e:  # a kernel that died, a notebook that could not start

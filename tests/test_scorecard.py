@@ -166,3 +166,11 @@ def test_an_image_folder_is_hashed_over_its_file_list_and_bytes(tmp_path):
     os.utime(tmp_path / "a" / "2.jpg", ns=(1, 1))
     assert sha256_folder(tmp_path, ["a/1.jpg", "a/2.jpg"]) != first  # a changed byte
     assert sha256_folder(tmp_path, ["a/1.jpg"]) != first             # a file fewer
+
+
+def test_reports_show_paths_relative_to_the_data_folder_or_the_repository(tmp_path):
+    from studylib import paths
+    (tmp_path / "fer2013").mkdir()
+    assert paths.shown(tmp_path / "fer2013" / "fer2013.csv", tmp_path) == "fer2013/fer2013.csv"
+    assert paths.shown(paths.ROOT / "splits" / "x.csv", tmp_path) == "splits/x.csv"
+    assert paths.shown("/somewhere/else/file.csv", tmp_path) == "file.csv"

@@ -2,7 +2,7 @@
 
 The notebook's header cell makes it; `run.save()` writes the record. Every notebook starts alike:
 
-    run = report.Run.start("04_frozen_vs_full", profile, run_name, data_dir, results_dir, params, cuts)
+    run = report.Run.start("04_frozen_vs_full", profile, run_name, task, data_dir, results_dir, params, cuts)
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
+from .. import paths
 from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study import verdicts
@@ -61,9 +62,13 @@ class Run:
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
 
+    def add_sources(self, sources: dict) -> None:
+        """Record data files read ({path: sha256}), keyed as reports show them (relative to the data folder)."""
+        self.sources.update({paths.shown(p, self.data_dir): h for p, h in sources.items()})
+
     def header(self, text: str, *datasets, model=None) -> None:
         """Record the data read (and the model's weights) and display the report's header block."""
-        self.sources.update(data_sources(*datasets))
+        self.add_sources(data_sources(*datasets))
         if model is not None:
             self.weights.update(show.weights_of(model))
         self.show_header(text)
@@ -114,5 +119,5 @@ class Run:
         rec.update(headline=headline, run_name=self.run_name or self.notebook, task=name, seed=self.p.seed,
                    notebook=self.notebook, profile=self.profile, predictions=preds)
         path = records.write_record(rec, folder / f"{name}.json")
-        print(f"record: {path} · wall time {self.wall_time():.0f}s · {headline}")
+        print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")
         return path
