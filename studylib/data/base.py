@@ -36,6 +36,12 @@ class ImageDataset:
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(self.targets)} targets")
         if self.ids is None:
             self.ids = np.arange(len(self.images))
+        # pandas (copy-on-write) hands out read-only arrays; torch.from_numpy warns on them, so every
+        # dataset holds writable arrays (copied only when they are not)
+        if not self.targets.flags.writeable:
+            self.targets = self.targets.copy()
+        if not self.images.flags.writeable:
+            self.images = self.images.copy()
 
     def __len__(self) -> int:
         return len(self.images)

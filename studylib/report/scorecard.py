@@ -43,6 +43,7 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_run: dict[str, list] = {}
     for path, rec in recs:
         by_run.setdefault(rec.get("run_name") or rec["experiment"], []).append((path, rec))
+    preds_of: dict[Path, dict] = {}  # each record's predictions read (and hash-checked) once, not per claim
     rows, checks = [], []
     for claim in CLAIMS.values():
         if claim.kind == "check":
@@ -57,7 +58,10 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             first = group[0][1]
             if first.get("notebook") != claim.notebook or not tests(claim, first["params"]):
                 continue
-            preds = [records.read_predictions(p, r) for p, r in group]
+            for p, r in group:
+                if p not in preds_of:
+                    preds_of[p] = records.read_predictions(p, r)
+            preds = [preds_of[p] for p, _ in group]
             if not all(arm in pr for pr in preds for arm in claim.arms):
                 continue
             per_seed = {arm: [pr[arm] for pr in preds] for arm in claim.arms}

@@ -17,7 +17,7 @@ def build_arm_model(params, arm: Arm, splits: dict):
         return models.build_model("small_cnn", params.num_classes, in_channels=1, pretrained=False,
                                   dropout=params.dropout)
     image_size = getattr(params, "image_size", None) or train.images.shape[1]
-    extra = {k: getattr(params, k) for k in ("head", "dropout") if hasattr(params, k)}
+    extra = {k: getattr(params, k) for k in ("head", "dropout", "mlp_width") if hasattr(params, k)}
     return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
                               pretrained=params.pretrained, weights_dir=params.weights_dir or None,
                               gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
