@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write, sha256_file
+from ..io import atomic_write, sha256_file, write_json
 
 __all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit",
            "git_diff", "read_predictions", "write_predictions"]
@@ -190,12 +190,7 @@ def write_record(record: RunRecord | dict, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    text = json.dumps(to_jsonable(record), indent=2, allow_nan=False)
-
-    def write(tmp):
-        Path(tmp).write_text(text + "\n", encoding="utf-8")
-
-    return atomic_write(path, write)
+    return write_json(path, to_jsonable(record))
 
 
 _ROW_FIELDS = ("experiment", "paper", "device", "git_commit", "timestamp", "wall_time_s")
