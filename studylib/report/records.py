@@ -68,7 +68,9 @@ def git_commit(cwd: str | Path | None = None) -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+        # rendered reports are the run's output, not its code: writing them must not make later tasks dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+                                ":(top,exclude)reports"], cwd=cwd,
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -107,7 +109,8 @@ def git_diff(cwd: str | Path | None = None) -> str:
     """`git diff HEAD` of the code: what a run on a dirty tree ran beyond its commit ("" if unknown)."""
     cwd = cwd or Path(__file__).resolve().parent
     try:
-        return subprocess.run(["git", "diff", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=30,
+        return subprocess.run(["git", "diff", "HEAD", "--", ":(top)", ":(top,exclude)reports"], cwd=cwd,
+                              capture_output=True, text=True, timeout=30,
                               check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
