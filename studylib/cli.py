@@ -25,7 +25,7 @@ def _data_make_demo(args) -> int:
 def _run(args) -> int:
     from .runner import run_profile
     return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir,
-                       allow_dirty=args.allow_dirty)
+                       allow_dirty=args.allow_dirty, workers=args.workers, address=args.address, force=args.force)
 
 
 def _results(args) -> int:
@@ -50,13 +50,19 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0, help="generator seed (default: %(default)s)")
     m.add_argument("--real-data-dir", default=None, help="take DeepWeeds file names from a real labels.csv here")
     m.set_defaults(func=_data_make_demo)
-    r = sub.add_parser("run", help="execute a profile's notebooks with papermill and render HTML reports")
+    r = sub.add_parser("run", help="execute a profile's tasks on Ray (papermill), render HTML reports; resumable")
     r.add_argument("--profile", default="demo", help="params/<profile>.yaml (default: %(default)s)")
     r.add_argument("--only", default=None, help="run only runs whose name matches this glob pattern")
     r.add_argument("--data-dir", default=None, help="data folder (default: the profile's)")
     r.add_argument("--out-dir", default=None, help="reports folder (default: reports/<profile>)")
     r.add_argument("--allow-dirty", action="store_true",
                    help="render from a tree with uncommitted changes (each record stores the diff)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="tasks at once (default: the cluster's CPUs / the CPUs a task asks); each task gets its "
+                        "share of the CPUs as torch threads")
+    r.add_argument("--address", default=None,
+                   help="join a running Ray cluster ('auto' or host:port) instead of starting a local instance")
+    r.add_argument("--force", action="store_true", help="rerun the selected tasks even when they are done")
     r.set_defaults(func=_run)
     s = sub.add_parser("results", help="the results block of a rendered profile, as markdown from its records")
     s.add_argument("--profile", default="cpu", help="reports/<profile>/results (default: %(default)s)")

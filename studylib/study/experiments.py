@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..data.imagefolder import FRACTIONS
 from ..models import SCOPES
@@ -142,6 +143,7 @@ class PartialVsFullParams:
 class ScorecardParams:
     """06 · the scorecard."""
 
+    READS_RECORDS: ClassVar[bool] = True  # the runner starts it once every other task has ended
     seed: int = 0
     allow_mixed: bool = False      # read records of several commits or profiles (refused by default)
 

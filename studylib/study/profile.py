@@ -8,14 +8,18 @@ anything runs: an unknown key or a wrong type, at any depth, is one error naming
     data_dir: ../shared/data          # or `generated` (demo data written beside the reports)
     defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
     seeds: [0, 1, 2, 3, 4]            # training seeds of every run that trains (a run may list its own)
+    resources: {cpus: 1, gpus: 0}     # what one task asks of the Ray cluster (a run may set its own)
     cuts: ["...", ...]                # what this profile changes from the papers, shown in every report
     runs:
       - name: 05_partial_vs_full-fer2013
         notebook: 05_partial_vs_full
         params: {dataset: fer2013, train: {epochs: 3}}
+        grid: {lr: [0.01, 0.001], batch_size: [32, 64]}   # optional: one task per combination
 
-Each run that trains becomes one task per seed (`<run>--seed<k>` when there are several, else `<run>`);
-every task writes its own record.
+Each run becomes one task per grid point and seed. The task's name is the run's, then `--<key>=<value>` for
+each grid key (in the order written) when the run has a grid, then `--seed<k>` when it has several seeds:
+`sweep--lr=0.01--batch_size=32--seed0`. A grid key is a parameter of the notebook or, when the notebook has
+none of that name, a field of its `train` settings (`lr` above). Every task writes its own record.
 """
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ from .schema import ParamsError
 
 __all__ = ["ParamsError", "Profile", "Run", "load_profile"]
 
-PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds"}
-RUN_KEYS = {"name", "notebook", "params", "headline", "seeds"}
+PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds", "resources"}
+RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "grid", "resources"}
+RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
 
 
 @dataclass
@@ -44,6 +49,9 @@ class Run:
     params: dict = field(default_factory=dict)   # the overrides (defaults merged, seed set), checked
     run: str = ""                                 # the profile's run name
     seed: int = 0
+    grid: dict = field(default_factory=dict)     # this task's grid point ({} when the run has no grid)
+    resources: dict = field(default_factory=lambda: dict(RESOURCES))
+    after_all: bool = False                       # reads the profile's records: runs once the others ended
 
 
 @dataclass
@@ -72,6 +80,48 @@ def _seeds(value, where: str, default: int = 0) -> list[int]:
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)):
         raise ParamsError(f"{where}: key 'seeds' must be a non-empty list of distinct integers, got {value!r}")
     return list(value)
+
+
+def _resources(value, where: str, default: dict) -> dict:
+    """`{cpus: int >= 1, gpus: number >= 0}`, missing keys from `default`."""
+    if value is None:
+        return dict(default)
+    if not isinstance(value, dict) or set(value) - set(RESOURCES):
+        raise ParamsError(f"{where}: key 'resources' must be a mapping with keys {', '.join(RESOURCES)}, got {value!r}")
+    out = {**default, **value}
+    if not (isinstance(out["cpus"], int) and out["cpus"] >= 1 and isinstance(out["gpus"], (int, float))
+            and not isinstance(out["gpus"], bool) and out["gpus"] >= 0):
+        raise ParamsError(f"{where}: 'resources' needs cpus an integer >= 1 and gpus a number >= 0, got {value!r}")
+    return out
+
+
+def _grid_points(grid, fields: set, where: str) -> list[tuple[str, dict, dict]]:
+    """[(name suffix, params override, {key: value})] for every combination of a run's `grid` (one empty
+    point without)."""
+    if grid is None:
+        return [("", {}, {})]
+    if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ParamsError(f"{where}: key 'grid' must map parameter names to non-empty lists, got {grid!r}")
+    points = [("", {}, {})]
+    for key, values in grid.items():
+        if len(set(map(repr, values))) != len(values):
+            raise ParamsError(f"{where}: grid key {key!r} lists a value twice: {values!r}")
+        path = [key] if key in fields else ["train", key] if "train" in fields else None
+        if path is None:
+            raise ParamsError(f"{where}: grid key {key!r} is not a parameter of this notebook")
+        points = [(f"{name}--{key}={v}", _set(over, path, v), {**point, key: v})
+                  for name, over, point in points for v in values]
+    return points
+
+
+def _set(mapping: dict, path: list, value) -> dict:
+    """A copy of `mapping` with mapping[path[0]][path[1]]... = value."""
+    out = dict(mapping)
+    if len(path) == 1:
+        out[path[0]] = value
+    else:
+        out[path[0]] = _set(out.get(path[0], {}), path[1:], value)
+    return out
 
 
 def profile_path(profile: str, params_dir=None) -> Path:
@@ -116,14 +166,21 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         seen.add(r["name"])
         if not (notebooks / f"{r['notebook']}.ipynb").is_file():
             raise ParamsError(f"{where}: notebook {notebooks / (r['notebook'] + '.ipynb')} does not exist")
-        fields = {f.name for f in dataclasses.fields(params_class(r["notebook"]))}
+        cls = params_class(r["notebook"])
+        fields = {f.name for f in dataclasses.fields(cls)}
         params = _merge(defaults, r.get("params") or {}, fields)
         resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
         seed = params.get("seed", 0)
         seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
-        for seed in seeds:
-            task = r["name"] if len(seeds) == 1 else f"{r['name']}--seed{seed}"
-            runs.append(Run(task, r["notebook"], {**params, "seed": seed}, r["name"], seed))
+        resources = _resources(r.get("resources"), where, _resources(raw.get("resources"), where, RESOURCES))
+        for suffix, over, point_values in _grid_points(r.get("grid"), fields, where):
+            point = _merge(params, over, fields)
+            if over:
+                resolve(r["notebook"], point, f"{where}, grid point {suffix[2:]}")
+            for seed in seeds:
+                task = r["name"] + suffix + (f"--seed{seed}" if len(seeds) > 1 else "")
+                runs.append(Run(task, r["notebook"], {**point, "seed": seed}, r["name"], seed, point_values,
+                                resources, getattr(cls, "READS_RECORDS", False)))
     data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
     if data != "generated" and not Path(data).is_dir():
         raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "

@@ -1,0 +1,114 @@
+"""Ray: start (or join) an instance, run tasks with their resources, report as each ends, shut down.
+
+A local instance sized to the machine is the default; `address` ("auto" or host:port) joins a running
+cluster instead, where every node must see the same repository, environment, data and reports folder.
+Ray's dashboard is not started; its token authentication is left as Ray sets it (on).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from ..train.speed import usable_cpus
+from .task import execute_task, finish_task, running_path
+
+__all__ = ["RayCluster", "cpu_share", "run_tasks"]
+
+STARTS = 3  # attempts at starting the local instance
+
+
+class RayCluster:
+    """`with RayCluster(address, workers) as cluster:` a started Ray, shut down on exit (Ctrl-C too)."""
+
+    def __init__(self, address: str | None = None):
+        self.address = address
+
+    def __enter__(self):
+        import ray
+        kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        if not self.address:  # embedded: this machine's usable CPUs (cgroup limits included), GPUs as Ray finds
+            kwargs["num_cpus"] = usable_cpus()
+        for attempt in range(1, STARTS + 1):
+            try:
+                ray.init(address=self.address, **kwargs)
+                return self
+            except Exception as e:  # Ray raises a bare Exception for this
+                # On a busy machine the raylet gives its metrics agent a fixed 15 s to start and exits
+                # (ray-project/ray#65983); a second start usually finds the machine warmer.
+                if "timed out during startup" not in str(e) or attempt == STARTS:
+                    raise
+                ray.shutdown()
+                print(f"Ray did not start in time (busy machine?); starting again ({attempt + 1}/{STARTS})",
+                      flush=True)
+        return self
+
+    def __exit__(self, *exc):
+        import ray
+        ray.shutdown()
+        return False
+
+    @staticmethod
+    def resources() -> dict:
+        """{'cpus': total, 'gpus': total, 'node_cpus': most CPUs on one node} of the running cluster."""
+        import ray
+        total = ray.cluster_resources()
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+        return {"cpus": int(total.get("CPU", 0)), "gpus": float(total.get("GPU", 0)),
+                "node_cpus": int(max((n.get("CPU", 0) for n in nodes), default=0))}
+
+
+def cpu_share(requested: int, workers: int, resources: dict) -> int:
+    """CPUs (and so torch threads) a task gets: what it asks, or its share of the cluster's CPUs when
+    fewer tasks than CPUs run at once, never more than one node has. Concurrent tasks then use the
+    cores without oversubscribing them (two 2-thread torch processes on 2 cores thrash)."""
+    share = max(requested, resources["cpus"] // max(1, workers))
+    return max(1, min(share, resources["node_cpus"] or share))
+
+
+def _remote():
+    import ray
+    # A task is not retried: a worker that dies is reported failed with the reason, and a resume reruns it.
+    return ray.remote(max_retries=0)(execute_task)
+
+
+def _crashed(spec: dict, error: Exception) -> dict:
+    """The entry of a task whose worker process died (or was cancelled): what it had written is published."""
+    out = Path(spec["out_dir"])
+    try:
+        info = json.loads(running_path(out, spec["name"]).read_text())
+    except (OSError, ValueError):
+        info = {}
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return finish_task(spec, "failed", f"{type(error).__name__}: {reason}", info.get("start", time.time()),
+                       time.time(), info.get("node", "?"))
+
+
+def run_tasks(specs: list[dict], workers: int, on_done) -> None:
+    """Run `specs` on the started cluster, at most `workers` at once; `on_done(spec, entry)` as each ends.
+    On Ctrl-C the running tasks are cancelled (their workers killed), reported 'interrupted', and the
+    KeyboardInterrupt goes on to the caller."""
+    import ray
+    remote = _remote()
+    pending, inflight = list(specs), {}
+    try:
+        while pending or inflight:
+            while pending and len(inflight) < workers:
+                spec = pending.pop(0)
+                ref = remote.options(num_cpus=spec["threads"], num_gpus=spec["gpus"]).remote(spec)
+                inflight[ref] = spec
+            done, _ = ray.wait(list(inflight), num_returns=1)
+            for ref in done:
+                spec = inflight.pop(ref)
+                try:
+                    entry = ray.get(ref)
+                except (ray.exceptions.RayError, OSError) as e:  # the worker died, the node was lost
+                    entry = _crashed(spec, e)
+                on_done(spec, entry)
+    except KeyboardInterrupt:
+        for ref, spec in inflight.items():
+            ray.cancel(ref, force=True)
+            entry = _crashed(spec, KeyboardInterrupt("interrupted (Ctrl-C); a resume reruns it"))
+            on_done(spec, dict(entry, status="interrupted"))
+        raise

@@ -1,0 +1,138 @@
+"""Run a profile: expand it into tasks (run x grid point x seed), skip those already done, execute the
+rest as Ray tasks (each a papermill process with its share of the CPUs and GPUs), render each report,
+and keep the index current as tasks end.
+
+There is one execution path: a local Ray instance by default, a cluster with `address`. A failing task
+still renders its HTML (with the error visible), is marked failed, the others go on, and the command
+exits non-zero; a resume reruns it. Tasks that read the profile's records (the scorecard) start once
+every other task has ended.
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .. import paths
+from ..report import records
+from ..report.index import write_index
+from ..study.profile import load_profile
+from .engine import RayCluster, cpu_share, run_tasks
+from .resume import code_version, load_state, reason_to_run, save_state, task_inputs
+
+__all__ = ["DirtyTreeError", "check_clean", "prepare_data", "run_profile"]
+
+
+def prepare_data(data_dir: str, out_dir: Path) -> Path:
+    """The data folder to use: `generated` writes the demo data once beside the reports."""
+    if data_dir != "generated":
+        return Path(data_dir).resolve()
+    from ..data import synthetic
+    target = out_dir / "data"
+    if not (target / "GENERATED.txt").is_file():
+        real = paths.SHARED_DATA  # only DeepWeeds' file names are borrowed from it
+        synthetic.make_demo_data(target, seed=0, real_data_dir=real if real.is_dir() else None)
+    return target.resolve()
+
+
+class DirtyTreeError(ValueError):
+    """The code has uncommitted changes and the profile's verdicts must come from one commit."""
+
+
+def check_clean(profile_name: str, allow_dirty: bool) -> None:
+    """Refuse to render a profile (other than the demo) from a tree with uncommitted changes, unless
+    allowed: then every record stores the diff (`git_diff`)."""
+    commit = records.git_commit()
+    if commit.endswith("-dirty") and not allow_dirty and profile_name != "demo":
+        raise DirtyTreeError(f"profile {profile_name}: the code has uncommitted changes ({commit}); commit them "
+                             "first, or pass --allow-dirty (each record then stores the diff)")
+
+
+def _workers(workers: int | None, res: dict, tasks: list, prof) -> int:
+    """Tasks at once: `--workers`, else as many as the cluster's CPUs hold; refuses GPUs it lacks."""
+    need = max((r.resources["gpus"] for r in tasks), default=0)
+    if need > res["gpus"]:
+        raise RuntimeError(f"profile {prof.name} asks {need:g} GPU(s) per task; this Ray cluster has "
+                           f"{res['gpus']:g}. Run it where GPUs are, or set resources.gpus: 0 in {prof.path}")
+    return max(1, workers or res["cpus"] // max(r.resources["cpus"] for r in tasks))
+
+
+def _spec(run, prof, data: Path, out: Path) -> dict:
+    """What a worker needs to execute one task (plain data: it travels to the worker)."""
+    return {"name": run.name, "notebook": run.notebook, "params": run.params, "run": run.run, "seed": run.seed,
+            "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": prof.cuts,
+            "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"]}
+
+
+def _line(entry: dict) -> str:
+    return (f"{entry['name']}: {entry['status']} in {entry['wall_s']:.0f}s on {entry['node']}  "
+            f"{entry['headline'] or entry['error']}")
+
+
+def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None,
+                allow_dirty: bool = False, workers: int | None = None, address: str | None = None,
+                force: bool = False) -> int:
+    """Validate the profile, run its tasks that are not done yet, render reports and the index; 0 when
+    every selected task is ok (ran now or earlier)."""
+    prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
+    check_clean(prof.name, allow_dirty)
+    out = Path(out_dir or paths.REPORTS / prof.name).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
+    data = prepare_data(prof.data_dir, out)
+    code = code_version()
+    order = [r.name for r in prof.runs]
+    entries = {name: s["entry"] for name in order if (s := load_state(out, name))}
+
+    def publish():
+        write_index(out, prof, [entries[n] for n in order if n in entries])
+
+    t0 = time.perf_counter()
+    stages = [[r for r in tasks if not r.after_all], [r for r in tasks if r.after_all]]
+    print(f"{prof.title}: {len(tasks)} tasks -> {out}", flush=True)
+    bar = tqdm(total=len(tasks), unit="task", desc=prof.name)
+    with contextlib.ExitStack() as stack:  # Ray is started only when a task must run, shut down on any exit
+        res = None
+        try:
+            for stage in stages:  # inputs of the second stage include the records the first one wrote
+                todo = []
+                for run in stage:
+                    spec = _spec(run, prof, data, out)
+                    spec["inputs"] = task_inputs(spec, code)
+                    why = "--force" if force else reason_to_run(load_state(out, run.name), spec["inputs"], out, data)
+                    if why:
+                        todo.append((run, spec))
+                        bar.write(f"run  {run.name}: {why}")
+                    else:
+                        bar.write(f"skip {run.name}: unchanged, ok")
+                        bar.update(1)
+                if not todo:
+                    continue
+                if res is None:
+                    res = stack.enter_context(RayCluster(address)).resources()
+                    workers = _workers(workers, res, tasks, prof)
+                    bar.write(f"Ray: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
+                for run, spec in todo:
+                    spec["threads"] = cpu_share(run.resources["cpus"], workers, res)
+
+                def done(spec, entry):
+                    entries[entry["name"]] = entry
+                    save_state(out, entry, spec["inputs"], data)
+                    publish()
+                    bar.write(_line(entry))
+                    bar.update(1)
+
+                run_tasks([spec for _, spec in todo], workers, done)
+        except KeyboardInterrupt:
+            bar.close()
+            print("interrupted: the running tasks were stopped; run the same command again to resume", flush=True)
+            return 130
+    bar.close()
+    publish()
+    failed = [n for n in (r.name for r in tasks) if entries.get(n, {}).get("status") != "ok"]
+    print(f"done in {(time.perf_counter() - t0) / 60:.1f} min: {len(tasks) - len(failed)} ok, {len(failed)} failed"
+          f"{' (' + ', '.join(failed) + ')' if failed else ''}; index: {out / 'index.html'}", flush=True)
+    return 1 if failed else 0

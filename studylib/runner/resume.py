@@ -1,0 +1,131 @@
+"""When a task can be skipped: its inputs are unchanged and its record is the one it wrote.
+
+A task's inputs are the notebook's sha256, its resolved parameters (seed and grid point included), the
+profile's name and cuts, the code (commit, plus a hash of the diff when the tree is dirty) and, for a
+task that reads the profile's records (the scorecard), the sha256 of each record it reads. Its data are
+the files its record lists under `data_sources`: each file's size and mtime are kept, and a file whose
+size or mtime changed is hashed again and compared with the sha256 the record holds (a folder, whose
+record hash covers its files, counts as changed when any of its files' size or mtime did).
+
+The state of each task is `tasks/<task>.json` in the profile's report folder: its index entry, its
+inputs, the sha256 of its record and its data signature. A task is skipped when that state says ok,
+the inputs match, the record still has the sha256 it was written with, and the data are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .. import paths
+from ..io import sha256_file, write_json
+from ..report.records import git_commit, git_diff
+
+__all__ = ["code_version", "data_signature", "load_state", "reason_to_run", "save_state", "task_inputs"]
+
+
+def code_version() -> str:
+    """The code commit; on a dirty tree also a hash of the diff, so an edit between two runs reruns."""
+    commit = git_commit()
+    if commit.endswith("-dirty"):
+        commit += ":" + hashlib.sha256(git_diff().encode()).hexdigest()[:16]
+    return commit
+
+
+def records_digest(results_dir: Path, exclude: str) -> dict:
+    """{record: sha256} of the profile's records, but the task's own (what a scorecard reads)."""
+    return {p.name: sha256_file(p) for p in sorted(Path(results_dir).glob("*.json")) if p.stem != exclude}
+
+
+def task_inputs(spec: dict, code: str) -> dict:
+    nb = paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
+    inputs = {"notebook_sha256": sha256_file(nb), "params": spec["params"], "seed": spec["seed"],
+              "grid": spec["grid"], "profile": spec["profile"], "cuts": spec["cuts"], "code": code}
+    if spec.get("after_all"):
+        inputs["records"] = records_digest(Path(spec["out_dir"]) / "results", spec["name"])
+    return json.loads(json.dumps(inputs))  # as it reads back from JSON (tuples -> lists)
+
+
+def _resolve(key: str, data_dir: Path) -> Path | None:
+    """A record's data-source key (relative to the data folder, else the repository) as a path."""
+    for base in (data_dir, paths.ROOT):
+        if (Path(base) / key).exists():
+            return Path(base) / key
+    return None
+
+
+def _stat(path: Path) -> list:
+    """[size, mtime_ns] of a file; of a folder, a hash over its files' relative paths, sizes and mtimes."""
+    if path.is_file():
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns]
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            st = (Path(root) / name).stat()
+            h.update(f"{os.path.relpath(Path(root) / name, path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return ["folder", h.hexdigest()]
+
+
+def data_signature(record: Path, data_dir: Path) -> dict:
+    """{source: [sha256 from the record, size/mtime signature]} for each data file the record lists."""
+    if not record.is_file():
+        return {}
+    sources = json.loads(record.read_text()).get("data_sources", {})
+    out = {}
+    for key, digest in sources.items():
+        path = _resolve(key, data_dir)
+        out[key] = [digest, _stat(path) if path else None]
+    return out
+
+
+def _data_changed(signature: dict, data_dir: Path) -> str:
+    """'' when every data file is as the record found it, else which one changed."""
+    for key, (digest, stat) in signature.items():
+        path = _resolve(key, data_dir)
+        if path is None or stat is None:
+            return f"data {key} is missing"
+        now = _stat(path)
+        if now == stat:
+            continue
+        if path.is_file() and digest and sha256_file(path) == digest:
+            continue  # touched but the same bytes
+        return f"data {key} changed"
+    return ""
+
+
+def state_path(out_dir: Path, task: str) -> Path:
+    return Path(out_dir) / "tasks" / f"{task}.json"
+
+
+def load_state(out_dir: Path, task: str) -> dict | None:
+    try:
+        return json.loads(state_path(out_dir, task).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_state(out_dir: Path, entry: dict, inputs: dict, data_dir: Path) -> None:
+    record = Path(out_dir) / "results" / f"{entry['name']}.json"
+    write_json(state_path(out_dir, entry["name"]), {
+        "entry": entry, "inputs": inputs, "record_sha256": sha256_file(record) if record.is_file() else None,
+        "data": data_signature(record, data_dir) if entry["status"] == "ok" else {}})
+
+
+def reason_to_run(state: dict | None, inputs: dict, out_dir: Path, data_dir: Path) -> str:
+    """Why the task must run ('' when it can be skipped)."""
+    if state is None:
+        return "never ran"
+    if state["entry"]["status"] != "ok":
+        return f"last run {state['entry']['status']}"
+    changed = sorted(k for k in set(inputs) | set(state["inputs"]) if inputs.get(k) != state["inputs"].get(k))
+    if changed:
+        return f"changed: {', '.join(changed)}"
+    record = Path(out_dir) / "results" / f"{state['entry']['name']}.json"
+    if not record.is_file():
+        return "its record is missing"
+    if sha256_file(record) != state["record_sha256"]:
+        return "its record was changed"
+    return _data_changed(state["data"], data_dir)

@@ -1,0 +1,100 @@
+"""One task: a notebook executed by papermill at one run x seed x grid point, rendered to HTML.
+
+This is what a Ray worker runs (`engine`), in its own process; papermill starts the notebook's kernel
+as a child of it, with the worker's environment (Ray sets OMP_NUM_THREADS to the task's CPUs and
+CUDA_VISIBLE_DEVICES to its GPUs). Nothing half-written is ever visible: the notebook is executed into
+a hidden temporary file and renamed when it ends, the HTML and JSON are written atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from .. import paths
+from ..report.display import title
+from ..report.render import has_error_output, render_html
+
+__all__ = ["execute_task", "finish_task", "log_path", "partial_notebook", "running_path"]
+
+
+def log_path(out_dir: Path, task: str) -> Path:
+    """The task's log: the runner's lines and everything the kernel printed."""
+    return Path(out_dir) / "logs" / f"{task}.log"
+
+
+def running_path(out_dir: Path, task: str) -> Path:
+    """Written while a task runs: which process (pid) on which node runs it."""
+    return Path(out_dir) / "tasks" / f"{task}.running"
+
+
+def partial_notebook(out_dir: Path, task: str) -> Path:
+    """Where papermill writes the notebook while it runs (hidden; renamed when the task ends)."""
+    return Path(out_dir) / f".{task}.ipynb.part"
+
+
+def _node() -> str:
+    return socket.gethostname()
+
+
+def execute_task(spec: dict) -> dict:
+    """Execute one task (see `engine.task_spec`); returns its index entry. Never raises for a failing
+    notebook: the error is in the entry and in the rendered report."""
+    import papermill as pm
+    out_dir = Path(spec["out_dir"])
+    task, nb_in = spec["name"], paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
+    log = log_path(out_dir, task)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    running = running_path(out_dir, task)
+    running.parent.mkdir(parents=True, exist_ok=True)
+    running.write_text(json.dumps({"pid": os.getpid(), "node": _node(), "start": time.time()}))
+    # The kernel inherits these: torch uses the task's share of the cores, not every core of the node.
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(spec["threads"])
+    # The kernel works in the report folder and gets paths relative to it: no machine's absolute path
+    # lands in a report.
+    params = dict(profile=spec["profile"], run_name=spec["run"], task=task,
+                  data_dir=os.path.relpath(spec["data_dir"], out_dir),
+                  results_dir=os.path.relpath(out_dir / "results", out_dir), params=spec["params"],
+                  cuts=spec["cuts"])
+    start = time.time()
+    status, error = "ok", ""
+    with open(log, "w") as f:
+        f.write(f"task {task} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
+                f"GPUs {os.environ.get('CUDA_VISIBLE_DEVICES', 'none')}\n")
+        f.flush()
+        try:
+            pm.execute_notebook(str(nb_in), str(partial_notebook(out_dir, task)), parameters=params,
+                                kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
+                                stdout_file=f, stderr_file=f, **spec.get("papermill", {}))
+        except pm.PapermillExecutionError as e:
+            status, error = "failed", f"{e.ename}: {e.evalue}"
+        except Exception as e:  # a kernel that died, a notebook that could not start
+            status, error = "failed", f"{type(e).__name__}: {e}"
+        f.write(f"\n{status} in {time.time() - start:.1f} s {error}\n")
+    return finish_task(spec, status, error, start, time.time(), _node())
+
+
+def finish_task(spec: dict, status: str, error: str, start: float, end: float, node: str) -> dict:
+    """Publish what a task left (its notebook, HTML report) and return its index entry. Also called by the
+    runner for a task whose worker died, on whatever notebook it had written."""
+    out_dir, task = Path(spec["out_dir"]), spec["name"]
+    part, nb_out = partial_notebook(out_dir, task), out_dir / f"{task}.ipynb"
+    if part.is_file():
+        os.replace(part, nb_out)
+        render_html(nb_out, out_dir / f"{task}.html", title(task, spec["profile"]))
+        if status == "ok" and has_error_output(nb_out):
+            status, error = "failed", "a cell shows an error output"
+    record = out_dir / "results" / f"{task}.json"
+    headline = ""
+    if status == "ok" and record.is_file():
+        headline = json.loads(record.read_text()).get("headline", "")
+    elif status != "ok":
+        record.unlink(missing_ok=True)  # a failed task leaves no result for the scorecard
+        record.with_suffix(".npz").unlink(missing_ok=True)
+    running_path(out_dir, task).unlink(missing_ok=True)
+    return {"name": task, "run": spec["run"], "seed": spec["seed"], "grid": spec["grid"],
+            "notebook": spec["notebook"], "status": status, "error": error, "start": round(start, 3),
+            "end": round(end, 3), "wall_s": round(end - start, 1), "node": node, "headline": headline,
+            "html": f"{task}.html", "log": os.path.relpath(log_path(out_dir, task), out_dir)}
