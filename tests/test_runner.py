@@ -1,0 +1,151 @@
+"""The Ray runner: grids expand to the documented task names; tasks run concurrently; a profile resumes
+where it stopped and skips what is done; a task whose worker is killed is reported failed and rerun."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from studylib import runner
+from studylib.study.profile import ParamsError, load_profile
+from studylib.runner.engine import cpu_share
+
+TWO_SEEDS = {"profile": "two", "data_dir": "generated", "seeds": [0, 1],
+             "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
+                       "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}}]}
+
+
+def _profile(tmp_path, content: dict, name="p.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return str(path)
+
+
+def test_a_grid_expands_to_the_documented_task_names(tmp_path):
+    p = _profile(tmp_path, {"profile": "g", "data_dir": str(tmp_path), "seeds": [0, 1], "runs": [
+        {"name": "sweep", "notebook": "03_cnn_from_scratch",
+         "grid": {"lr": [0.1, 0.01], "optimizer": ["sgd", "adam"], "dropout": [0.5]}}]})
+    runs = load_profile(p).runs
+    assert [r.name for r in runs][:3] == ["sweep--lr=0.1--optimizer=sgd--dropout=0.5--seed0",
+                                          "sweep--lr=0.1--optimizer=sgd--dropout=0.5--seed1",
+                                          "sweep--lr=0.1--optimizer=adam--dropout=0.5--seed0"]
+    assert len(runs) == 2 * 2 * 1 * 2 and len({r.name for r in runs}) == 8
+    last = runs[-1]
+    # lr and optimizer are train settings, dropout a parameter of the notebook
+    assert last.params["train"]["lr"] == 0.01 and last.params["train"]["optimizer"] == "adam"
+    assert last.params["dropout"] == 0.5 and last.seed == 1
+    assert last.grid == {"lr": 0.01, "optimizer": "adam", "dropout": 0.5} and last.run == "sweep"
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"lr": []}, "non-empty lists"),
+    ({"nonsense": [1]}, "grid point nonsense=1: unknown key 'train.nonsense'"),
+    ({"lr": ["fast"]}, "grid point lr=fast.*train.lr"),
+    ({"lr": [0.1, 0.1]}, "lists a value twice"),
+])
+def test_a_bad_grid_is_one_error_naming_the_key(tmp_path, grid, message):
+    p = _profile(tmp_path, {"profile": "g", "data_dir": str(tmp_path),
+                            "runs": [{"name": "s", "notebook": "03_cnn_from_scratch", "grid": grid}]})
+    with pytest.raises(ParamsError, match=message):
+        load_profile(p)
+
+
+def test_resources_are_checked_and_tasks_get_their_share_of_the_cpus(tmp_path):
+    p = _profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "resources": {"cpus": 2},
+                            "runs": [{"name": "a", "notebook": "01_data_audit"},
+                                     {"name": "b", "notebook": "06_scorecard", "resources": {"gpus": 1}}]})
+    a, b = load_profile(p).runs
+    assert a.resources == {"cpus": 2, "gpus": 0} and b.resources == {"cpus": 2, "gpus": 1}
+    assert not a.after_all and b.after_all  # the scorecard reads the records: it runs last
+    with pytest.raises(ParamsError, match="resources"):
+        load_profile(_profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "resources": {"cpu": 1},
+                                         "runs": [{"name": "a", "notebook": "01_data_audit"}]}))
+    cluster = {"cpus": 2, "gpus": 0, "node_cpus": 2}
+    assert cpu_share(1, workers=2, resources=cluster) == 1  # two tasks on two cores: one thread each
+    assert cpu_share(1, workers=1, resources=cluster) == 2  # alone: both cores
+    assert cpu_share(1, workers=1, resources={"cpus": 64, "gpus": 0, "node_cpus": 16}) == 16  # one node at most
+
+
+@pytest.fixture(scope="module")
+def two_seeds(tmp_path_factory):
+    """A two-task profile run once with two workers."""
+    tmp = tmp_path_factory.mktemp("two-seeds")
+    p, out = _profile(tmp, TWO_SEEDS), tmp / "out"
+    code = runner.run_profile(p, out_dir=out, workers=2)
+    return p, out, code
+
+
+def _index(out: Path) -> dict:
+    return {r["name"]: r for r in json.loads((out / "index.json").read_text())["runs"]}
+
+
+def _files(out: Path) -> dict:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted((out / "results").iterdir())}
+
+
+@pytest.mark.slow
+def test_two_workers_run_two_tasks_at_once(two_seeds):
+    _, out, code = two_seeds
+    index = _index(out)
+    assert code == 0 and set(index) == {"cnn--seed0", "cnn--seed1"}
+    a, b = index["cnn--seed0"], index["cnn--seed1"]
+    assert a["start"] < b["end"] and b["start"] < a["end"], "the two tasks did not overlap"
+    for e in (a, b):
+        assert e["status"] == "ok" and e["node"] and (out / e["html"]).is_file()
+        log = (out / e["log"]).read_text()
+        assert "threads 1" in log and "ok in" in log  # each task has its share: one of the two cores
+    assert not list(out.glob(".*.part")) and not list((out / "tasks").glob("*.running"))
+
+
+@pytest.mark.slow
+def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys):
+    p, out, _ = two_seeds
+    before = _files(out)
+    capsys.readouterr()
+    assert runner.run_profile(p, out_dir=out, workers=2) == 0
+    said = capsys.readouterr().out
+    assert "skip cnn--seed0: unchanged, ok" in said and "skip cnn--seed1" in said and "run  " not in said
+    assert _files(out) == before  # every record untouched (bytes and modification time)
+
+    (out / "results" / "cnn--seed1.json").unlink()
+    assert runner.run_profile(p, out_dir=out, workers=2) == 0
+    said = capsys.readouterr().out
+    assert "run  cnn--seed1: its record is missing" in said and "skip cnn--seed0" in said
+    after = _files(out)
+    assert after["cnn--seed0.json"] == before["cnn--seed0.json"]
+    assert "cnn--seed1.json" in after
+    # the rerun gives the same numbers (seeded), the record differs only in its times
+    rerun = json.loads(after["cnn--seed1.json"][1])["metrics"]
+    first = json.loads(before["cnn--seed1.json"][1])["metrics"]
+    assert rerun.keys() == first.keys()
+    arm = next(iter(first))
+    assert rerun[arm]["test"] == first[arm]["test"]
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_reported_failed_and_a_resume_reruns_it(tmp_path):
+    one = dict(TWO_SEEDS, seeds=[0], runs=[dict(TWO_SEEDS["runs"][0], params={
+        "max_train": 200, "train": {"epochs": 30, "device": "cpu"}})])
+    p, out = _profile(tmp_path, one), tmp_path / "out"
+    cmd = [sys.executable, "-m", "studylib.cli", "run", "--profile", p, "--out-dir", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    running = out / "tasks" / "cnn.running"
+    deadline = time.time() + 300
+    while not running.is_file() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert running.is_file(), proc.communicate()[0]
+    os.kill(json.loads(running.read_text())["pid"], signal.SIGKILL)  # the Ray worker running the task
+    said, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, said
+    entry = _index(out)["cnn"]
+    assert entry["status"] == "failed" and "Worker" in entry["error"] and "died" in said.lower() + entry["error"].lower()
+    assert not (out / "results" / "cnn.json").exists()
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "run  cnn: last run failed" in again.stdout and _index(out)["cnn"]["status"] == "ok"
