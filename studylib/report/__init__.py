@@ -1,5 +1,5 @@
 """Reports: the `Run` a notebook makes, run records, the header and claim tables, plots, widgets, scorecard."""
-from . import display, plots, records, scorecard, widgets
+from . import display, plots, records, scorecard, sweep, widgets
 from .run import Run
 
-__all__ = ["Run", "display", "plots", "records", "scorecard", "widgets"]
+__all__ = ["Run", "display", "plots", "records", "scorecard", "sweep", "widgets"]

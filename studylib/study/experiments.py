@@ -148,13 +148,24 @@ class ScorecardParams:
     allow_mixed: bool = False      # read records of several commits or profiles (refused by default)
 
 
+@dataclass(frozen=True)
+class SweepParams:
+    """07 · a sweep's table and plots, read from its points' records."""
+
+    READS_RECORDS: ClassVar[bool] = True  # the runner starts it once every point has ended
+    seed: int = 0
+    notebook: str = "03_cnn_sweep"  # whose records are the sweep's points
+
+
 EXPERIMENTS = {
     "01_data_audit": AuditParams,
     "02_features_svm_vs_finetune": FeaturesSvmParams,
     "03_cnn_from_scratch": CnnParams,
+    "03_cnn_sweep": CnnParams,  # one configuration of 03's CNN scored on validation only (a sweep point)
     "04_frozen_vs_full": FrozenVsFullParams,
     "05_partial_vs_full": PartialVsFullParams,
     "06_scorecard": ScorecardParams,
+    "07_sweep": SweepParams,
 }
 
 
