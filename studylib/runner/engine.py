@@ -16,7 +16,7 @@ from .task import execute_task, finish_task, running_path
 
 __all__ = ["RayCluster", "cpu_share", "run_tasks"]
 
-STARTS = 3  # attempts at starting the local instance
+STARTS = 5  # attempts at starting the local instance (see RayCluster.__enter__)
 
 
 class RayCluster:
