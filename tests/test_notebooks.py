@@ -202,3 +202,6 @@ def test_a_profile_with_two_seeds_renders_a_scorecard_with_n_2(tmp_path, demo_re
     tested = [c for c in card if c["id"].startswith("003.cnn")]
     assert tested and all(c["n"] == 2 and len(c["seeds"]) == 2 for c in tested)
     assert "003.cnn.accuracy" in (out / "card.html").read_text()
+    index = (out / "index.html").read_text()  # the index shows each run's verdicts at a glance
+    verdict = next(c["verdict"] for c in card if c["id"] == "003.cnn.accuracy")
+    assert f"003.cnn.accuracy: {verdict} n=2" in index
