@@ -176,9 +176,9 @@ def main(argv=None) -> None:
             for i, arm in enumerate(arm_names):
                 base = dict(profile=args.profile, run=run_name, arm=i, data_dir=data_dir, seed=0)
                 k = args.k_cnn if run_name.startswith("03") else cpus
-                images = args.images or (4096 if run_name.startswith("03") else 1024)
+                images = args.images or (2048 if run_name.startswith("03") else 512)
                 if run_name.startswith(("02", "05_partial_vs_full-plants")):
-                    images = args.images or 96  # 224x224 / 96x96 images: a few times the work per image
+                    images = args.images or 48  # 224x224 / 96x96 images: a few times the work per image
                 one = launch([dict(base, images=images, threads=cpus, frozen_prefix="memory")],
                              {**env_cache, **speed.thread_plan(cpus, 1).env}, sync)[0]
                 plan = speed.thread_plan(cpus, k)
