@@ -32,6 +32,7 @@ data-check: install
 bench: install
 	$(PY) bench/bench_data.py
 	$(PY) bench/bench_train.py
+	$(PY) bench/bench_seeds.py
 
 ## lab: open JupyterLab on the notebooks
 lab: install

@@ -35,3 +35,10 @@ def cache(tmp_path) -> Path:
 def shared_data_or_none():
     """The real data folder when present, else None (for tests that only borrow names from it)."""
     return SHARED_DATA if (SHARED_DATA / "PROVENANCE.md").is_file() else None
+
+
+@pytest.fixture(autouse=True)
+def _prefix_cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Each test gets its own, empty store of frozen-prefix outputs (never the user's cache folder, and no
+    entry carried from one test to the next); subprocesses (papermill, multiprocessing) inherit it."""
+    monkeypatch.setenv("STUDYLIB_PREFIX_CACHE", str(tmp_path_factory.mktemp("prefix-cache")))

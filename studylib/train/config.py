@@ -14,7 +14,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "exponential", "plateau", "cosine")
 MONITORS = {"val_acc": "max", "val_macro_f1": "max", "val_loss": "min"}
 AUGMENTS = ("none", "seed003", "seed001", "mild", "strong")
-FROZEN_PREFIX = ("auto", "no_grad", "off")
+FROZEN_PREFIX = ("auto", "memory", "no_grad", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -50,8 +50,10 @@ class TrainConfig:
     checkpoint_dir: str | None = _resume(None)  # None = keep best weights in memory only
     resume: bool = _resume(False)         # continue from checkpoint_dir/last.pt at epoch+1
     # speed only (same results up to float rounding):
-    frozen_prefix: str = _resume("auto")  # auto: cache a frozen prefix's outputs when possible, else no_grad;
-                                          # no_grad: never cache; off: plain forward of the whole model
+    frozen_prefix: str = _resume("auto")  # auto: cache a frozen prefix's outputs when possible (in memory and in
+                                          # the cache folder, shared by seeds, arms and runs), else no_grad;
+                                          # memory: cache in this process only; no_grad: never cache;
+                                          # off: plain forward of the whole model
     num_threads: int | None = _resume(None)  # CPU threads; None: torch's default capped at the usable cores
     channels_last: bool | None = _resume(None)  # None: on CPU for nets with depthwise convs (EfficientNets)
 
