@@ -67,6 +67,15 @@ def _spec(run, prof, data: Path, out: Path) -> dict:
             "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"]}
 
 
+def _longest_first(specs: list[dict], out: Path) -> list[dict]:
+    """The tasks by their last wall time, longest (or never timed) first: a long task started last
+    would leave the other cores idle at the end."""
+    def last(spec):
+        state = load_state(out, spec["name"])
+        return state["entry"]["wall_s"] if state else float("inf")
+    return sorted(specs, key=last, reverse=True)  # stable: untimed tasks keep the profile's order
+
+
 def _line(entry: dict) -> str:
     return (f"{entry['name']}: {entry['status']} in {entry['wall_s']:.0f}s on {entry['node']}  "
             f"{entry['headline'] or entry['error']}")
@@ -125,7 +134,7 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
                     bar.write(_line(entry))
                     bar.update(1)
 
-                run_tasks([spec for _, spec in todo], workers, done)
+                run_tasks(_longest_first([spec for _, spec in todo], out), workers, done)
         except KeyboardInterrupt:
             bar.close()
             print("interrupted: the running tasks were stopped; run the same command again to resume", flush=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import paths
 from ..report.display import title
 from ..report.render import has_error_output, render_html
+from ..train.speed import task_env
 
 __all__ = ["execute_task", "finish_task", "log_path", "partial_notebook", "running_path"]
 
@@ -50,8 +51,9 @@ def execute_task(spec: dict) -> dict:
     running = running_path(out_dir, task)
     running.parent.mkdir(parents=True, exist_ok=True)
     running.write_text(json.dumps({"pid": os.getpid(), "node": _node(), "start": time.time()}))
-    # The kernel inherits these: torch uses the task's share of the cores, not every core of the node.
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(spec["threads"])
+    # The kernel inherits these (OpenMP reads them when torch loads): the task's share of the cores as
+    # threads, and idle threads that sleep rather than spin (see `train.speed.task_env`).
+    os.environ.update(task_env(spec["threads"]))
     # The kernel works in the report folder and gets paths relative to it: no machine's absolute path
     # lands in a report.
     params = dict(profile=spec["profile"], run_name=spec["run"], task=task,
