@@ -6,14 +6,26 @@ PY := $(VENV)/bin/python
 PROFILE ?= demo
 DATA_DIR ?=
 
-$(VENV)/.installed: pyproject.toml
+LOCK := requirements.lock
+
+# Every package at the version (and file hash) in the lock, then studylib itself without resolving again.
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-## install: create .venv (if needed) and install studylib with its dependencies
+## install: create .venv (if needed) and install studylib with the exact dependencies of requirements.lock
 install: $(VENV)/.installed
+
+## lock: re-resolve pyproject.toml (dev extra included) into requirements.lock; UPGRADE=1 takes the newest
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/pip-compile || $(PY) -m pip install -q pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --extra dev --strip-extras \
+	    --allow-unsafe --generate-hashes --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+	    --output-file $(LOCK) pyproject.toml
 
 ## study: run the whole study (PROFILE=demo by default: generated data, a few minutes on CPU)
 study: install
@@ -47,4 +59,4 @@ clean:
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-.PHONY: install study test data-check bench lab clean help
+.PHONY: install lock study test data-check bench lab clean help

@@ -38,6 +38,29 @@ def _results(args) -> int:
     return 0
 
 
+def _weights_fetch(args) -> int:
+    from .models import fetch
+    from .models.weights import WeightsError
+    from .study.needs import pretrained_backbones
+    from .study.profile import load_profile
+    # data_dir "generated": the weights a profile needs do not depend on its data being here
+    needs = pretrained_backbones(load_profile(args.profile, data_dir="generated"))
+    print(f"Profile {args.profile}: pretrained weights for {', '.join(a for a, _ in needs) or 'no backbone'}")
+    downloadable = 0
+    for arch, run_dir in needs:
+        try:
+            got = fetch.fetch(arch, args.weights_dir or run_dir or None, source=args.source)
+        except (WeightsError, ValueError, fetch.FetchError) as e:  # WeightsHashError is a ValueError
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        downloadable += not got.how.startswith("ships with")
+        print(f"  {arch}: {got.how}{' from ' + got.url if got.url else ''}\n    {got.path}\n"
+              f"    sha256 {got.sha256} (verified)")
+    if not downloadable:
+        print(f"Profile {args.profile} needs no downloadable weights.")
+    return 0
+
+
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studylib", description="Transfer-learning study: data and reports")
     sub = p.add_subparsers(dest="command", required=True)
@@ -71,6 +94,15 @@ def get_parser() -> argparse.ArgumentParser:
     s.add_argument("--write", default=None, metavar="FILE",
                    help="write between the results markers of FILE (e.g. README.md) instead of printing")
     s.set_defaults(func=_results)
+    w = sub.add_parser("weights", help="pretrained weights").add_subparsers(dest="action", required=True)
+    f = w.add_parser("fetch", help="download a profile's pretrained weights (torchvision's files), verify each sha256")
+    f.add_argument("--profile", required=True, help="params/<profile>.yaml whose runs' weights to fetch")
+    f.add_argument("--weights-dir", default=None,
+                   help="where to put them (default: $STUDYLIB_WEIGHTS, else $TORCH_HOME/hub/checkpoints)")
+    f.add_argument("--source", default=None, metavar="URL",
+                   help="base URL replacing torchvision's, e.g. a mirror or file:///folder (default: "
+                        "$STUDYLIB_WEIGHTS_SOURCE, else download.pytorch.org as torchvision does)")
+    f.set_defaults(func=_weights_fetch)
     return p
 
 

@@ -23,39 +23,62 @@ KNOWN_SHA256 = {
 @dataclass
 class Item:
     dataset: str
-    status: str        # ok | missing | partial | checksum mismatch | generated | unreadable
+    status: str        # ok | missing | invalid | partial | checksum mismatch
     rows: int | None
     classes: int | None
     checksum: str      # verified | mismatch | n/a | -
     required: bool
     where: str
     fix: str = ""
+    error: str = ""    # invalid: the first problem found (file, line), as the loader reports it
+
+
+def _invalid(dataset: str, path: Path, error: DataError, required: bool, generated: bool, original: str) -> Item:
+    """A file that is there but cannot be used: its first error, and the fix (never 'put it at' its own path)."""
+    fix = ("regenerate the demo data (`studylib data make-demo DIR`)" if generated else
+           f"the file is in the right place but unusable: correct what is named, or replace it with the "
+           f"original ({original})")
+    return Item(dataset, "invalid", None, None, "-", required, str(path), fix, str(error))
 
 
 def _verify(path: Path, key: str) -> str:
     return "verified" if sha256_file(path) == KNOWN_SHA256[key] else "mismatch"
 
 
+FER_ORIGIN = ("Kaggle: challenges-in-representation-learning-facial-expression-recognition-challenge "
+              "(fer2013.csv, 301 MB; .csv.gz also read)")
+FERPLUS_ORIGIN = "https://github.com/microsoft/FERPlus: fer2013new.csv (needs FER2013 beside it)"
+
+
 def _fer(d: Path, generated: bool) -> list[Item]:
-    items = []
+    items, usage = [], None
     try:
         p = fer2013.find_csv(d)
-        arrays, _ = fer2013.load_arrays(p)
-        ck = "n/a" if generated else _verify(p, p.name)
-        items.append(Item("FER2013", "ok", len(arrays["labels"]), 7, ck, True, str(p)))
     except DataError:
         items.append(Item("FER2013", "missing", None, None, "-", True, str(d / "fer2013" / "fer2013.csv"),
-                          "Kaggle: challenges-in-representation-learning-facial-expression-recognition-challenge "
-                          "(fer2013.csv, 301 MB; .csv.gz also read)"))
+                          FER_ORIGIN))
+    else:
+        try:
+            arrays, _ = fer2013.load_arrays(p)  # parses and validates every row (raises naming file and line)
+        except DataError as e:
+            items.append(_invalid("FER2013", p, e, True, generated, FER_ORIGIN))
+        else:
+            usage = arrays["usage"]
+            ck = "n/a" if generated else _verify(p, p.name)
+            items.append(Item("FER2013", "ok", len(arrays["labels"]), 7, ck, True, str(p)))
     try:
         p = ferplus.find_csv(d)
-        n = sum(1 for _ in open(p)) - 1
-        ck = "n/a" if generated else _verify(p, "fer2013new.csv")
-        items.append(Item("FERPlus votes", "ok", n, 10, ck, True, str(p)))
     except DataError:
         items.append(Item("FERPlus votes", "missing", None, None, "-", True,
-                          str(d / "ferplus" / "fer2013new.csv"),
-                          "https://github.com/microsoft/FERPlus: fer2013new.csv (needs FER2013 beside it)"))
+                          str(d / "ferplus" / "fer2013new.csv"), FERPLUS_ORIGIN))
+        return items
+    try:  # the votes are checked against FER2013's rows when those could be read
+        n = len(ferplus.read_votes(p, usage)) if usage is not None else sum(1 for _ in open(p)) - 1
+    except DataError as e:
+        items.append(_invalid("FERPlus votes", p, e, True, generated, FERPLUS_ORIGIN))
+        return items
+    ck = "n/a" if generated else _verify(p, "fer2013new.csv")
+    items.append(Item("FERPlus votes", "ok", n, 10, ck, True, str(p)))
     return items
 
 
@@ -65,7 +88,11 @@ def _deepweeds(d: Path, generated: bool) -> list[Item]:
     if not labels.is_file():
         return [Item("DeepWeeds labels", "missing", None, None, "-", False, str(labels),
                      "https://github.com/AlexOlsen/DeepWeeds: the labels/ folder (labels.csv + 5-fold splits)")]
-    df = pd.read_csv(labels)
+    try:
+        df = deepweeds.read_labels(labels, "labels")
+    except DataError as e:
+        return [_invalid("DeepWeeds labels", labels, e, False, generated,
+                         "https://github.com/AlexOlsen/DeepWeeds: labels/labels.csv")]
     ck = "n/a" if generated else _verify(labels, "deepweeds/labels.csv")
     folds = sum((root / "labels" / f"{s}_subset{k}.csv").is_file() for s in deepweeds.SPLITS for k in range(5))
     items = [Item("DeepWeeds labels", "ok" if folds == 15 else "partial", len(df), df["Label"].nunique(), ck,
@@ -83,8 +110,9 @@ def _folder(label: str, root: Path, generated: bool, expect: tuple[int, int], la
             fix: str) -> Item:
     try:
         files = imagefolder.scan(root)
-    except DataError:
-        return Item(label, "missing", None, None, "-", True, str(root), fix)
+    except DataError as e:  # a folder that is there but holds no class folders of images is invalid
+        return (_invalid(label, root, e, True, generated, fix) if root.is_dir()
+                else Item(label, "missing", None, None, "-", True, str(root), fix))
     ck = "-"
     if labels_key and (root / "labels.csv").is_file():
         ck = "n/a" if generated else _verify(root / "labels.csv", labels_key)
@@ -123,7 +151,11 @@ def report(data_dir) -> tuple[str, bool]:
     note = "" if Path(data_dir).is_dir() else "  (does not exist: pass --data-dir, or create it as below)"
     lines = [f"Data folder: {Path(data_dir).resolve()}{note}", table.to_string(index=False), ""]
     for _, r in df[df["status"] != "ok"].iterrows():
-        lines.append(f"- {r['dataset']}: put it at {r['where']}\n    {r['fix']}")
+        if r["status"] == "invalid":  # present: say what is wrong with it, not where to put it
+            lines.append(f"- {r['dataset']}: invalid: {r['error']}\n    fix: {r['fix']}")
+        else:
+            lines.append(f"- {r['dataset']}: put it at {r['where']}\n    {r['fix']}")
     ok = not ((df["status"] != "ok") & df["required"]).any()
-    lines.append("All required datasets are present." if ok else "Some required datasets are missing (above).")
+    lines.append("All required datasets are present." if ok else
+                 "Some required datasets are missing or invalid (above).")
     return "\n".join(lines), ok

