@@ -35,3 +35,9 @@ def test_without_them_the_kernel_uses_tcp_and_warns(tmp_path, capfd):
     """The control: the same run with papermill's defaults shows what the kwargs remove."""
     assert _run_tiny(tmp_path) == "tcp"
     assert WARNING in capfd.readouterr().err
+
+
+def test_each_kernel_gets_its_own_sockets():
+    """Two tasks start kernels at once in one report folder: shared socket paths would cross their messages."""
+    a, b = (kernel.papermill_kwargs()["config"].KernelManager.ip for _ in range(2))
+    assert a != b and "/" in a  # distinct, and absolute (not `kernel-ipc` in the working folder)

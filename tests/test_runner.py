@@ -109,6 +109,7 @@ def test_two_workers_run_two_tasks_at_once(two_seeds):
         assert e["status"] == "ok" and e["node"] and (out / e["html"]).is_file()
         log = (out / e["log"]).read_text()
         assert "threads 1" in log and "ok in" in log  # each task has its share: one of the two cores
+        assert "without encryption" not in log  # local kernels over IPC, not plaintext TCP
     assert not list(out.glob(".*.part")) and not list((out / "tasks").glob("*.running"))
 
 

@@ -9,14 +9,25 @@ its cause, not filtered from the log.
 """
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from traitlets.config import Config
 
 TRANSPORT = "ipc"
 
 
 def kernel_config() -> Config:
-    """The traitlets config that starts local kernels over IPC (any KernelManager, async included)."""
-    return Config({"KernelManager": {"transport": TRANSPORT}})
+    """The traitlets config that starts one local kernel over IPC (any KernelManager, async included).
+
+    Each call names its own socket path: left to itself, jupyter_client may name it `kernel-ipc` in the
+    kernel's working folder and number the sockets by the first free suffix, so two kernels started at
+    once in one report folder (two tasks of a profile) can take the same sockets and read each other's
+    messages ("Invalid Signature")."""
+    from jupyter_core.paths import jupyter_runtime_dir
+    runtime = Path(jupyter_runtime_dir())
+    runtime.mkdir(parents=True, exist_ok=True)
+    return Config({"KernelManager": {"transport": TRANSPORT, "ip": str(runtime / f"kernel-{uuid.uuid4().hex}-ipc")}})
 
 
 def papermill_kwargs() -> dict:

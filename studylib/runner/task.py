@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import paths
 from ..report.display import title
+from ..report.kernel import papermill_kwargs
 from ..report.render import has_error_output, render_html
 from ..train.speed import task_env
 
@@ -69,7 +70,7 @@ def execute_task(spec: dict) -> dict:
         try:
             pm.execute_notebook(str(nb_in), str(partial_notebook(out_dir, task)), parameters=params,
                                 kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
-                                stdout_file=f, stderr_file=f, **spec.get("papermill", {}))
+                                stdout_file=f, stderr_file=f, **papermill_kwargs())
         except pm.PapermillExecutionError as e:
             status, error = "failed", f"{e.ename}: {e.evalue}"
         except Exception as e:  # a kernel that died, a notebook that could not start
