@@ -8,11 +8,12 @@ anything runs: an unknown key or a wrong type, at any depth, is one error naming
     data_dir: ../shared/data          # or `generated` (demo data written beside the reports)
     defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
     seeds: [0, 1, 2, 3, 4]            # training seeds of every run that trains (a run may list its own)
-    cuts: ["...", ...]                # what this profile changes from the papers, shown in every report
+    cuts: ["...", ...]                # what the whole profile changes from the papers, shown in every report
     runs:
       - name: 05_partial_vs_full-fer2013
         notebook: 05_partial_vs_full
         params: {dataset: fer2013, train: {epochs: 3}}
+        cuts: ["3 epochs instead of 10"]   # what this run changes: its report shows the profile's cuts and these
 
 Each run that trains becomes one task per seed (`<run>--seed<k>` when there are several, else `<run>`);
 every task writes its own record.
@@ -32,7 +33,7 @@ from .schema import ParamsError
 __all__ = ["ParamsError", "Profile", "Run", "load_profile"]
 
 PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds"}
-RUN_KEYS = {"name", "notebook", "params", "headline", "seeds"}
+RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "cuts"}
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Run:
     params: dict = field(default_factory=dict)   # the overrides (defaults merged, seed set), checked
     run: str = ""                                 # the profile's run name
     seed: int = 0
+    cuts: list = field(default_factory=list)     # what its report lists: the profile's cuts, then the run's own
 
 
 @dataclass
@@ -71,6 +73,15 @@ def _seeds(value, where: str, default: int = 0) -> list[int]:
     if (not isinstance(value, list) or not value or len(set(value)) != len(value)
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)):
         raise ParamsError(f"{where}: key 'seeds' must be a non-empty list of distinct integers, got {value!r}")
+    return list(value)
+
+
+def _cuts(value, where: str) -> list[str]:
+    """A list of strings (what a profile or run changes from the papers)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ParamsError(f"{where}: key 'cuts' must be a list of strings, got {value!r}")
     return list(value)
 
 
@@ -102,6 +113,7 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
     if not isinstance(runs_raw, list) or not runs_raw:
         raise ParamsError(f"profile {name} ({path}): 'runs' must be a non-empty list")
     defaults = raw.get("defaults") or {}
+    shared_cuts = _cuts(raw.get("cuts"), f"profile {name} ({path})")
     notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
     runs, seen = [], set()
     for i, r in enumerate(runs_raw):
@@ -121,11 +133,12 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
         seed = params.get("seed", 0)
         seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
+        cuts = shared_cuts + _cuts(r.get("cuts"), where)
         for seed in seeds:
             task = r["name"] if len(seeds) == 1 else f"{r['name']}--seed{seed}"
-            runs.append(Run(task, r["notebook"], {**params, "seed": seed}, r["name"], seed))
+            runs.append(Run(task, r["notebook"], {**params, "seed": seed}, r["name"], seed, cuts))
     data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
     if data != "generated" and not Path(data).is_dir():
         raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
-    return Profile(name, path, raw.get("title", name), data, list(raw.get("cuts") or []), runs)
+    return Profile(name, path, raw.get("title", name), data, shared_cuts, runs)
