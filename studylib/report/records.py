@@ -223,7 +223,7 @@ def iter_records(folder: str | Path, pattern: str = "**/*.json"):
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); rerun the notebook that writes it or delete it") from e
+            raise ValueError(f"{path}: not valid JSON ({e}); rerun the task that writes it (or restore the committed file)") from e
         missing = [k for k in (*_ROW_FIELDS, "claims") if not isinstance(rec, dict) or k not in rec]
         if missing:
             raise ValueError(f"{path}: not a run record (missing {', '.join(missing)})")
