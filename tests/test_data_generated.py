@@ -2,6 +2,8 @@
 import gzip
 import shutil
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,14 +113,34 @@ def test_missing_and_broken_images(tmp_path, cache):
 def test_imagefolder_split_is_stratified_recorded_and_reused(tmp_path, cache):
     root = synthetic.make_imagefolder(tmp_path / "ids", ["a", "b", "c"], n_per_class=10, size=16)
     first = imagefolder.load(root, "train", splits_dir=tmp_path / "splits", cache_dir=cache)
-    split_file = tmp_path / "splits" / "ids-seed0.csv"
+    (split_file,) = (tmp_path / "splits").glob("ids-*-seed0.csv")
     table = pd.read_csv(split_file)
     assert table.groupby(["split", "class"]).size().unstack().loc["train"].tolist() == [6, 6, 6]
     again = imagefolder.load(root, "train", splits_dir=tmp_path / "splits", cache_dir=cache)
     assert list(first.ids) == list(again.ids)
+    recorded = split_file.read_bytes()
+    # new contents: a split of their own, recorded beside; the first one is never touched
     Image.new("RGB", (16, 16)).save(root / "a" / "new.jpg")
-    with pytest.raises(DataError, match="not in this split file"):
-        imagefolder.load(root, "train", splits_dir=tmp_path / "splits", cache_dir=cache)
+    imagefolder.load(root, "train", splits_dir=tmp_path / "splits", cache_dir=cache)
+    (new_file,) = set((tmp_path / "splits").glob("ids-*-seed0.csv")) - {split_file}
+    assert "a/new.jpg" in pd.read_csv(new_file)["path"].values and split_file.read_bytes() == recorded
+    # another folder of the same name (a new user's faces) gets its own split, not an error
+    other = synthetic.make_imagefolder(tmp_path / "elsewhere" / "ids", ["x", "y"], n_per_class=10, size=16, seed=1)
+    assert imagefolder.load(other, "train", splits_dir=tmp_path / "splits", cache_dir=cache).classes == ["x", "y"]
+    # an explicit split file of other contents: one clear error, and never "delete" a (committed) file
+    with pytest.raises(DataError, match="records other contents. Leave split_file unset") as err:
+        imagefolder.load(root, "train", split_file=split_file, cache_dir=cache)
+    assert "delete" not in str(err.value)
+    split_file.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="not a split file.*git checkout") as err:
+        imagefolder.load(root, "train", split_file=split_file, cache_dir=cache)
+    assert "delete" not in str(err.value)
+
+
+def test_no_data_message_suggests_deleting_a_file():
+    import studylib.data as data_pkg
+    sources = [f.read_text() for f in Path(data_pkg.__file__).parent.glob("*.py")]
+    assert not any("delete the split" in s or "delete it" in s for s in sources)
 
 
 def test_audit_on_generated(demo_data):

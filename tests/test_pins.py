@@ -143,7 +143,7 @@ def uneven_folder(tmp_path_factory):
 def _split(root, tmp_path, seed, tag):
     from studylib.data import imagefolder
     table, path = imagefolder.split_table(root, "ids", seed=seed, splits_dir=tmp_path / f"splits-{tag}")
-    assert path.is_file() and path.name == f"ids-seed{seed}.csv"
+    assert path.is_file() and path.name == f"ids-{imagefolder.content_key(table['path'])}-seed{seed}.csv"
     return table
 
 

@@ -94,7 +94,10 @@ def test_stand_in_runs_are_indicative_and_holm_adjusts_order_p_values():
     assert row["indicative"] and "efficientnet_lite0 stands in for resnet18" in row["stand_in"]
 
 
-def _write(folder, task, run, seed, preds, commit="abc", profile="cpu"):
+def _write(folder, task, run, seed, preds, commit="abc", profile="cpu", final=None):
+    """A run record of notebook 03 with per-image predictions: `preds` of the epoch chosen on validation,
+    `final` of the final epoch (default: the same model)."""
+    preds = {"best": preds, "final": final or preds}
     params = {**resolve("03_cnn_from_scratch", {"seed": seed}).__dict__}
     rec = records.make_record(run, "003", params, {}, {}, {}, 1.0, "cpu", [])
     rec = {**rec.__dict__, "git_commit": commit, "run_name": run, "task": task, "seed": seed,
@@ -174,3 +177,29 @@ def test_reports_show_paths_relative_to_the_data_folder_or_the_repository(tmp_pa
     assert paths.shown(tmp_path / "fer2013" / "fer2013.csv", tmp_path) == "fer2013/fer2013.csv"
     assert paths.shown(paths.ROOT / "splits" / "x.csv", tmp_path) == "splits/x.csv"
     assert paths.shown("/somewhere/else/file.csv", tmp_path) == "file.csv"
+
+
+def test_each_claim_is_judged_on_its_papers_test_protocol_and_the_other_is_shown(tmp_path):
+    # paper 003 tests its final epoch: a perfect best-on-validation model must not rescue a poor final one
+    for s in (0, 1):
+        _write(tmp_path, f"03--seed{s}", "03", s, {"small CNN (seed 003)": _preds(0.99, n=500, seed=s)},
+               final={"small CNN (seed 003)": _preds(0.40, n=500, seed=s)})
+    card, _ = scorecard.evaluate(scorecard.read(tmp_path), "cpu")
+    row = card[card["id"] == "003.cnn.accuracy"].iloc[0]
+    assert row["test_protocol"] == "final" and row["estimate"] < 0.5 and row["verdict"] == "differs"
+    assert row["other_protocol"]["test_protocol"] == "best" and row["other_protocol"]["estimate"] > 0.95
+    shown = scorecard.table(card).set_index("claim").loc["003.cnn.accuracy"]
+    assert shown["tested"] == "final epoch" and shown["other protocol (shown, not counted)"].startswith("best on validation")
+    # a claim of a paper that selects on validation is judged on the best epoch
+    assert claims.CLAIMS["004.fer2013.a_beats_b"].test_protocol == "best"
+    assert {c.test_protocol for c in claims.CLAIMS.values() if c.paper in ("001", "003")} == {"final"}
+
+
+def test_records_store_both_protocols_and_old_records_read_as_best(tmp_path):
+    y = np.arange(10) % 3
+    info = records.write_predictions(tmp_path / "p.npz", {"best": {"a": (y, y)}, "final": {"a": (y, (y + 1) % 3)}})
+    got = records.read_predictions(tmp_path / "r.json", {"predictions": info})
+    assert (got["best"]["a"][1] == y).all() and (got["final"]["a"][1] != y).all()
+    old = {**info, "arms": info["protocols"]["best"]}
+    del old["protocols"]
+    assert set(records.read_predictions(tmp_path / "r.json", {"predictions": old})) == {"best"}

@@ -1,10 +1,14 @@
 """Any ImageFolder set (`<root>/<class>/<image>`): the LFW 8x30 faces, Plant Seedlings, generated sets.
 
 There is no official split, so a stratified, seeded train/val/test split is drawn once and written to a
-split file (path, class, split). Reruns read that file, so every run sees the same split.
+split file (path, class, split). Reruns read that file, so every run sees the same split. The file is
+named by the folder's contents (`<name>-<hash of the sorted file list>-seed<k>.csv`): another folder of
+the same name, or this folder with images added or removed, gets a split of its own; no recorded split
+is ever overwritten or needs deleting.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -52,22 +56,39 @@ def default_splits_dir(root: Path) -> Path:
     return paths.SPLITS
 
 
+def content_key(relpaths) -> str:
+    """12 hex digits of sha256 over the sorted `<class>/<file>` names: which images a folder holds."""
+    return hashlib.sha256("\n".join(sorted(relpaths)).encode()).hexdigest()[:12]
+
+
+def split_name(name: str, files: pd.DataFrame, seed: int = 0, fractions=FRACTIONS) -> str:
+    """The recorded split's file name: dataset name, content key, seed (and fractions when not the default)."""
+    frac = "" if tuple(fractions) == FRACTIONS else "-split" + "-".join(f"{f:g}" for f in fractions)
+    return f"{name}-{content_key(files['path'])}{frac}-seed{seed}.csv"
+
+
 def split_table(root: Path, name: str, seed: int = 0, fractions=FRACTIONS, split_file=None,
                 splits_dir=None) -> tuple[pd.DataFrame, Path]:
-    """The recorded split for this folder, drawn and written on first use."""
+    """The recorded split of this folder's contents (`split_name`), drawn and written on first use;
+    `split_file` names one explicitly (it must then cover every image of the folder)."""
     splits_dir = Path(splits_dir) if splits_dir else default_splits_dir(root)
-    split_file = Path(split_file) if split_file else splits_dir / f"{name}-seed{seed}.csv"
     files = scan(root)
+    explicit = split_file is not None
+    split_file = Path(split_file) if explicit else splits_dir / split_name(name, files, seed, fractions)
+    restore = (f"Restore it (for a committed file: `git checkout -- {split_file.name}` in its folder)"
+               + (", or pass another split_file" if explicit else ""))
     if split_file.is_file():
         table = pd.read_csv(split_file)
         if not {"path", "class", "split"} <= set(table.columns):
-            raise DataError(f"{split_file}: needs columns path, class, split; delete it to draw a new split")
+            raise DataError(f"{split_file}: not a split file (needs columns path, class, split). {restore}.")
         extra = sorted(set(files["path"]) - set(table["path"]))
-        if extra:
+        if extra:  # only an explicit split_file (or a hand-edited one) can cover other contents
             raise DataError(f"{split_file}: {len(extra)} images in {root} are not in this split file (first: "
-                            f"{extra[0]}); delete the split file to draw a new split that includes them")
+                            f"{extra[0]}): it records other contents. Leave split_file unset: the folder's own "
+                            "recorded split is then used, or drawn and recorded beside it.")
         check_exist([root / p for p in table["path"]], f"split file {split_file}",
-                    "Restore the files, or delete the split file to draw a new split.")
+                    "Restore the missing images, or leave split_file unset to use the recorded split of the "
+                    "folder's current contents.")
     else:
         table = make_split(files, fractions, seed)
         atomic_write(split_file, lambda tmp: table.to_csv(tmp, index=False))

@@ -17,15 +17,20 @@ __all__ = ["split_frozen_prefix"]
 
 def _is_frozen(model: StudyModel, step: nn.Module) -> bool:
     """Nothing in the step learns under the model's scope, and every BatchNorm in it has running
-    statistics to keep: in train mode StudyModel.train keeps it in eval, so it never learns or updates."""
+    statistics: with frozen_bn='eval' StudyModel.train keeps it in eval (it never changes); with 'adapt'
+    it updates its statistics in training, which needs no gradient, so the step may still run under no_grad."""
     if not model.is_frozen(step):
         return False
     return all(m.track_running_stats and m.running_mean is not None
                for m in step.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
 
 
-def _is_deterministic(step: nn.Module) -> bool:
-    """The same output in train and eval mode: no active dropout or stochastic depth inside."""
+def _is_deterministic(model: StudyModel, step: nn.Module) -> bool:
+    """The same output in train and eval mode, every epoch: no active dropout or stochastic depth inside,
+    and no frozen BatchNorm whose statistics adapt (frozen_bn='adapt': it normalises by the batch in
+    training and its running statistics move, so yesterday's outputs are not today's)."""
+    if model.adapts(step):
+        return False
     for m in step.modules():
         if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
             return False
@@ -38,15 +43,16 @@ def split_frozen_prefix(model: nn.Module, cacheable: bool = False) -> tuple[nn.S
     """Split a StudyModel into (frozen prefix, trainable suffix) with ``suffix(prefix(x)) == model(x)``.
 
     The prefix is the model's input step (``model.input``: channel check, grayscale repeat,
-    normalisation) and the longest run of leading body steps that are frozen: nothing in them learns
-    and every BatchNorm keeps its running statistics (it stays in eval mode). It can run under
+    normalisation) and the longest run of leading body steps that are frozen: no parameter in them
+    learns (a BatchNorm's running statistics may adapt under frozen_bn='adapt'; that needs no gradient). It can run under
     ``torch.no_grad()`` without changing anything the optimizer sees. The suffix is the rest of the
     body and the head. Both share the model's modules (training the suffix trains the model).
 
     Args:
         model: a StudyModel (any backbone of the arch table) with its scope applied.
         cacheable: also require the prefix to be deterministic in train mode (no dropout or
-            stochastic depth), so its outputs can be computed once and reused every epoch.
+            stochastic depth, no frozen BatchNorm that adapts: frozen_bn='adapt'), so its outputs can be
+            computed once and reused every epoch.
             torchvision's EfficientNet-B0 applies stochastic depth in every block but the first,
             frozen or not, so its cacheable prefix stops after stage 1.
 
@@ -61,7 +67,7 @@ def split_frozen_prefix(model: nn.Module, cacheable: bool = False) -> tuple[nn.S
         return None
     steps = arch.steps(model.body)
     cut = 0
-    while cut < len(steps) and _is_frozen(model, steps[cut]) and (not cacheable or _is_deterministic(steps[cut])):
+    while cut < len(steps) and _is_frozen(model, steps[cut]) and (not cacheable or _is_deterministic(model, steps[cut])):
         cut += 1
     if cut == 0:
         return None

@@ -16,13 +16,17 @@ from .archs import get_arch
 from .nets import mlp_head
 from .preprocess import ModelInput, describe, gray_stats, resolve_preprocessing
 
-__all__ = ["GRAY_MODES", "HEADS", "SCOPES", "StudyModel", "build_model", "param_groups"]
+__all__ = ["FROZEN_BN", "GRAY_MODES", "HEADS", "SCOPES", "StudyModel", "build_model", "param_groups"]
 
 HEADS = ("linear", "mlp")
 # What trains: everything; only the new head; new layers (e.g. a new 1-channel conv1) + head;
 # new layers + the last stage + head; new layers + the last `last_n` stages + head.
 SCOPES = ("all", "head", "new_layers", "last_block", "last_n")
 GRAY_MODES = ("repeat", "sum", "new")
+# BatchNorm of frozen parts in training: 'eval' keeps the pretrained running statistics (fastai/timm, and
+# Keras' `trainable = False`); 'adapt' lets them follow the new data, as a plain `requires_grad = False`
+# freeze in PyTorch does (the code of paper 003): the weights stay fixed, the statistics do not.
+FROZEN_BN = ("eval", "adapt")
 _BN = nn.modules.batchnorm._BatchNorm
 
 
@@ -34,10 +38,14 @@ def _check(what: str, value, valid) -> None:
 
 class StudyModel(nn.Module):
     """input -> body -> head on [0, 1] images. The model owns what is frozen: ``set_scope`` works it
-    out once and ``train`` (frozen BatchNorm stays in eval) and ``is_frozen`` (split_frozen_prefix) use it."""
+    out once and ``train`` (frozen BatchNorm in eval, unless ``frozen_bn='adapt'``), ``is_frozen`` and
+    ``adapts`` (split_frozen_prefix) use it."""
 
-    def __init__(self, body: nn.Module, head: nn.Module, stages, new_layers, model_input: ModelInput, info: dict):
+    def __init__(self, body: nn.Module, head: nn.Module, stages, new_layers, model_input: ModelInput, info: dict,
+                 frozen_bn: str = "eval"):
         super().__init__()
+        _check("frozen_bn", frozen_bn, FROZEN_BN)
+        self.frozen_bn = frozen_bn
         self.input, self.body, self.head, self.info = model_input, body, head, info
         self.groups = {"new_layers": list(new_layers), "head": [head], "last_block": list(stages[-1]), "body": [body]}
         self.groups.update({f"stage{i}": list(s) for i, s in enumerate(stages)})
@@ -66,22 +74,29 @@ class StudyModel(nn.Module):
         learning = {m for part in learn for m in part.modules()}
         self._frozen = {m for m in self.modules() if not any(d in learning for d in m.modules())}
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        self.info.update(scope=scope, last_n=last_n if scope == "last_n" else None,
+        self.info.update(scope=scope, last_n=last_n if scope == "last_n" else None, frozen_bn=self.frozen_bn,
                          trainable_params=trainable, total_params=sum(p.numel() for p in self.parameters()))
         return self.train(self.training)
 
     def is_frozen(self, module: nn.Module) -> bool:
-        """True when nothing in `module` learns under the current scope: its parameters are fixed and its
-        BatchNorms stay in eval mode in training. A module outside the model counts only if stateless."""
+        """True when no parameter in `module` learns under the current scope (its BatchNorm statistics may
+        still adapt: see `adapts`). A module outside the model counts only if stateless."""
         return all(m in self._frozen or not (m._parameters or m._buffers) for m in module.modules())
 
+    def adapts(self, module: nn.Module) -> bool:
+        """True when `module` holds a frozen BatchNorm whose running statistics follow the data in
+        training (frozen_bn='adapt'): its output then depends on what it has seen, so it is never cached."""
+        return self.frozen_bn == "adapt" and any(isinstance(m, _BN) and m in self._frozen for m in module.modules())
+
     def train(self, mode: bool = True):
-        """As nn.Module.train, but frozen BatchNorm stays in eval mode, so a frozen block keeps its
-        pretrained running statistics (fastai/timm behaviour)."""
+        """As nn.Module.train, but with frozen_bn='eval' frozen BatchNorm stays in eval mode, so a frozen
+        block keeps its pretrained running statistics (fastai/timm behaviour); with 'adapt' it trains
+        like any BatchNorm (normalises by the batch, updates its statistics), as paper 003's code does."""
         super().train(mode)
-        for m in self.modules():
-            if isinstance(m, _BN) and m in self._frozen:
-                m.eval()
+        if self.frozen_bn == "eval":
+            for m in self.modules():
+                if isinstance(m, _BN) and m in self._frozen:
+                    m.eval()
         return self
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
@@ -113,7 +128,7 @@ def _gray_conv(conv: nn.Conv2d, mode: str) -> nn.Conv2d:
 def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretrained: bool = False,
                 head: str = "linear", scope: str = "all", gray_mode: str = "repeat", weights_dir=None,
                 last_n: int = 1, image_size: int | None = None, dropout: float | None = None,
-                mlp_width: int = 32, interpolation: str | None = None) -> StudyModel:
+                mlp_width: int = 32, interpolation: str | None = None, frozen_bn: str = "eval") -> StudyModel:
     """Build a study model.
 
     Args:
@@ -130,6 +145,8 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
         interpolation: resize mode recorded in model.info (default: the weights', else bilinear).
         dropout: small_cnn dropout (default 0.1) or mlp head dropout (default 0.5).
         mlp_width: width of the mlp head's hidden layers (seed 001: 32).
+        frozen_bn: BatchNorm of the frozen parts in training (FROZEN_BN): 'eval' keeps the pretrained
+            statistics; 'adapt' updates them (a PyTorch `requires_grad = False` freeze, paper 003).
     Example:
         >>> m = build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", scope="new_layers")
     """
@@ -138,6 +155,7 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
     _check("gray_mode", gray_mode, GRAY_MODES)
     _check("in_channels", in_channels, (1, 3))
     _check("scope", scope, SCOPES)
+    _check("frozen_bn", frozen_bn, FROZEN_BN)
     if not isinstance(pretrained, bool):
         raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
     size = image_size or 48
@@ -186,11 +204,12 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
             out_layer = nn.Linear(features, num_classes)
     info.update(input_mean=tuple(mean), input_std=tuple(std), input_size=pre["input_size"],
                 interpolation=pre["interpolation"], preprocessing_source=pre["source"], head_in_features=features)
-    model = StudyModel(body, out_layer, arch.stages(body), new_layers, ModelInput(in_channels, mean, std, repeat), info)
+    model = StudyModel(body, out_layer, arch.stages(body), new_layers, ModelInput(in_channels, mean, std, repeat), info,
+                       frozen_bn)
     model.set_scope(scope, last_n)
     print(describe(backbone, pre, mean, std, mode if in_channels == 1 else None))
     print(f"studylib.models: {backbone} ({info['weights']}), head {head}"
-          f"{' (pretrained)' if info['pretrained_head'] else ''}, scope {scope}: "
+          f"{' (pretrained)' if info['pretrained_head'] else ''}, scope {scope}, frozen BatchNorm {frozen_bn}: "
           f"{info['trainable_params']:,} / {info['total_params']:,} parameters trainable")
     return model
 

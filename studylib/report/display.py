@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
+from ..train.experiment import PROTOCOLS
 from . import records
 
 __all__ = ["claims_table", "header_markdown", "say", "title", "verdict_sentence", "weights_of"]
@@ -26,7 +27,7 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
         lines += ["> **DEMO**: generated data, tiny settings. Figures below show that the pipeline runs; "
                   "they say nothing about the papers.", ""]
     if cuts:
-        lines += ["**What this profile changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
+        lines += ["**What this run changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
     if settings:
         lines += [f"- {s}" for s in settings] + [""]
     if sources:
@@ -55,6 +56,14 @@ def _ci(ci) -> str:
     return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
+def _other(c: dict) -> str:
+    """The claim under the test protocol it is not judged on: shown, never counted."""
+    o = c.get("other_protocol")
+    if not o or o.get("estimate") is None:
+        return ""
+    return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.4f} {_ci(o.get('ci'))}, {o['verdict']}"
+
+
 def claims_table(claims: list[dict]) -> pd.DataFrame | None:
     """The paper's claim beside our figure, as a table for display (None when there is none)."""
     if not claims:
@@ -63,7 +72,10 @@ def claims_table(claims: list[dict]) -> pd.DataFrame | None:
                           "ours": None if c.get("estimate") is None else round(c["estimate"], 4),
                           "95% CI": _ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
                           "verdict": c["verdict"] + (" (indicative)" if c.get("indicative") else ""),
-                          "note": "; ".join(x for x in (c.get("stand_in"), c.get("note")) if x)} for c in claims])
+                          "tested": PROTOCOLS.get(c.get("test_protocol"), ""),
+                          "other protocol (not counted)": _other(c),
+                          "note": "; ".join(x for x in (c.get("stand_in"), c.get("protocol"), c.get("note")) if x)}
+                         for c in claims])
 
 
 def verdict_sentence(claims: list[dict]) -> str:
@@ -73,7 +85,9 @@ def verdict_sentence(claims: list[dict]) -> str:
     parts = []
     for c in claims:
         ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.4f} {_ci(c.get('ci'))}, n = {c.get('n')}"
-        extra = "; ".join(x for x in (ours, f"indicative: {c['stand_in']}" if c.get("indicative") else "",
+        tested = f"tested at the {PROTOCOLS[c['test_protocol']]}" if c.get("test_protocol") and ours else ""
+        other = f"{_other(c)} (shown, not counted)" if _other(c) else ""
+        extra = "; ".join(x for x in (ours, tested, other, f"indicative: {c['stand_in']}" if c.get("indicative") else "",
                                       c.get("note", "")) if x)
         parts.append(f"{c['claim']}: **{c['verdict']}**" + (f" ({extra})" if extra else ""))
     return "**Verdict.** " + "; ".join(parts) + "."

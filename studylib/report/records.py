@@ -8,6 +8,7 @@ scorecard can be traced back without the notebook that made it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import platform
@@ -22,7 +23,7 @@ import pandas as pd
 
 from ..io import atomic_write, sha256_file, write_json
 
-__all__ = ["RunRecord", "make_record", "write_record", "load_records", "library_versions", "git_commit",
+__all__ = ["RunRecord", "code_version", "make_record", "write_record", "load_records", "library_versions", "git_commit",
            "git_diff", "read_predictions", "write_predictions"]
 
 # A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
@@ -77,22 +78,34 @@ def git_commit(cwd: str | Path | None = None) -> str:
     return f"{head}-dirty" if dirty else head
 
 
-def write_predictions(path: str | Path, predictions: dict) -> dict:
-    """Per-image test predictions {arm: (y_true, y_pred)} as a compressed .npz (written atomically).
+def code_version(cwd: str | Path | None = None) -> str:
+    """The code as a folder-safe name: the commit, plus a hash of the diff when the tree is dirty (two
+    different dirty trees of one commit are different code)."""
+    commit = git_commit(cwd)
+    if not commit.endswith("-dirty"):
+        return commit[:12]
+    return f"{commit[:12]}-dirty-{hashlib.sha256(git_diff(cwd).encode()).hexdigest()[:12]}"
 
-    Returns what the record keeps: {"file": name, "sha256": ..., "arms": {arm: key}}.
+
+def write_predictions(path: str | Path, predictions: dict) -> dict:
+    """Per-image test predictions {protocol: {arm: (y_true, y_pred)}} as a compressed .npz (atomically).
+
+    Returns what the record keeps: {"file": name, "sha256": ..., "protocols": {protocol: {arm: key}}}.
     """
     arrays, keys = {}, {}
-    for i, (arm, (y_true, y_pred)) in enumerate(predictions.items()):
-        keys[arm] = f"a{i}"
-        arrays[f"a{i}_true"] = np.asarray(y_true, dtype=np.int16)
-        arrays[f"a{i}_pred"] = np.asarray(y_pred, dtype=np.int16)
+    for protocol, per_arm in predictions.items():
+        keys[protocol] = {}
+        for i, (arm, (y_true, y_pred)) in enumerate(per_arm.items()):
+            key = keys[protocol][arm] = f"{protocol}_a{i}"
+            arrays[f"{key}_true"] = np.asarray(y_true, dtype=np.int16)
+            arrays[f"{key}_pred"] = np.asarray(y_pred, dtype=np.int16)
     atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
-    return {"file": Path(path).name, "sha256": sha256_file(path), "arms": keys}
+    return {"file": Path(path).name, "sha256": sha256_file(path), "protocols": keys}
 
 
 def read_predictions(record_path: str | Path, record: dict) -> dict:
-    """{arm: (y_true, y_pred)} of a record, after checking the .npz against the sha256 the record holds."""
+    """{protocol: {arm: (y_true, y_pred)}} of a record, after checking the .npz against the sha256 the
+    record holds. Records from before the two protocols (key "arms") hold the best epoch's only."""
     info = record.get("predictions")
     if not info:
         return {}
@@ -100,9 +113,10 @@ def read_predictions(record_path: str | Path, record: dict) -> dict:
     if not path.is_file() or sha256_file(path) != info["sha256"]:
         raise ValueError(f"{path}: missing, or not the predictions {Path(record_path).name} was written with "
                          "(sha256 differs); rerun that task")
+    protocols = info.get("protocols") or {"best": info.get("arms", {})}
     with np.load(path) as z:
-        return {arm: (z[f"{k}_true"].astype(np.int64), z[f"{k}_pred"].astype(np.int64))
-                for arm, k in info["arms"].items()}
+        return {protocol: {arm: (z[f"{k}_true"].astype(np.int64), z[f"{k}_pred"].astype(np.int64))
+                           for arm, k in keys.items()} for protocol, keys in protocols.items()}
 
 
 def git_diff(cwd: str | Path | None = None) -> str:
@@ -209,7 +223,7 @@ def iter_records(folder: str | Path, pattern: str = "**/*.json"):
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"{path}: not valid JSON ({e}); rerun the notebook that writes it or delete it") from e
+            raise ValueError(f"{path}: not valid JSON ({e}); rerun the task that writes it (or restore the committed file)") from e
         missing = [k for k in (*_ROW_FIELDS, "claims") if not isinstance(rec, dict) or k not in rec]
         if missing:
             raise ValueError(f"{path}: not a run record (missing {', '.join(missing)})")

@@ -59,6 +59,13 @@ class Run:
         train = getattr(self.p, "train", None)
         return str(resolve_device(train.get("device", "auto"))) if train is not None else "cpu"
 
+    def memo_dir(self, name: str) -> Path:
+        """A folder for this code's memoised intermediate results (the learning-rate search's trials):
+        beside the profile's records, so every task of the profile finds it, or in the cache for an
+        interactive session; one subfolder per code version, so other code never reuses them."""
+        base = Path(self.results_dir).parent if self.results_dir else paths.default_cache_dir()
+        return base / name / records.code_version()
+
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
 
@@ -85,13 +92,16 @@ class Run:
         return [f"augmentation **{describe(n)}**" for n in dict.fromkeys(names) if n != "none"]
 
     def judge(self, predictions: dict) -> list[dict]:
-        """The registry's claims this run tests, judged on its test predictions ({arm: (y_true, y_pred)})
-        by the scorecard's rules with this one seed (its p-values unadjusted: the scorecard adjusts
+        """The registry's claims this run tests, judged on its test predictions ({protocol: {arm: (y_true,
+        y_pred)}}, `study.arms.predictions_of`) under each claim's test protocol, the other protocol shown
+        beside, by the scorecard's rules with this one seed (its p-values unadjusted: the scorecard adjusts
         across the profile's order claims and judges over every seed)."""
-        self.claims = [verdicts.judge(c, {arm: [pred] for arm, pred in predictions.items()}, self.p, self.profile,
-                                      self.task or self.run_name)
+        def seeds(protocol):
+            return {arm: [pred] for arm, pred in predictions[protocol].items()}
+        self.claims = [verdicts.judge(c, seeds(c.test_protocol), self.p, self.profile, self.task or self.run_name,
+                                      other=seeds(verdicts.other_protocol(c)))
                        for c in registry.for_run(self.notebook, self.p)
-                       if c.kind != "check" and all(arm in predictions for arm in c.arms)]
+                       if c.kind != "check" and all(arm in predictions[c.test_protocol] for arm in c.arms)]
         return self.claims
 
     def check(self, claim_id: str, ours) -> dict:
@@ -103,7 +113,7 @@ class Run:
     def save(self, metrics: dict, headline: str, paper: str, predictions: dict | None = None) -> Path | None:
         """Write the run's JSON record (atomically) to results_dir/<task>.json; returns its path.
 
-        predictions: {arm: (y_true, y_pred)} on the test images, stored beside the record as
+        predictions: {protocol: {arm: (y_true, y_pred)}} on the test images, stored beside the record as
         `<task>.npz` (its sha256 in the record), so that verdicts pair arms and seeds on the same images.
         """
         if not self.results_dir:

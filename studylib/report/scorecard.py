@@ -11,6 +11,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..io import sha256_file
+from ..train.experiment import PROTOCOLS
 from ..study import verdicts
 from ..study.claims import CLAIMS, tests
 from . import records
@@ -61,11 +62,14 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             for p, r in group:
                 if p not in preds_of:
                     preds_of[p] = records.read_predictions(p, r)
+            protocol, other = claim.test_protocol, verdicts.other_protocol(claim)
             preds = [preds_of[p] for p, _ in group]
-            if not all(arm in pr for pr in preds for arm in claim.arms):
+            if not all(arm in pr.get(protocol, {}) for pr in preds for arm in claim.arms):
                 continue
-            per_seed = {arm: [pr[arm] for pr in preds] for arm in claim.arms}
-            rows.append(verdicts.judge(claim, per_seed, first["params"], profile, run))
+            per_seed = {arm: [pr[protocol][arm] for pr in preds] for arm in claim.arms}
+            shown = ({arm: [pr[other][arm] for pr in preds] for arm in claim.arms}
+                     if all(arm in pr.get(other, {}) for pr in preds for arm in claim.arms) else None)
+            rows.append(verdicts.judge(claim, per_seed, first["params"], profile, run, other=shown))
             found = True
         if not found:
             rows.append(verdicts.untestable_row(claim, "no run of this profile tests it"))
@@ -73,9 +77,16 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as shown: paper figure, our mean +- sd, n, 95% CI, p (Holm), wins, verdict, notes."""
+    """The scorecard as shown: paper figure, our mean +- sd, n, 95% CI, p (Holm), wins, verdict (on the
+    paper's test protocol), the other protocol's estimate and verdict beside, notes."""
     def ci(c):
         return "" if c is None or (isinstance(c, float) and np.isnan(c)) else f"[{c[0]:.3f}, {c[1]:.3f}]"
+
+    def other(o):
+        if not isinstance(o, dict) or o.get("estimate") is None:
+            return ""
+        return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.3f} {ci(o['ci'])}, {o['verdict']}"
+    card = card.assign(**{k: card[k] if k in card else None for k in ("test_protocol", "other_protocol")})
     out = pd.DataFrame({
         "claim": card["id"], "paper": card["paper"], "what the paper says": card["claim"],
         "paper figure": card["paper_value"], "margin": card["margin"],
@@ -84,6 +95,8 @@ def table(card: pd.DataFrame) -> pd.DataFrame:
         "p (Holm)": card["p_adjusted"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
         "A won": card["wins"].fillna(""), "verdict": card["verdict"] + card["indicative"].map(
             lambda i: " (indicative)" if i else ""),
+        "tested": card["test_protocol"].map(lambda p: PROTOCOLS.get(p, "") if isinstance(p, str) else ""),
+        "other protocol (shown, not counted)": card["other_protocol"].map(other),
         "notes": [("; ".join(x for x in (s, pr, n) if x)) for s, pr, n in
                   zip(card["stand_in"], card["protocol"], card["note"])],
         "run": card["run"]})

@@ -63,7 +63,7 @@ def _workers(workers: int | None, res: dict, tasks: list, prof) -> int:
 def _spec(run, prof, data: Path, out: Path) -> dict:
     """What a worker needs to execute one task (plain data: it travels to the worker)."""
     return {"name": run.name, "notebook": run.notebook, "params": run.params, "run": run.run, "seed": run.seed,
-            "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": prof.cuts,
+            "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": run.cuts,
             "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"]}
 
 

@@ -20,17 +20,9 @@ from pathlib import Path
 
 from .. import paths
 from ..io import sha256_file, write_json
-from ..report.records import git_commit, git_diff
+from ..report.records import code_version
 
 __all__ = ["code_version", "data_signature", "load_state", "reason_to_run", "save_state", "task_inputs"]
-
-
-def code_version() -> str:
-    """The code commit; on a dirty tree also a hash of the diff, so an edit between two runs reruns."""
-    commit = git_commit()
-    if commit.endswith("-dirty"):
-        commit += ":" + hashlib.sha256(git_diff().encode()).hexdigest()[:16]
-    return commit
 
 
 def records_digest(results_dir: Path, exclude: str) -> dict:

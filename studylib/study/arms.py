@@ -1,13 +1,27 @@
-"""An experiment's arms: the model each arm trains and the train-then-test of each, in order."""
+"""An experiment's arms: the data, the model each arm trains and the train-then-test of each, in order."""
 from __future__ import annotations
 
 import dataclasses
 
-from .. import models
-from ..train import seed_everything, train_and_test
-from .experiments import Arm, train_config
+from .. import data, models
+from ..train import PROTOCOLS, seed_everything, train_and_test
+from .experiments import Arm, FrozenVsFullParams, PartialVsFullParams, train_config
+from .search import SEARCH_SEED, choose_lr
 
-__all__ = ["build_arm_model", "train_arms"]
+__all__ = ["build_arm_model", "experiment_splits", "selection_table", "train_arms"]
+
+
+def experiment_splits(params, data_dir) -> dict:
+    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training), at the
+    run's seed (the subsets and recorded splits it draws depend on it)."""
+    if isinstance(params, FrozenVsFullParams):
+        return data.splits.load_splits("ferplus", data_dir, label_mode=params.label_mode,
+                                       num_classes=params.num_classes, seed=params.seed, max_train=params.max_train)
+    if isinstance(params, PartialVsFullParams):
+        splits = data.splits.load_splits(params.dataset, data_dir, fold=params.fold, image_size=params.load_size,
+                                         seed=params.seed, max_train=params.max_train, max_eval=params.max_eval)
+        return data.splits.split_off_val(splits, params.val_from_train, params.seed)
+    raise TypeError(f"experiment_splits knows notebooks 04 and 05, not {type(params).__name__}")
 
 
 def build_arm_model(params, arm: Arm, splits: dict):
@@ -18,24 +32,53 @@ def build_arm_model(params, arm: Arm, splits: dict):
                                   dropout=params.dropout)
     image_size = getattr(params, "image_size", None) or train.images.shape[1]
     extra = {k: getattr(params, k) for k in ("head", "dropout", "mlp_width") if hasattr(params, k)}
+    pretrained = params.pretrained if arm.pretrained is None else arm.pretrained
+    frozen_bn = arm.frozen_bn or getattr(params, "frozen_bn", "eval")
     return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
-                              pretrained=params.pretrained, weights_dir=params.weights_dir or None,
+                              pretrained=pretrained, weights_dir=params.weights_dir or None,
                               gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
-                              last_n=arm.last_n or getattr(params, "last_n", 1), image_size=image_size, **extra)
+                              last_n=arm.last_n or getattr(params, "last_n", 1), image_size=image_size,
+                              frozen_bn=frozen_bn, **extra)
 
 
-def train_arms(params, splits: dict) -> dict:
-    """{arm name: Outcome} for every arm of `params`, each built, fitted (selected on val) and tested once.
+def train_arms(params, splits: dict, data_dir=None, memo_dir=None) -> dict:
+    """{arm name: Outcome} for every arm of `params`, each built, fitted (selected on val) and tested once
+    per test protocol.
 
     Each arm's model is built right after seeding with the run's seed, so an arm's initial weights do
-    not depend on which arms ran before it (or on anything the notebook drew earlier).
+    not depend on which arms ran before it (or on anything the notebook drew earlier). An arm with an
+    `lr_grid` first has its rate chosen on seed 0's validation (`search.choose_lr`; its trials memoised in
+    `memo_dir`): a task of another seed loads seed 0's splits from `data_dir` for that. At seed 0 the
+    chosen trial is the arm's model, tested as is.
     """
-    out = {}
+    out, splits0 = {}, None
     for arm in params.arms:
-        seed_everything(params.seed)
-        model = build_arm_model(params, arm, splits)
-        out[arm.name] = train_and_test(arm.name, model, splits, train_config(params, arm))
+        selection, fitted = None, None
+        if arm.lr_grid:
+            if splits0 is None:
+                splits0 = splits if params.seed == SEARCH_SEED else experiment_splits(
+                    dataclasses.replace(params, seed=SEARCH_SEED), data_dir)
+            selection, fitted = choose_lr(params, arm, splits0, build_arm_model, memo_dir)
+        cfg = train_config(params, arm, **({"lr": selection["lr"]} if selection else {}))
+        if fitted is not None and params.seed == SEARCH_SEED:
+            o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
+        else:
+            seed_everything(params.seed)
+            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, cfg)
+        o.selection = selection
+        out[arm.name] = o
     return out
+
+
+def selection_table(outcomes: dict):
+    """Each searched arm's rates: best validation score, its epoch, where training stopped, the choice
+    (None when no arm searched)."""
+    import pandas as pd
+    rows = [{"setting": o.name, "lr": t["lr"], f"best {s['monitor']} (seed {s['seed']})": t["best_val"],
+             "best epoch": t["best_epoch"], "stopped at epoch": t["final_epoch"],
+             "stopped early": t["stopped_early"], "chosen": "✔" if t["lr"] == s["lr"] else ""}
+            for o in outcomes.values() if (s := o.selection) for t in s["trials"]]
+    return pd.DataFrame(rows).set_index(["setting", "lr"]) if rows else None
 
 
 def best_on_validation(outcomes: dict):
@@ -54,22 +97,32 @@ def per_class_reports(outcomes: dict) -> dict:
 
 
 def record_metrics(outcomes: dict) -> dict:
-    """Per arm: test metrics, their CIs, the chosen epoch's validation accuracy and the history; and for
-    provenance the resolved training config (every field), the speed settings that change numerics,
-    and the trainable and frozen parameter counts."""
+    """Per arm: test metrics and their CIs of the epoch chosen on validation (`test`, `ci`) and of the
+    final epoch (`final`: epoch, val, test, ci), the chosen epoch's validation accuracy and the history;
+    the learning-rate search (if any); and for provenance the weights (ImageNet or random init), how frozen
+    BatchNorm trained, the resolved training config (every field), the speed settings that change
+    numerics, and the trainable and frozen parameter counts."""
     out = {}
     for o in outcomes.values():
         trainable, total = o.model_info.get("trainable_params"), o.model_info.get("total_params")
+        f = o.protocol("final")
         out[o.name] = {"test": o.metrics, "ci": o.ci, "val_acc": o.val["acc"], "history": o.fit.history,
-                       "best_epoch": o.fit.best_epoch, "config": dataclasses.asdict(o.config) if o.config else None,
+                       "best_epoch": o.fit.best_epoch, "final_epoch": f["epoch"], "stopped_early": o.fit.stopped_early,
+                       "final": {"epoch": f["epoch"], "val": f["val"], "test": f["metrics"], "ci": f["ci"]},
+                       "selection": o.selection, "weights": o.model_info.get("weights"),
+                       "frozen_bn": o.model_info.get("frozen_bn"),
+                       "config": dataclasses.asdict(o.config) if o.config else None,
                        "numerics": o.fit.speed, "trainable_params": trainable,
                        "frozen_params": total - trainable if total is not None and trainable is not None else None}
     return out
 
 
-def predictions_of(outcomes: dict) -> dict:
-    """{arm: (y_true, y_pred)} on test, for the record's per-image predictions."""
-    return {name: (o.test["y_true"], o.test["y_pred"]) for name, o in outcomes.items()}
+def predictions_of(outcomes: dict, extra: dict | None = None) -> dict:
+    """{protocol: {arm: (y_true, y_pred)}} on test for each test protocol (train.PROTOCOLS), for the
+    claims and the record's per-image predictions. `extra`: {name: (y_true, y_pred)} of a model with no
+    epochs (features + SVM), the same under every protocol."""
+    return {proto: {**{name: (o.protocol(proto)["test"]["y_true"], o.protocol(proto)["test"]["y_pred"])
+                       for name, o in outcomes.items()}, **(extra or {})} for proto in PROTOCOLS}
 
 
 def headline(outcomes: dict, prefix: str = "", macro: bool = False) -> str:

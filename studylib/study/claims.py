@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..train.experiment import PROTOCOLS
+
 __all__ = ["CLAIMS", "Claim", "for_run", "stand_in", "tests"]
 
 
@@ -29,6 +31,11 @@ class Claim:
     also: dict = field(default_factory=dict)       # the paper's other figures, shown beside (metric -> value)
     untestable: str = ""             # why this study cannot test it ("" when it can)
     protocol: str = ""               # the paper's protocol where ours differs
+    test_protocol: str = "best"      # which model the paper tests (train.PROTOCOLS): "best" on validation, or "final" epoch
+
+    def __post_init__(self):
+        if self.test_protocol not in PROTOCOLS:
+            raise ValueError(f"claim {self.id}: unknown test_protocol {self.test_protocol!r}; valid: {', '.join(PROTOCOLS)}")
 
 
 # Margins are declared here, before any run (VERDICTS.md section 1): 2 points for FER-sized test sets;
@@ -36,11 +43,14 @@ class Claim:
 _000 = dict(paper="000", notebook="02_features_svm_vs_finetune", backbone="resnet50",
             data_note={"faces": "LFW faces stand in for the paper's photos"})
 _001 = dict(paper="001", notebook="05_partial_vs_full", arms=("001: last layers + MLP head",), when={"paper": "001"},
-            backbone="resnet50", protocol="the paper tests its final (50th) epoch; we test the epoch chosen on validation")
+            backbone="resnet50", test_protocol="final",
+            protocol="the paper tests its final (50th) epoch, as we do; its \"pixel normalization\" (Keras: "
+                     "most likely x/255) is ImageNet mean/std normalisation here, what our weights expect")
 _003_cnn = dict(paper="003", notebook="03_cnn_from_scratch", kind="value", arms=("small CNN (seed 003)",),
-                protocol="the paper's code tests its final epoch; we test the epoch chosen on validation")
+                test_protocol="final")
 _003_r18 = dict(paper="003", notebook="04_frozen_vs_full", kind="order", metric="accuracy", backbone="resnet18",
-                margin=0.0, protocol="the paper's code tests its final epoch; we test the epoch chosen on validation")
+                margin=0.0, test_protocol="final",
+                protocol="frozen arm as the paper's code: weights fixed, BatchNorm statistics adapting")
 
 CLAIMS = {c.id: c for c in [
     # 01: facts of the data (PROVENANCE.md), shown as checks, never counted as claims

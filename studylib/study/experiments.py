@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..data.imagefolder import FRACTIONS
-from ..models import SCOPES
+from ..models import FROZEN_BN, SCOPES
 from ..train.config import TrainConfig
 from .schema import ParamsError, build
 
@@ -29,16 +29,26 @@ def _train(**defaults):
 
 @dataclass(frozen=True)
 class Arm:
-    """One trained setting of an experiment: what trains (`scope`) and its own training overrides."""
+    """One trained setting of an experiment: what trains (`scope`), from which weights, and its own
+    training overrides; optionally its learning rate chosen on validation from `lr_grid`."""
 
     name: str
     scope: str = "all"             # models.SCOPES: all | head | new_layers | last_block | last_n
     last_n: int | None = None      # scope last_n: how many final stages train (None: the experiment's)
+    frozen_bn: str | None = None   # models.FROZEN_BN: eval | adapt, BatchNorm of the frozen parts (None: the experiment's)
+    pretrained: bool | None = None # False: the same net from random init, beside the pretrained arms (None: the experiment's)
+    # Learning rates to choose from on validation (study.search: seed 0, each trained until validation stops
+    # improving); every seed then trains at the chosen rate. Empty: no search, the arm's train.lr.
+    lr_grid: list[float] = field(default_factory=list)
     train: dict = _train()         # TrainConfig overrides for this arm only (e.g. its lr)
 
     def __post_init__(self):
         if self.scope not in SCOPES:
             raise ValueError(f"arm {self.name!r}: unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
+        if self.frozen_bn is not None and self.frozen_bn not in FROZEN_BN:
+            raise ValueError(f"arm {self.name!r}: unknown frozen_bn {self.frozen_bn!r}; valid: {', '.join(FROZEN_BN)}")
+        if any(lr <= 0 for lr in self.lr_grid) or len(set(self.lr_grid)) != len(self.lr_grid):
+            raise ValueError(f"arm {self.name!r}: lr_grid must hold distinct positive rates, got {self.lr_grid}")
 
 
 @dataclass(frozen=True)
@@ -102,12 +112,19 @@ class FrozenVsFullParams:
     label_mode: str = "votes"      # raw vote counts as soft targets, as the code of paper 003
     num_classes: int = 10
     max_train: int | None = None
+    # The paper's code freezes with `requires_grad = False` and trains in `model.train()`: the frozen
+    # BatchNorms (the one right after the new conv1 included) keep updating their statistics
+    frozen_bn: str = "adapt"
     train: dict = _train(epochs=10, batch_size=32, lr=0.001, optimizer="adam", scheduler="exponential", gamma=0.9,
                          monitor="val_acc")
-    # "freeze" in the paper's code: every pretrained weight fixed, the new conv1 and FC learn
+    # "freeze" in the paper's code: every pretrained weight fixed, the new conv1 and FC learn. Beside the
+    # paper's arms: the frozen arm with BatchNorm kept in eval (the fastai/timm freeze), and full fine-tuning
+    # of the same net from random init (what pretraining buys, on one architecture)
     arms: list[Arm] = field(default_factory=lambda: [
         Arm("new_layers", "new_layers"), Arm("head", "head"), Arm("all", "all"),
-        Arm("all + seed003 augmentation", "all", train={"augment": "seed003"})])
+        Arm("all + seed003 augmentation", "all", train={"augment": "seed003"}),
+        Arm("new_layers, frozen BN in eval", "new_layers", frozen_bn="eval"),
+        Arm("all, random init", "all", pretrained=False)])
 
 
 @dataclass(frozen=True)
@@ -125,18 +142,24 @@ class PartialVsFullParams:
     head: str = "linear"           # "mlp": the head of paper 001
     mlp_width: int = 32            # paper 001's FC 32 layers
     dropout: float | None = None   # the mlp head's dropout (None: models' default 0.5, paper 001's)
-    last_n: int = 1                # scope last_n: how many final stages train (the "last layers" of paper 001)
+    # scope last_n: how many final stages train. Paper 001's "last four layers" of a Keras ResNet50 all sit
+    # in its final stage (conv5_block3): one stage is the smallest unit of ours that holds them
+    last_n: int = 1
+    frozen_bn: str = "eval"        # 001 is Keras: a frozen (trainable=False) BatchNorm runs in inference mode
     image_size: int | None = None  # None: the size the images have (48 for FER2013)
     load_size: int = 224           # DeepWeeds/plants are decoded at this size
     val_from_train: float = 0.0    # 001: 0.2 (Training split 8:2); else PublicTest / the recorded val split
     max_train: int | None = None
     max_eval: int | None = None
-    # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1
-    train: dict = _train(epochs=10, batch_size=32, optimizer="adam", scheduler="cosine", augment="mild",
-                         monitor="val_macro_f1")
+    # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1.
+    # The paper gives no epochs or rates: each arm trains until validation stops improving (patience 3)
+    # within 30 epochs, at the rate of its grid that validation prefers (B's grid is the smaller rates)
+    train: dict = _train(epochs=30, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
+                         monitor="val_macro_f1", early_stopping_patience=3)
     arms: list[Arm] = field(default_factory=lambda: [
-        Arm("A: last block + head", "last_block", train={"lr": 0.001}),
-        Arm("B: everything, smaller lr", "all", train={"lr": 0.0001})])
+        Arm("A: last block + head", "last_block", lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001}),
+        Arm("B: everything, smaller lr", "all", lr_grid=[0.00003, 0.0001, 0.0003], train={"lr": 0.0001}),
+        Arm("B from random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001})])
 
 
 @dataclass(frozen=True)

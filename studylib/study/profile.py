@@ -9,12 +9,13 @@ anything runs: an unknown key or a wrong type, at any depth, is one error naming
     defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
     seeds: [0, 1, 2, 3, 4]            # training seeds of every run that trains (a run may list its own)
     resources: {cpus: 1, gpus: 0}     # what one task asks of the Ray cluster (a run may set its own)
-    cuts: ["...", ...]                # what this profile changes from the papers, shown in every report
+    cuts: ["...", ...]                # what the whole profile changes from the papers, shown in every report
     runs:
       - name: 05_partial_vs_full-fer2013
         notebook: 05_partial_vs_full
         params: {dataset: fer2013, train: {epochs: 3}}
         grid: {lr: [0.01, 0.001], batch_size: [32, 64]}   # optional: one task per combination
+        cuts: ["3 epochs instead of 10"]   # what this run changes: its report shows the profile's cuts and these
 
 Each run becomes one task per grid point and seed. The task's name is the run's, then `--<key>=<value>` for
 each grid key (in the order written) when the run has a grid, then `--seed<k>` when it has several seeds:
@@ -36,7 +37,7 @@ from .schema import ParamsError
 __all__ = ["ParamsError", "Profile", "Run", "load_profile"]
 
 PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds", "resources"}
-RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "grid", "resources"}
+RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "grid", "resources", "cuts"}
 RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
 
 
@@ -52,6 +53,7 @@ class Run:
     grid: dict = field(default_factory=dict)     # this task's grid point ({} when the run has no grid)
     resources: dict = field(default_factory=lambda: dict(RESOURCES))
     after_all: bool = False                       # reads the profile's records: runs once the others ended
+    cuts: list = field(default_factory=list)     # what its report lists: the profile's cuts, then the run's own
 
 
 @dataclass
@@ -124,6 +126,15 @@ def _set(mapping: dict, path: list, value) -> dict:
     return out
 
 
+def _cuts(value, where: str) -> list[str]:
+    """A list of strings (what a profile or run changes from the papers)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise ParamsError(f"{where}: key 'cuts' must be a list of strings, got {value!r}")
+    return list(value)
+
+
 def profile_path(profile: str, params_dir=None) -> Path:
     """params/<profile>.yaml, or the path itself when it names a YAML file."""
     if str(profile).endswith((".yaml", ".yml")):
@@ -152,6 +163,7 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
     if not isinstance(runs_raw, list) or not runs_raw:
         raise ParamsError(f"profile {name} ({path}): 'runs' must be a non-empty list")
     defaults = raw.get("defaults") or {}
+    shared_cuts = _cuts(raw.get("cuts"), f"profile {name} ({path})")
     notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
     runs, seen = [], set()
     for i, r in enumerate(runs_raw):
@@ -172,6 +184,7 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
         seed = params.get("seed", 0)
         seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
+        cuts = shared_cuts + _cuts(r.get("cuts"), where)
         resources = _resources(r.get("resources"), where, _resources(raw.get("resources"), where, RESOURCES))
         for suffix, over, point_values in _grid_points(r.get("grid"), fields, where):
             point = _merge(params, over, fields)
@@ -180,9 +193,9 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
             for seed in seeds:
                 task = r["name"] + suffix + (f"--seed{seed}" if len(seeds) > 1 else "")
                 runs.append(Run(task, r["notebook"], {**point, "seed": seed}, r["name"], seed, point_values,
-                                resources, getattr(cls, "READS_RECORDS", False)))
+                                resources, getattr(cls, "READS_RECORDS", False), cuts))
     data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
     if data != "generated" and not Path(data).is_dir():
         raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
-    return Profile(name, path, raw.get("title", name), data, list(raw.get("cuts") or []), runs)
+    return Profile(name, path, raw.get("title", name), data, shared_cuts, runs)

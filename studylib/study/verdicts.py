@@ -6,12 +6,15 @@ rows; `check_row` judges a data check (shown, never counted).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from ..train.experiment import PROTOCOLS
 from . import stats
 from .claims import CLAIMS, Claim, stand_in
 
-__all__ = ["NOT_TESTABLE", "VERDICTS", "adjust", "check_row", "judge", "untestable_row"]
+__all__ = ["NOT_TESTABLE", "VERDICTS", "adjust", "check_row", "judge", "other_protocol", "untestable_row"]
 
 VALUE_VERDICTS = ("matches", "differs", "inconclusive")
 ORDER_VERDICTS = ("holds", "contradicted", "inconclusive")
@@ -25,7 +28,8 @@ def _base(claim: Claim, run: str = "") -> dict:
             "paper_value": claim.value if claim.kind != "order" else f"{claim.arms[0]} > {claim.arms[1]}",
             "margin": claim.margin, "run": run, "n": 0, "estimate": None, "sd": None, "ci": None, "seeds": [],
             "p": None, "p_adjusted": None, "wins": None, "prob_improvement": None, "verdict": NOT_TESTABLE,
-            "indicative": False, "stand_in": "", "protocol": claim.protocol, "note": ""}
+            "indicative": False, "stand_in": "", "protocol": claim.protocol, "note": "",
+            "test_protocol": claim.test_protocol, "other_protocol": None}
 
 
 def untestable_row(claim: Claim, note: str = "", run: str = "") -> dict:
@@ -33,15 +37,26 @@ def untestable_row(claim: Claim, note: str = "", run: str = "") -> dict:
     return {**_base(claim, run), "note": note or claim.untestable}
 
 
-def judge(claim: Claim, per_seed: dict, params, profile: str, run: str = "", n_boot: int = N_BOOT) -> dict:
-    """One claim's row.
+def other_protocol(claim: Claim) -> str:
+    """The test protocol the claim is not judged on (shown beside)."""
+    return next(p for p in PROTOCOLS if p != claim.test_protocol)
 
-    per_seed: {arm: [(y_true, y_pred) per seed]}, the seeds in the same order for every arm and the same
-        test images within a seed. params: the run's parameters (stand-ins are read from them).
+
+def judge(claim: Claim, per_seed: dict, params, profile: str, run: str = "", n_boot: int = N_BOOT,
+          other: dict | None = None) -> dict:
+    """One claim's row, judged on the claim's test protocol (claim.test_protocol).
+
+    per_seed: {arm: [(y_true, y_pred) per seed]} of the models the claim's protocol tests, the seeds in the
+        same order for every arm and the same test images within a seed. params: the run's parameters
+        (stand-ins are read from them). other: the same under the other protocol, judged by the same rule
+        and shown beside as row["other_protocol"] (protocol, estimate, ci, verdict), never counted.
     """
     row = _base(claim, run)
     if claim.untestable:
         return untestable_row(claim, run=run)
+    if other is not None:
+        o = judge(dataclasses.replace(claim, test_protocol=other_protocol(claim)), other, params, profile, run, n_boot)
+        row["other_protocol"] = {k: o[k] for k in ("test_protocol", "estimate", "ci", "p", "verdict")}
     a = per_seed[claim.arms[0]]
     other = per_seed[claim.arms[1]] if claim.kind == "order" else None
     boot = stats.two_level_bootstrap(a, claim.metric, n_boot=n_boot, seed=0, paired_with=other)

@@ -1,4 +1,9 @@
-"""Train once, select on validation, test once: the step every experiment arm takes."""
+"""Train once, then test each protocol's model once: the step every experiment arm takes.
+
+Two test protocols, both recorded: 'best' tests the epoch chosen on validation; 'final' tests the last
+epoch trained (papers 001 and 003 test their final epoch). When they are the same epoch the model is
+tested once and both protocols share the result.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +14,16 @@ from ..data.base import ImageDataset
 from .config import TrainConfig
 from .loop import evaluate, fit
 
+__all__ = ["PROTOCOLS", "Outcome", "fmt_ci", "results_table", "test_once", "train_and_test"]
+
+# test protocol -> what it tests, as reports name it
+PROTOCOLS = {"best": "best on validation", "final": "final epoch"}
+
 
 @dataclasses.dataclass
 class Outcome:
-    """A trained model, its history, and the one test evaluation (selection was on val)."""
+    """A trained model, its history, and its test evaluations: `test`, `metrics`, `ci` of the epoch chosen on
+    validation ('best'), and `final` the same of the last epoch (dict epoch, val, test, metrics, ci)."""
 
     name: str
     fit: object
@@ -23,12 +34,26 @@ class Outcome:
     seconds: float
     model_info: dict
     config: TrainConfig | None = None
+    final: dict | None = None
+    selection: dict | None = None    # the learning-rate search that chose config.lr (study.search), if any
+
+    def protocol(self, name: str) -> dict:
+        """{epoch, val, test, metrics, ci} of one test protocol (PROTOCOLS)."""
+        if name not in PROTOCOLS:
+            raise ValueError(f"unknown test protocol {name!r}; valid: {', '.join(PROTOCOLS)}")
+        if name == "final" and self.final is not None:
+            return self.final
+        return dict(epoch=self.fit.best_epoch, val=self.val, test=self.test, metrics=self.metrics, ci=self.ci)
 
     def row(self) -> dict:
-        m = self.metrics
-        return {"setting": self.name, "best epoch": self.fit.best_epoch, "val acc": self.val["acc"],
+        m, f = self.metrics, self.protocol("final")
+        return {"setting": self.name, "weights": "ImageNet" if self.model_info.get("pretrained") else "random init",
+                "lr": self.config.lr if self.config else None, "best epoch": self.fit.best_epoch,
+                "final epoch": f["epoch"], "val acc": self.val["acc"],
                 "test acc": m["accuracy"], "acc 95% CI": fmt_ci(self.ci["accuracy"]),
                 "test macro F1": m["f1_macro"], "macro F1 95% CI": fmt_ci(self.ci["macro_f1"]),
+                "test acc (final epoch)": f["metrics"]["accuracy"],
+                "test macro F1 (final epoch)": f["metrics"]["f1_macro"],
                 "macro P": m["precision_macro"], "macro R": m["recall_macro"],
                 "weighted F1": m["f1_weighted"], "trainable params": self.model_info.get("trainable_params"),
                 "train s": round(self.seconds)}
@@ -38,22 +63,46 @@ def fmt_ci(ci) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: TrainConfig,
-                   n_boot: int = 1000) -> Outcome:
-    """fit on train (best epoch chosen on val), then evaluate the chosen model once on test."""
-    t0 = time.perf_counter()
-    result = fit(model, splits["train"], splits["val"], cfg)
-    seconds = time.perf_counter() - t0
-    # fit scored validation at every epoch: the best epoch's row is the chosen model's validation score
-    best = result.history.loc[result.history["epoch"] == result.best_epoch]
-    val = ({"acc": float(best["val_acc"].iloc[0]), "macro_f1": float(best["val_macro_f1"].iloc[0]),
-            "loss": float(best["val_loss"].iloc[0])} if len(best) else evaluate(result.model, splits["val"], cfg))
-    test = evaluate(result.model, splits["test"], cfg)
-    m = metrics.classification_metrics(test["y_true"], test["y_pred"], splits["test"].classes)
+def _val_at(result, epoch: int, model, val_split, cfg) -> dict:
+    """Validation scores of an epoch: fit scored validation every epoch, so its history row holds them."""
+    row = result.history.loc[result.history["epoch"] == epoch]
+    if len(row):
+        return {"acc": float(row["val_acc"].iloc[0]), "macro_f1": float(row["val_macro_f1"].iloc[0]),
+                "loss": float(row["val_loss"].iloc[0])}
+    return evaluate(model, val_split, cfg)
+
+
+def test_once(model, test_split: ImageDataset, cfg: TrainConfig, n_boot: int = 1000) -> tuple[dict, dict, dict]:
+    """(predictions, metrics, 95% CIs of accuracy and macro F1) of one model on test: the one look at test."""
+    test = evaluate(model, test_split, cfg)
+    m = metrics.classification_metrics(test["y_true"], test["y_pred"], test_split.classes)
     ci = {k: metrics.bootstrap_ci(test["y_true"], test["y_pred"], k, n_boot=n_boot, seed=cfg.seed)
           for k in ("accuracy", "macro_f1")}
+    return test, m, ci
+
+
+def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: TrainConfig,
+                   n_boot: int = 1000, result=None) -> Outcome:
+    """fit on train (best epoch chosen on val), then test the chosen model and the final epoch's model,
+    each once (one look when they are the same epoch). `result`: an already fitted FitResult to test."""
+    if result is None:
+        t0 = time.perf_counter()
+        result = fit(model, splits["train"], splits["val"], cfg)
+        seconds = time.perf_counter() - t0
+    else:  # fitted elsewhere (the learning-rate search's trial): its epochs' time
+        seconds = float(result.history["seconds"].sum())
+    val = _val_at(result, result.best_epoch, result.model, splits["val"], cfg)
+    test, m, ci = test_once(result.model, splits["test"], cfg, n_boot)
+    final = None
+    if result.final_state is not None:  # the final epoch is another model: load it, test it, put the best back
+        best_state = {k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()}
+        result.model.load_state_dict(result.final_state)
+        f_test, f_m, f_ci = test_once(result.model, splits["test"], cfg, n_boot)
+        final = dict(epoch=result.final_epoch, val=_val_at(result, result.final_epoch, result.model, splits["val"], cfg),
+                     test=f_test, metrics=f_m, ci=f_ci)
+        result.model.load_state_dict(best_state)
     info = dict(getattr(result.model, "info", {}))
-    return Outcome(name, result, val, test, m, ci, seconds, info, cfg)
+    return Outcome(name, result, val, test, m, ci, seconds, info, cfg, final)
 
 
 def results_table(outcomes: dict[str, Outcome]):

@@ -148,6 +148,10 @@ class FitResult:
     device: str
     stopped_early: bool
     speed: dict = field(default_factory=dict)  # frozen_prefix (cached/no_grad/off), num_threads, channels_last, ...
+    final_epoch: int = 0    # the last epoch trained (where early stopping stopped, else cfg.epochs)
+    # the final epoch's weights (CPU) when they differ from the best epoch's, else None (the model is both):
+    # papers 001 and 003 test their final epoch, so both models are kept
+    final_state: dict | None = None
 
 
 def _is_better(value: float, best: float | None, monitor: str) -> bool:
@@ -166,7 +170,8 @@ def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConf
         cfg: TrainConfig.
 
     Returns:
-        FitResult with the best weights loaded into `model`.
+        FitResult with the best weights loaded into `model` (the final epoch's in `final_state` when
+        they differ; with checkpoint_dir, last.pt and best.pt hold both).
     """
     device = resolve_device(cfg.device)
     threads_before = torch.get_num_threads()
@@ -262,9 +267,12 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
                  epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
                  rng=rng_state(gen))
 
-    if best_state is not None:
+    final_epoch = history[-1]["epoch"] if history else 0
+    final_state = None
+    if best_state is not None and best_epoch != final_epoch:
+        final_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         model.load_state_dict(best_state)
     cols = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "seconds"]
     return FitResult(model=model, history=pd.DataFrame(history, columns=cols), best_epoch=best_epoch,
                      best_val=best_val, monitor=cfg.monitor, device=str(device), stopped_early=stopped,
-                     speed=speed)
+                     speed=speed, final_epoch=final_epoch, final_state=final_state)

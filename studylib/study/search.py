@@ -1,0 +1,111 @@
+"""An arm's learning rate chosen on validation, once, at seed 0 (paper 004 names no rate or epoch count).
+
+For an arm with an `lr_grid`, `choose_lr` trains the arm at seed 0 on seed 0's train/val at every rate of
+the grid (each until validation stops improving, within the epoch cap: the run's `early_stopping_patience`
+and `epochs`) and picks the rate whose best validation score is highest (ties: the earlier rate in the
+grid). Every seed then trains at that rate. Test is never read.
+
+Why every task can run alone: the search depends on nothing seed-specific, so a task of any seed can
+compute it and gets the same answer. Each trial's outcome is memoised as a small JSON file in `memo_dir`
+(named by a hash of everything the trial depends on: the run's parameters but its seed, the arm, the
+rate, the data files' sha256; the caller puts the code version in `memo_dir`), under a file lock. So the
+trials are trained once however the tasks are ordered or spread over processes, an interrupted search
+resumes at its first unfinished trial, and tasks of several seeds running at once share the trials.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+from pathlib import Path
+
+from ..data.splits import data_sources
+from ..io import write_json
+from ..train import fit, seed_everything
+from ..train.config import MONITORS
+from .experiments import Arm, as_dict, train_config
+
+__all__ = ["SEARCH_SEED", "choose_lr", "trial_key"]
+
+SEARCH_SEED = 0  # the issue's protocol: choose on seed 0, then train every seed at the chosen rate
+
+
+def trial_key(params, arm: Arm, lr: float, splits: dict) -> str:
+    """A hash of everything one search trial depends on (not the task's seed, not the other arms)."""
+    settings = {k: v for k, v in as_dict(params).items() if k not in ("seed", "arms")}
+    payload = {"params": settings, "arm": dataclasses.asdict(arm), "lr": lr, "seed": SEARCH_SEED,
+               "data": sorted(data_sources(splits["train"], splits["val"]).items())}  # never test
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on `path` (another process computing the same trial makes this one wait)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _summary(lr: float, result) -> dict:
+    """What the search keeps of a trial: its best validation score, where it peaked and where it stopped."""
+    h = result.history
+    return {"lr": lr, "best_val": result.best_val, "best_epoch": result.best_epoch, "final_epoch": result.final_epoch,
+            "stopped_early": result.stopped_early, "seconds": round(float(h["seconds"].sum()), 1),
+            "val_curve": [round(float(v), 4) for v in h[result.monitor]]}
+
+
+def _trial(params, arm: Arm, lr: float, splits: dict, build):
+    """Train the arm at seed 0 at rate lr on train, scored on val; the FitResult."""
+    p0 = dataclasses.replace(params, seed=SEARCH_SEED)
+    seed_everything(SEARCH_SEED)
+    model = build(p0, arm, splits)
+    return fit(model, splits["train"], splits["val"], train_config(p0, arm, lr=lr))
+
+
+def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:
+    """The arm's rate chosen on validation at seed 0.
+
+    Args:
+        params: the run's parameters (its seed is ignored). arm: an arm with a non-empty lr_grid.
+        splits: seed 0's train/val (test is not read). build: (params, arm, splits) -> model.
+        memo_dir: folder of memoised trials (None: nothing memoised, every trial trains here).
+
+    Returns:
+        (selection, fit): selection = {seed, monitor, grid, trials: [per rate: lr, best_val, best_epoch,
+        final_epoch, stopped_early, seconds, val_curve], lr: the chosen rate}; fit = the chosen trial's
+        FitResult when it was trained in this process (it is seed 0's model at that rate), else None.
+    """
+    if not arm.lr_grid:
+        raise ValueError(f"arm {arm.name!r} has no lr_grid to choose from")
+    monitor = train_config(params, arm).monitor
+    better = (lambda a, b: a > b) if MONITORS[monitor] == "max" else (lambda a, b: a < b)
+    trials, chosen, chosen_fit = [], None, None
+    for lr in arm.lr_grid:
+        result, memo = None, None
+        if memo_dir is not None:
+            memo = Path(memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
+            with _locked(memo.with_suffix(".lock")):
+                if not memo.is_file():
+                    result = _trial(params, arm, lr, splits, build)
+                    write_json(memo, {"arm": arm.name, "monitor": monitor, **_summary(lr, result)})
+            summary = json.loads(memo.read_text())
+        else:
+            result = _trial(params, arm, lr, splits, build)
+            summary = {"arm": arm.name, "monitor": monitor, **_summary(lr, result)}
+        summary.pop("arm", None), summary.pop("monitor", None)
+        print(f"lr search, {arm.name}: lr {lr:g} -> best {monitor} {summary['best_val']:.4f} at epoch "
+              f"{summary['best_epoch']}, stopped at {summary['final_epoch']}{' (memoised)' if result is None else ''}")
+        trials.append(summary)
+        if chosen is None or chosen["best_val"] is None or (
+                summary["best_val"] is not None and better(summary["best_val"], chosen["best_val"])):
+            chosen, chosen_fit = summary, result  # keep only the leading trial's model in memory
+    print(f"lr search, {arm.name}: chose lr {chosen['lr']:g} on validation")
+    selection = {"seed": SEARCH_SEED, "monitor": monitor, "grid": list(arm.lr_grid), "trials": trials,
+                 "lr": chosen["lr"]}
+    return selection, chosen_fit
