@@ -35,3 +35,12 @@ def cache(tmp_path) -> Path:
 def shared_data_or_none():
     """The real data folder when present, else None (for tests that only borrow names from it)."""
     return SHARED_DATA if (SHARED_DATA / "PROVENANCE.md").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def demo_reports(tmp_path_factory):
+    """The whole demo profile, run once for the tests that read its reports (a few minutes on 2 cores)."""
+    from studylib import runner
+    out = tmp_path_factory.mktemp("reports-demo")
+    code = runner.run_profile("demo", out_dir=out)
+    return out, code
