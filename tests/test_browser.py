@@ -30,6 +30,7 @@ from studylib.report.render import render_html
 CHROMIUM = os.environ.get("STUDYLIB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # Absolute paths of some machine: the usual roots, and this machine's own (a clone may live anywhere).
 MACHINE_ROOTS = ("/work/", "/tmp/", "/root/", "/home/", "/Users/", "/var/folders/", "/private/", "/builds/")
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show in JupyterLab
 ABSOLUTE = re.compile(r"(?<![\w.~-])(?:%s)[^\s'\"<>()]*" % "|".join(
     re.escape(p) for p in {*MACHINE_ROOTS, str(paths.ROOT) + "/", str(Path.home()) + "/"} if p != "//"))
 
@@ -206,6 +207,7 @@ def lab(browser, demo_data, tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--allow-root",  # CI containers run as root
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -220,8 +222,8 @@ def lab(browser, demo_data, tmp_path_factory):
 
         def open_notebook(name: str):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/{name}.ipynb?token={token}")
-            page.locator(".jp-NotebookPanel .jp-Notebook").wait_for(timeout=60_000)
+            page.goto(f"{base}/lab/tree/{name}.ipynb?reset&token={token}")  # reset: no tabs restored from before
+            page.locator(PANEL).wait_for(timeout=60_000)
             return page
         yield open_notebook
     finally:
@@ -233,14 +235,17 @@ def lab(browser, demo_data, tmp_path_factory):
 
 
 def _run_all(page, timeout_s: int = 300) -> None:
-    """Run > Run All Cells through the menu, then wait until every code cell has run."""
+    """Run > Run All Cells through the menu (once the kernel is up), then wait until every code cell has run."""
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").wait_for(timeout=120_000)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
-    page.wait_for_function("""() => {
-        const p = Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'));
-        return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent));
-    }""", timeout=timeout_s * 1000)
-    errors = page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+    prompts = f"() => Array.from(document.querySelectorAll('{PANEL} .jp-CodeCell .jp-InputPrompt'))" \
+              ".map(e => e.textContent.trim())"
+    try:
+        page.wait_for_function(f"() => ({prompts})().every(t => /^\\[\\d+\\]:$/.test(t))", timeout=timeout_s * 1000)
+    except Exception as e:  # say where it stopped
+        raise AssertionError(f"Run All did not finish in {timeout_s} s: prompts {page.evaluate(prompts)}") from e
+    errors = page.locator(f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     assert errors.count() == 0, errors.first.inner_text()[-2000:]
 
@@ -273,17 +278,17 @@ def _dropdown(box, label: str):
 def test_lab_sample_browser_redraws_on_class_and_dataset(lab):
     page = lab("01_data_audit")
     _run_all(page)
-    box = page.locator(".widget-vbox").filter(has=page.locator(".widget-image")).last
+    box = page.locator(PANEL).locator(".widget-vbox").filter(has=page.locator(".widget-image")).last
     img = box.locator("img.widget-image")
     cls, ds = _dropdown(box, "class"), _dropdown(box, "dataset")
     first = _image_bytes(img)
     assert Image.open(io.BytesIO(first)).size[0] > 200  # a drawn grid, in the widget itself
     # one output area: the cell shows the widget and no stale figure beside it
     assert box.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' jp-CodeCell ')]//img").count() == 1
-    options = cls.locator("option").all_inner_texts()
+    options = cls.locator("option").evaluate_all("os => os.map(o => o.value)")
     cls.select_option(options[1] if cls.input_value() == options[0] else options[0])
     second = _changed(img, first)
-    datasets = ds.locator("option").all_inner_texts()
+    datasets = ds.locator("option").evaluate_all("os => os.map(o => o.value)")
     same_classes = [d for d in datasets if d.startswith("fer2013") and d != ds.input_value()]
     kept = cls.input_value()
     ds.select_option(same_classes[0])  # the class keeps its value: the grid must still be redrawn
@@ -299,12 +304,14 @@ def test_lab_try_your_own_image_finds_the_face_and_predicts(lab, tmp_path):
     Image.fromarray(skdata.astronaut()).save(photo)
     page = lab("03_cnn_from_scratch")
     _run_all(page)
-    box = page.locator(".widget-vbox").filter(has=page.locator("input[type=file]")).last
-    box.locator("input[type=file]").set_input_files(str(photo))
+    box = page.locator(PANEL).locator(".widget-vbox").filter(has=page.locator(".widget-upload")).last
+    with page.expect_file_chooser() as chooser:  # the upload button opens the file dialog, as for a user
+        box.locator(".widget-upload").click()
+    chooser.value.set_files(str(photo))
     result = box.locator(".widget-html")
     result.filter(has_text="predicted:").wait_for(timeout=60_000)
     text = result.inner_text()
     assert re.search(r"face found at x=\d+, y=\d+ \(\d+×\d+ px\); predicted: \w+ \(\d\.\d\d\)", text), text
-    drawn = np.asarray(Image.open(io.BytesIO(_image_bytes(box.locator("img.widget-image")))).convert("RGB"))
+    drawn = np.asarray(Image.open(io.BytesIO(_changed(box.locator("img.widget-image"), b""))).convert("RGB"))
     assert (drawn == [0, 255, 0]).all(-1).sum() > 100, "the face box is drawn on the photo"
     page.close()

@@ -187,8 +187,8 @@ def try_your_image(model, classes: list[str], image_size: int = 48, channels: in
             return
         crop, _, probs = predict_face(model, rgb, classes, image_size, channels)
         found = face_box(rgb)
-        result.value = describe_prediction(found, probs)
         box.show(plots.face_prediction(rgb, found, crop, probs))
+        result.value = describe_prediction(found, probs)
     upload.observe(on_upload, names="value")
     return box
 
