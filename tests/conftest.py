@@ -42,3 +42,12 @@ def _prefix_cache_in_tmp(tmp_path_factory, monkeypatch):
     """Each test gets its own, empty store of frozen-prefix outputs (never the user's cache folder, and no
     entry carried from one test to the next); subprocesses (papermill, multiprocessing) inherit it."""
     monkeypatch.setenv("STUDYLIB_PREFIX_CACHE", str(tmp_path_factory.mktemp("prefix-cache")))
+
+
+@pytest.fixture(scope="session")
+def demo_reports(tmp_path_factory):
+    """The whole demo profile, run once for the tests that read its reports (a few minutes on 2 cores)."""
+    from studylib import runner
+    out = tmp_path_factory.mktemp("reports-demo")
+    code = runner.run_profile("demo", out_dir=out)
+    return out, code

@@ -96,14 +96,6 @@ def test_papermill_injects_the_parameters(tmp_path):
     assert nb.metadata.papermill.parameters == params_
 
 
-@pytest.fixture(scope="session")
-def demo_reports(tmp_path_factory):
-    """The whole demo profile, run once for the tests below (a few minutes on 2 cores)."""
-    out = tmp_path_factory.mktemp("reports-demo")
-    code = runner.run_profile("demo", out_dir=out)
-    return out, code
-
-
 @pytest.mark.slow
 def test_demo_profile_runs_every_notebook(demo_reports):
     out, code = demo_reports

@@ -1,10 +1,13 @@
 """The face finder behind "try your own image", and the misclassified filter."""
+import base64
+import datetime
+
 import numpy as np
 import pytest
 from skimage import data as skdata
 
 from studylib import models
-from studylib.report import scorecard, widgets
+from studylib.report import render, scorecard, widgets
 from studylib.data import ImageDataset
 
 
@@ -35,3 +38,52 @@ def test_headlines_list_claimless_runs_and_name_a_broken_record(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"broken.json.*not valid JSON"):
         scorecard.headlines(tmp_path)
+
+
+def _browsable():
+    rng = np.random.default_rng(0)
+    faces = ImageDataset(rng.integers(0, 255, (12, 8, 8, 3), np.uint8), np.arange(12) % 2, ["Ada_Lovelace", "b"],
+                         "train", "faces", ids=np.array([f"Ada_Lovelace/Ada_Lovelace_{i:04d}.jpg" for i in range(12)]))
+    other = ImageDataset(rng.integers(0, 255, (12, 8, 8, 3), np.uint8), np.arange(12) % 2, ["Ada_Lovelace", "b"],
+                         "test", "faces")
+    return {"faces train": faces, "faces test": other}
+
+
+def test_sample_browser_redraws_in_place_when_only_the_dataset_changes():
+    box = widgets.sample_browser(_browsable(), n=4)
+    ds_pick, cls_pick, _ = box.children[0].children
+    assert box.children[-1] is box.image and bytes(box.image.value).startswith(b"\x89PNG")  # one image area
+    first = box.image.value
+    ds_pick.value = "faces test"  # same class names: the class keeps its value, yet the grid must change
+    assert cls_pick.value == "Ada_Lovelace" and box.image.value != first
+    second = box.image.value
+    cls_pick.value = "b"
+    assert box.image.value != second
+    bundle = box._repr_mimebundle_()  # a page without a kernel shows the current figure, not an empty widget
+    assert base64.b64decode(bundle["image/png"]) == bytes(box.image.value) and render.WIDGET_VIEW in bundle
+
+
+def test_grid_captions_are_short():
+    assert widgets.caption("Ada_Lovelace/Ada_Lovelace_0005.jpg", "Ada_Lovelace") == "0005"
+    assert widgets.caption(42, "Angry") == "42"
+    long = widgets.caption("Black-grass/0123456789abcdefghij.png", "Black-grass")
+    assert len(long) == 16 and long.startswith("0123456") and long.endswith("cdefghij")
+
+
+def test_try_your_image_draws_the_face_box_and_names_the_prediction():
+    import io
+    from PIL import Image
+    model = models.build_model("small_cnn", 3, in_channels=1, pretrained=False)
+    box = widgets.try_your_image(model, ["a", "b", "c"], 48, 1)
+    assert "image/png" not in box._repr_mimebundle_()  # nothing to show before an upload
+    buf = io.BytesIO()
+    Image.fromarray(skdata.astronaut()).save(buf, format="png")
+    upload, result = box.children[0].children[0], box.children[1]
+    upload.value = ({"name": "me.png", "type": "image/png", "size": len(buf.getvalue()),
+                     "content": memoryview(buf.getvalue()), "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    assert "face found at x=" in result.value and "predicted: <b>" in result.value
+    drawn = np.asarray(Image.open(io.BytesIO(bytes(box.image.value))).convert("RGB"))
+    assert ((drawn == [0, 255, 0]).all(-1)).sum() > 100  # the green face box is in the figure
+    upload.value = ({"name": "x.png", "type": "image/png", "size": 3, "content": memoryview(b"abc"),
+                     "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    assert "could not read the file as an image" in result.value

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: a finished widget bar (tqdm.auto) reads "model not found" once saved
 
 from ..io import atomic_write
 from ..paths import default_cache_dir

@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["learning_curves", "confusion_matrix", "per_class_f1", "class_distribution", "image_grid"]
+__all__ = ["learning_curves", "confusion_matrix", "per_class_f1", "class_distribution", "image_grid", "face_prediction"]
 
 
 def learning_curves(history: pd.DataFrame, title: str = "", best_epoch: int | None = None) -> Figure:
@@ -178,3 +178,28 @@ def show_learning_curves(outcomes: dict, classes: list[str] | None = None) -> No
         plt.show(learning_curves(o.fit.history, o.name, o.fit.best_epoch))
         if classes is not None:
             plt.show(confusion_matrix(o.metrics["confusion"], classes, f"{o.name} (test)"))
+
+
+def face_prediction(rgb: np.ndarray, box, crop: np.ndarray, probs: pd.Series) -> Figure:
+    """"Try your own image": the photo with the face box, what the model sees, and its class probabilities.
+
+    Args:
+        rgb: the photo, uint8 (H, W, 3).
+        box: (x, y, width, height) of the face, or None (the whole photo was used).
+        crop: the model's input, uint8 (h, w, C) with C 1 or 3.
+        probs: class probabilities, highest first.
+    """
+    from matplotlib.patches import Rectangle
+    fig, ax = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained", width_ratios=[1, 1, 1.4])
+    ax[0].imshow(rgb)
+    if box is not None:
+        ax[0].add_patch(Rectangle(box[:2], box[2], box[3], fill=False, edgecolor="#00ff00", linewidth=3))
+    ax[0].set_title("face found" if box is not None else "no face found: whole image used", fontsize=9)
+    ax[1].imshow(crop[..., 0] if crop.shape[-1] == 1 else crop, cmap="gray", vmin=0, vmax=255)
+    ax[1].set_title(f"what the model sees ({crop.shape[0]} px)", fontsize=9)
+    for a in ax[:2]:
+        a.axis("off")
+    probs.plot.barh(ax=ax[2])
+    ax[2].invert_yaxis()
+    ax[2].set(xlim=(0, 1), xlabel="probability", title=f"predicted: {probs.index[0]} ({probs.iloc[0]:.2f})")
+    return fig

@@ -2,12 +2,21 @@
 
 Each function returns a widget and never blocks, so notebooks still execute headless under papermill.
 The work behind each widget (`misclassified`, `predict_face`) is a plain function that tests can call.
+
+A browser is one `FigureBox`: its controls above one `Image` widget holding the current figure as PNG.
+Every redraw replaces that image in place, and no output is captured into an `Output` widget while
+papermill executes a cell (that can lose the kernel's reply: the run then hangs). The box's display
+bundle carries the current PNG beside the widget view, so a report (or any page without a live kernel)
+shows the figure instead of an empty widget.
 """
 from __future__ import annotations
 
+import base64
 import io
+from pathlib import PurePosixPath
 
 import cv2
+import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -18,42 +27,75 @@ from . import plots
 from ..train.batches import to_batch
 
 
-def _grid_output(draw) -> "object":
-    """An Output widget redrawn on user events. The first drawing is shown as a plain figure instead:
-    capturing output into a widget while papermill executes the cell can lose the kernel's reply (the
-    run then hangs), and a plain figure also appears in the rendered HTML report."""
-    import ipywidgets as w
-    out = w.Output()
-
-    def refresh(*_):
-        out.clear_output(wait=True)
-        with out:
-            plt.show(draw())
-    plt.show(draw())
-    return out, refresh
+def figure_png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes; the figure is closed (so the inline backend does not show it too)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
 
 
-def sample_browser(datasets: dict, n: int = 16, seed: int = 0):
+class FigureBox(w.VBox):
+    """Controls above one image area; `show(fig)` replaces the image in place.
+
+    Outside JupyterLab (a rendered report, a notebook viewer) the display falls back to the current
+    figure as a plain PNG, and to `note` as text.
+    """
+
+    def __init__(self, controls: list, note: str, extra: list | None = None):
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.note = note
+        super().__init__([w.HBox(controls), *(extra or []), self.image])
+
+    def show(self, fig) -> None:
+        self.image.value = figure_png(fig)
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = self.note
+        if self.image.value:
+            data["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return data
+
+
+def caption(item_id, class_name: str, width: int = 16) -> str:
+    """A short grid title for an image id: the file name without its folder, extension and a leading
+    class name (`Ada_Lovelace/Ada_Lovelace_0005.jpg` under class Ada_Lovelace -> `0005`), middle-elided."""
+    name = PurePosixPath(str(item_id)).stem
+    if name.startswith(class_name) and len(name) > len(class_name) + 1:
+        name = name[len(class_name):].lstrip("_- ")
+    return name if len(name) <= width else name[:width // 2 - 1] + "…" + name[-(width // 2):]
+
+
+def sample_browser(datasets: dict, n: int = 16, seed: int = 0) -> FigureBox:
     """Pick a dataset and a class; shows n random images of it (button: draw others)."""
-    import ipywidgets as w
     names = list(datasets)
     ds_pick = w.Dropdown(options=names, description="dataset")
     cls_pick = w.Dropdown(options=datasets[names[0]].classes, description="class")
     again = w.Button(description="other samples")
+    box = FigureBox([ds_pick, cls_pick, again], f"sample browser: {len(names)} datasets (interactive in JupyterLab)")
     rng = np.random.default_rng(seed)
 
-    def draw():
+    def redraw(*_):
         ds = datasets[ds_pick.value]
         idx = np.flatnonzero(ds.labels == ds.classes.index(cls_pick.value))
         pick = rng.choice(idx, min(n, len(idx)), replace=False) if len(idx) else idx
-        return plots.image_grid(ds.images[pick], [str(ds.ids[i]) for i in pick], ncols=8,
-                                title=f"{ds.name}/{ds.split}: {cls_pick.value} ({len(idx)} images)")
+        box.show(plots.image_grid(ds.images[pick], [caption(ds.ids[i], cls_pick.value) for i in pick], ncols=8,
+                                  title=f"{ds.name}/{ds.split}: {cls_pick.value} ({len(idx)} images)"))
 
-    out, refresh = _grid_output(draw)
-    ds_pick.observe(lambda ch: setattr(cls_pick, "options", datasets[ch["new"]].classes), names="value")
-    cls_pick.observe(refresh, names="value")
-    again.on_click(refresh)
-    return w.VBox([w.HBox([ds_pick, cls_pick, again]), out])
+    def new_dataset(_):
+        # The class list changes; the class may keep its value (both datasets have it), so nothing would
+        # fire: redraw here, once, with the class observer paused while the options change.
+        cls_pick.unobserve(redraw, names="value")
+        cls_pick.options = datasets[ds_pick.value].classes
+        cls_pick.observe(redraw, names="value")
+        redraw()
+
+    redraw()
+    ds_pick.observe(new_dataset, names="value")
+    cls_pick.observe(redraw, names="value")
+    again.on_click(redraw)
+    return box
 
 
 def misclassified(ds, y_pred, true_class: str | None = None, pred_class: str | None = None) -> np.ndarray:
@@ -66,32 +108,40 @@ def misclassified(ds, y_pred, true_class: str | None = None, pred_class: str | N
     return np.flatnonzero(wrong)
 
 
-def misclassified_browser(ds, y_pred, n: int = 24):
+def misclassified_browser(ds, y_pred, n: int = 24) -> FigureBox:
     """Browse misclassified test images by true and predicted class."""
-    import ipywidgets as w
     any_ = "(any)"
     t = w.Dropdown(options=[any_] + ds.classes, description="true")
     p = w.Dropdown(options=[any_] + ds.classes, description="predicted")
+    box = FigureBox([t, p], "misclassified-image browser (interactive in JupyterLab)")
 
-    def draw():
+    def redraw(*_):
         idx = misclassified(ds, y_pred, None if t.value == any_ else t.value, None if p.value == any_ else p.value)
         titles = [f"{ds.classes[ds.labels[i]]}→{ds.classes[y_pred[i]]}" for i in idx[:n]]
-        return plots.image_grid(ds.images[idx[:n]], titles, ncols=8, title=f"{len(idx)} misclassified")
+        box.show(plots.image_grid(ds.images[idx[:n]], titles, ncols=8, title=f"{len(idx)} misclassified"))
 
-    out, refresh = _grid_output(draw)
-    t.observe(refresh, names="value")
-    p.observe(refresh, names="value")
-    return w.VBox([w.HBox([t, p]), out])
+    redraw()
+    t.observe(redraw, names="value")
+    p.observe(redraw, names="value")
+    return box
 
 
-def find_face(rgb: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The largest face found by OpenCV's bundled Haar cascade, else the whole image."""
+def face_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) of the largest face found by OpenCV's bundled Haar cascade, or None."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
     if len(faces) == 0:
+        return None
+    return tuple(int(v) for v in max(faces, key=lambda f: f[2] * f[3]))
+
+
+def find_face(rgb: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The largest face (cropped), else the whole image; and whether a face was found."""
+    box = face_box(rgb)
+    if box is None:
         return rgb, False
-    x, y, wdt, hgt = max(faces, key=lambda f: f[2] * f[3])
+    x, y, wdt, hgt = box
     return rgb[y:y + hgt, x:x + wdt], True
 
 
@@ -108,30 +158,39 @@ def predict_face(model, rgb: np.ndarray, classes: list[str], image_size: int = 4
     return arr[0], found, pd.Series(probs, index=classes).sort_values(ascending=False)
 
 
-def try_your_image(model, classes: list[str], image_size: int = 48, channels: int = 1):
-    """Upload a photo: the face is found, cropped, and the model's class probabilities are shown."""
-    import ipywidgets as w
+def read_upload(value) -> bytes:
+    """The bytes of the first file of a FileUpload value (ipywidgets 8: a tuple of dicts; 7: a dict)."""
+    first = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
+    return bytes(first["content"])
+
+
+def describe_prediction(box, probs: pd.Series) -> str:
+    """One line (HTML) under the figure: where the face is and what the model predicts."""
+    where = (f"face found at x={box[0]}, y={box[1]} ({box[2]}×{box[3]} px)" if box
+             else "no face found: the whole image was used")
+    return f"{where}; predicted: <b>{probs.index[0]}</b> ({probs.iloc[0]:.2f})"
+
+
+def try_your_image(model, classes: list[str], image_size: int = 48, channels: int = 1) -> FigureBox:
+    """Upload a photo: the face is found (box drawn), cropped, and the model's class probabilities shown."""
     upload = w.FileUpload(accept="image/*", multiple=False, description="your image")
-    out = w.Output()
+    result = w.HTML("")
+    box = FigureBox([upload], "try your own image: upload a photo in JupyterLab", extra=[result])
 
     def on_upload(change):
-        files = change["new"]
-        if not files:
+        if not change["new"]:
             return
-        data = files[0]["content"] if isinstance(files, (list, tuple)) else list(files.values())[0]["content"]
-        rgb = np.asarray(Image.open(io.BytesIO(bytes(data))).convert("RGB"))
-        crop, found, probs = predict_face(model, rgb, classes, image_size, channels)
-        out.clear_output(wait=True)
-        with out:
-            print("face found" if found else "no face found: the whole image was used")
-            fig, ax = plt.subplots(1, 2, figsize=(8, 3))
-            ax[0].imshow(crop[..., 0] if crop.shape[-1] == 1 else crop, cmap="gray")
-            ax[0].axis("off")
-            probs.plot.barh(ax=ax[1])
-            ax[1].invert_yaxis()
-            plt.show(fig)
+        try:
+            rgb = np.asarray(Image.open(io.BytesIO(read_upload(change["new"]))).convert("RGB"))
+        except (OSError, ValueError) as e:  # not an image: say so, keep the last figure
+            result.value = f"could not read the file as an image ({type(e).__name__}: {e})"
+            return
+        crop, _, probs = predict_face(model, rgb, classes, image_size, channels)
+        found = face_box(rgb)
+        box.show(plots.face_prediction(rgb, found, crop, probs))
+        result.value = describe_prediction(found, probs)
     upload.observe(on_upload, names="value")
-    return w.VBox([upload, out])
+    return box
 
 
 def example_prediction(model, classes: list[str], image_size: int = 48, channels: int = 1) -> str:

@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: a finished widget bar (tqdm.auto) reads "model not found" once saved
 
 from .batches import to_batch
 

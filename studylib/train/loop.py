@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: a finished widget bar (tqdm.auto) reads "model not found" once saved
 
 from ..data.base import ImageDataset
 from .augment import make_augment
