@@ -126,8 +126,11 @@ def claim_bearing(profile: str, data_dir: str, pattern: str):
     """(run name, arm names) of every run of the profile that tests a registry claim and trains a model."""
     from studylib.study import claims, experiments, profile as P
     prof = P.load_profile(profile, data_dir=data_dir)
-    out = []
+    out, seen = [], set()
     for run in prof.runs:
+        if run.run in seen:  # one task per run: its seeds cost the same (the projection multiplies)
+            continue
+        seen.add(run.run)
         p = experiments.resolve(run.notebook, run.params)
         if claims.for_run(run.notebook, p) and fnmatch.fnmatch(run.name, pattern):
             out.append((run.name, [a.name for a in getattr(p, "arms", [])]))

@@ -17,7 +17,8 @@ from studylib.runner.engine import cpu_share
 
 TWO_SEEDS = {"profile": "two", "data_dir": "generated", "seeds": [0, 1],
              "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
-                       "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}}]}
+                       "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}},
+                      {"name": "card", "notebook": "06_scorecard"}]}
 
 
 def _profile(tmp_path, content: dict, name="p.yaml") -> str:
@@ -102,7 +103,8 @@ def _files(out: Path) -> dict:
 def test_two_workers_run_two_tasks_at_once(two_seeds):
     _, out, code = two_seeds
     index = _index(out)
-    assert code == 0 and set(index) == {"cnn--seed0", "cnn--seed1"}
+    assert code == 0 and set(index) == {"cnn--seed0", "cnn--seed1", "card"}
+    assert index["card"]["start"] >= max(index["cnn--seed0"]["end"], index["cnn--seed1"]["end"])  # reads them
     a, b = index["cnn--seed0"], index["cnn--seed1"]
     assert a["start"] < b["end"] and b["start"] < a["end"], "the two tasks did not overlap"
     for e in (a, b):
@@ -120,13 +122,15 @@ def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys):
     capsys.readouterr()
     assert runner.run_profile(p, out_dir=out, workers=2) == 0
     said = capsys.readouterr().out
-    assert "skip cnn--seed0: unchanged, ok" in said and "skip cnn--seed1" in said and "run  " not in said
+    assert "skip cnn--seed0: unchanged, ok" in said and "skip cnn--seed1" in said and "skip card" in said
+    assert "run  " not in said
     assert _files(out) == before  # every record untouched (bytes and modification time)
 
     (out / "results" / "cnn--seed1.json").unlink()
     assert runner.run_profile(p, out_dir=out, workers=2) == 0
     said = capsys.readouterr().out
     assert "run  cnn--seed1: its record is missing" in said and "skip cnn--seed0" in said
+    assert "run  card: changed: records" in said  # the scorecard reads the record that was written again
     after = _files(out)
     assert after["cnn--seed0.json"] == before["cnn--seed0.json"]
     assert "cnn--seed1.json" in after

@@ -64,7 +64,8 @@ def _spec(run, prof, data: Path, out: Path) -> dict:
     """What a worker needs to execute one task (plain data: it travels to the worker)."""
     return {"name": run.name, "notebook": run.notebook, "params": run.params, "run": run.run, "seed": run.seed,
             "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": run.cuts,
-            "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"]}
+            "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"],
+            "reads": [r.name for r in prof.runs if not r.after_all] if run.after_all else []}
 
 
 def _longest_first(specs: list[dict], out: Path) -> list[dict]:

@@ -2,7 +2,8 @@
 
 A task's inputs are the notebook's sha256, its resolved parameters (seed and grid point included), the
 profile's name and cuts, the code (commit, plus a hash of the diff when the tree is dirty) and, for a
-task that reads the profile's records (the scorecard), the sha256 of each record it reads. Its data are
+task that reads the profile's records (the scorecard, a sweep's table), the sha256 of each record of the
+profile's other tasks (not of the other record readers: two of them would rerun each other). Its data are
 the files its record lists under `data_sources`: each file's size and mtime are kept, and a file whose
 size or mtime changed is hashed again and compared with the sha256 the record holds (a folder, whose
 record hash covers its files, counts as changed when any of its files' size or mtime did).
@@ -25,17 +26,18 @@ from ..report.records import code_version
 __all__ = ["code_version", "data_signature", "load_state", "reason_to_run", "save_state", "task_inputs"]
 
 
-def records_digest(results_dir: Path, exclude: str) -> dict:
-    """{record: sha256} of the profile's records, but the task's own (what a scorecard reads)."""
-    return {p.name: sha256_file(p) for p in sorted(Path(results_dir).glob("*.json")) if p.stem != exclude}
+def records_digest(results_dir: Path, tasks: list[str]) -> dict:
+    """{record: sha256} of the given tasks' records (those a scorecard reads; None for a missing one)."""
+    paths_ = {t: Path(results_dir) / f"{t}.json" for t in tasks}
+    return {t: sha256_file(p) if p.is_file() else None for t, p in paths_.items()}
 
 
 def task_inputs(spec: dict, code: str) -> dict:
     nb = paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
     inputs = {"notebook_sha256": sha256_file(nb), "params": spec["params"], "seed": spec["seed"],
               "grid": spec["grid"], "profile": spec["profile"], "cuts": spec["cuts"], "code": code}
-    if spec.get("after_all"):
-        inputs["records"] = records_digest(Path(spec["out_dir"]) / "results", spec["name"])
+    if spec.get("after_all"):  # the records it reads: those of the tasks that do not read records themselves
+        inputs["records"] = records_digest(Path(spec["out_dir"]) / "results", spec["reads"])
     return json.loads(json.dumps(inputs))  # as it reads back from JSON (tuples -> lists)
 
 
