@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -51,3 +52,17 @@ def demo_reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports-demo")
     code = runner.run_profile("demo", out_dir=out)
     return out, code
+
+
+def _strip_times(metrics: dict) -> dict:
+    """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
+    out = json.loads(json.dumps(metrics))
+    for arm in out.values():
+        for row in arm.get("history", []):
+            row.pop("seconds", None)
+    return out
+
+
+@pytest.fixture()
+def strip_times():
+    return _strip_times

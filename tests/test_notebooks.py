@@ -151,17 +151,8 @@ def test_a_failing_run_is_rendered_marked_and_the_rest_go_on(tmp_path, demo_repo
     assert not (out / "results" / "broken.json").exists()
 
 
-def _strip_times(metrics: dict) -> dict:
-    """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
-    out = json.loads(json.dumps(metrics))
-    for arm in out.values():
-        for row in arm.get("history", []):
-            row.pop("seconds", None)
-    return out
-
-
 @pytest.mark.slow
-def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data):
+def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data, strip_times):
     """Run seeds everything at the header cell: a second Run All in the same JupyterLab kernel (whose
     RNGs the first one advanced) must give the same numbers."""
     from nbclient import NotebookClient
@@ -175,7 +166,7 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data):
         for _ in range(2):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
-            metrics.append(_strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
+            metrics.append(strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
     assert metrics[0]["small CNN (seed 003)"]["history"] and metrics[0] == metrics[1]
 
 

@@ -81,16 +81,6 @@ def two_seeds(tmp_path_factory):
     return p, out, code
 
 
-def _without_times(metrics: dict) -> dict:
-    """A record's metrics without wall-clock seconds (all two identical runs may differ in)."""
-    for arm in metrics.values():
-        for row in arm.get("history", []):
-            row.pop("seconds", None)
-        arm.pop("seconds", None)
-        arm.pop("train_seconds", None)
-    return metrics
-
-
 def _index(out: Path) -> dict:
     return {r["name"]: r for r in json.loads((out / "index.json").read_text())["runs"]}
 
@@ -116,7 +106,7 @@ def test_two_workers_run_two_tasks_at_once(two_seeds):
 
 
 @pytest.mark.slow
-def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys):
+def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys, strip_times):
     p, out, _ = two_seeds
     before = _files(out)
     capsys.readouterr()
@@ -136,8 +126,8 @@ def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys):
     assert "cnn--seed1.json" in after
     # Seed 1 ran beside seed 0 the first time and alone now (one thread both times): the same record but
     # for its clock readings, so seeds run in parallel are exactly the seeds run one at a time.
-    rerun = _without_times(json.loads(after["cnn--seed1.json"][1])["metrics"])
-    first = _without_times(json.loads(before["cnn--seed1.json"][1])["metrics"])
+    rerun = strip_times(json.loads(after["cnn--seed1.json"][1])["metrics"])
+    first = strip_times(json.loads(before["cnn--seed1.json"][1])["metrics"])
     assert rerun == first and next(iter(first.values()))["history"]
 
 

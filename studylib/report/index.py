@@ -14,16 +14,15 @@ VERDICT_CLASS = {"matches": "good", "holds": "good", "differs": "bad", "contradi
                  "inconclusive": "unsure"}
 
 
-def scorecard_verdicts(results_dir: Path) -> dict[str, list[dict]]:
-    """{run: [claim rows]} from the profile's scorecard record, if one was written."""
+def scorecard_verdicts(results_dir: Path, entries: list[dict]) -> dict[str, list[dict]]:
+    """{run: [claim rows]} from the records of the profile's scorecard tasks that ended ok (only those
+    are read: the index is written after every task)."""
     out: dict[str, list[dict]] = {}
-    for path in sorted(Path(results_dir).glob("*.json")):
-        try:
-            rec = json.loads(path.read_text())
-        except (OSError, ValueError):
+    for e in entries:
+        path = Path(results_dir) / f"{e['name']}.json"
+        if e.get("notebook") != "06_scorecard" or e["status"] != "ok" or not path.is_file():
             continue
-        if rec.get("notebook") != "06_scorecard":
-            continue
+        rec = json.loads(path.read_text())
         for row in rec.get("metrics", {}).get("claims", []):
             if row.get("run"):
                 out.setdefault(row["run"], []).append(row)
@@ -51,7 +50,7 @@ def write_index(out_dir: Path, profile, entries: list[dict]) -> Path:
     total_s = sum(e["wall_s"] for e in entries)
     write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
                                         "total_wall_s": round(total_s, 1), "runs": entries})
-    verdicts = scorecard_verdicts(out_dir / "results")
+    verdicts = scorecard_verdicts(out_dir / "results", entries)
     rows = "\n".join(
         f"<tr class='{e['status']}'><td><a href='{html.escape(e['html'])}'>{html.escape(e['name'])}</a></td>"
         f"<td>{html.escape(e['status'])}</td><td>{html.escape(e['headline'] or e['error'])}</td>"

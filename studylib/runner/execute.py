@@ -68,12 +68,11 @@ def _spec(run, prof, data: Path, out: Path) -> dict:
             "reads": [r.name for r in prof.runs if not r.after_all] if run.after_all else []}
 
 
-def _longest_first(specs: list[dict], out: Path) -> list[dict]:
+def _longest_first(specs: list[dict]) -> list[dict]:
     """The tasks by their last wall time, longest (or never timed) first: a long task started last
     would leave the other cores idle at the end."""
     def last(spec):
-        state = load_state(out, spec["name"])
-        return state["entry"]["wall_s"] if state else float("inf")
+        return float("inf") if spec["last_wall_s"] is None else spec["last_wall_s"]
     return sorted(specs, key=last, reverse=True)  # stable: untimed tasks keep the profile's order
 
 
@@ -112,7 +111,9 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
                 for run in stage:
                     spec = _spec(run, prof, data, out)
                     spec["inputs"] = task_inputs(spec, code)
-                    why = "--force" if force else reason_to_run(load_state(out, run.name), spec["inputs"], out, data)
+                    state = load_state(out, run.name)
+                    spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
+                    why = "--force" if force else reason_to_run(state, spec["inputs"], out, data)
                     if why:
                         todo.append((run, spec))
                         bar.write(f"run  {run.name}: {why}")
@@ -135,7 +136,7 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
                     bar.write(_line(entry))
                     bar.update(1)
 
-                run_tasks(_longest_first([spec for _, spec in todo], out), workers, done)
+                run_tasks(_longest_first([spec for _, spec in todo]), workers, done)
         except KeyboardInterrupt:
             bar.close()
             print("interrupted: the running tasks were stopped; run the same command again to resume", flush=True)
