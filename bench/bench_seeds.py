@@ -51,14 +51,14 @@ def load_run(profile: str, run_name: str, data_dir: str, seed: int):
     prof = P.load_profile(profile, data_dir=data_dir)
     run = next(r for r in prof.runs if r.name == run_name)
     p = experiments.resolve(run.notebook, {**run.params, "seed": seed})
-    if run.notebook == "02_features_svm_vs_finetune":
-        splits = S.load_splits(p.dataset, data_dir, seed=p.seed, split_fractions=p.split_fractions)
-    elif run.notebook in ("03_cnn_from_scratch", "04_frozen_vs_full"):
-        splits = S.load_splits("ferplus", data_dir, label_mode=p.label_mode, num_classes=p.num_classes, seed=p.seed,
+    if run.notebook in ("04_frozen_vs_full", "05_partial_vs_full"):
+        from studylib.study.arms import experiment_splits
+        splits = experiment_splits(p, data_dir)
+    elif run.notebook == "02_features_svm_vs_finetune":
+        splits = S.load_splits(p.dataset, data_dir, split_fractions=p.split_fractions)
+    else:  # 03: as the notebook loads it (the split never depends on the seed)
+        splits = S.load_splits("ferplus", data_dir, label_mode=p.label_mode, num_classes=p.num_classes,
                                max_train=p.max_train)
-    else:
-        splits = S.split_off_val(S.load_splits(p.dataset, data_dir, fold=p.fold, image_size=p.load_size, seed=p.seed,
-                                               max_train=p.max_train, max_eval=p.max_eval), p.val_from_train, p.seed)
     return run, p, splits
 
 

@@ -90,6 +90,17 @@ def _files(out: Path) -> dict:
 
 
 @pytest.mark.slow
+def test_seed_zero_of_every_run_starts_first_then_the_longest():
+    """A run's learning-rate search is trained at seed 0: its other seeds must not start beside it (they
+    would wait on the search's lock); among the rest the longest (or never timed) task goes first."""
+    from studylib.runner.execute import _longest_first
+    specs = [{"name": n, "seed": s, "last_wall_s": w} for n, s, w in [
+        ("a--seed1", 1, None), ("a--seed0", 0, 50.0), ("b--seed2", 2, 900.0), ("card", None, 1.0),
+        ("b--seed0", 0, None), ("c--seed3", 3, 20.0)]]
+    assert [s["name"] for s in _longest_first(specs)] == [
+        "b--seed0", "a--seed0", "card", "a--seed1", "b--seed2", "c--seed3"]
+
+
 def test_two_workers_run_two_tasks_at_once(two_seeds):
     _, out, code = two_seeds
     index = _index(out)

@@ -13,7 +13,10 @@ DATASETS = ("fer2013", "ferplus", "deepweeds", "faces", "plants")
 FOLDERS = {"faces": ("faces", "lfw-8x30"), "plants": ("plant-seedlings",)}
 
 
-def subsample(ds: ImageDataset, n: int | None, seed: int = 0) -> ImageDataset:
+SPLIT_SEED = 0  # every split, subset and validation split is drawn with this seed, whatever the run's seed
+
+
+def subsample(ds: ImageDataset, n: int | None, seed: int = SPLIT_SEED) -> ImageDataset:
     """A stratified, seeded subset of n images (the whole set when n is None or larger)."""
     if not n or n >= len(ds):
         return ds
@@ -26,11 +29,12 @@ def subsample(ds: ImageDataset, n: int | None, seed: int = 0) -> ImageDataset:
 
 
 def load_splits(dataset: str, data_dir, *, label_mode: str = "plurality", num_classes: int = 10, fold: int = 0,
-                image_size: int | None = None, seed: int = 0, max_train: int | None = None,
+                image_size: int | None = None, seed: int = SPLIT_SEED, max_train: int | None = None,
                 max_eval: int | None = None, split_fractions=imagefolder.FRACTIONS) -> dict[str, ImageDataset]:
     """train / val / test of a dataset named in DATASETS (FER: val = PublicTest, test = PrivateTest).
 
-    max_train / max_eval cut the splits down (stratified, seeded) for CPU profiles.
+    max_train / max_eval cut the splits down (stratified, seeded) for CPU profiles. `seed` is the split's
+    seed, not a run's: every seed of a run trains and tests on the same images (VERDICTS §2).
     """
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
@@ -50,7 +54,7 @@ def load_splits(dataset: str, data_dir, *, label_mode: str = "plurality", num_cl
     return out
 
 
-def split_off_val(splits: dict[str, ImageDataset], fraction: float, seed: int = 0) -> dict[str, ImageDataset]:
+def split_off_val(splits: dict[str, ImageDataset], fraction: float, seed: int = SPLIT_SEED) -> dict[str, ImageDataset]:
     """Seed 001's protocol: validation is a stratified `fraction` of the training split (test unchanged)."""
     if not 0 < fraction < 1:
         return splits

@@ -20,6 +20,7 @@ from .. import paths
 from ..report import records
 from ..report.index import write_index
 from ..study.profile import load_profile
+from ..study.search import SEARCH_SEED
 from .engine import RayCluster, cpu_share, run_tasks
 from .resume import code_version, load_state, reason_to_run, save_state, task_inputs
 
@@ -69,11 +70,14 @@ def _spec(run, prof, data: Path, out: Path) -> dict:
 
 
 def _longest_first(specs: list[dict]) -> list[dict]:
-    """The tasks by their last wall time, longest (or never timed) first: a long task started last
-    would leave the other cores idle at the end."""
-    def last(spec):
-        return float("inf") if spec["last_wall_s"] is None else spec["last_wall_s"]
-    return sorted(specs, key=last, reverse=True)  # stable: untimed tasks keep the profile's order
+    """Every run's search seed first, then the tasks by their last wall time, longest (or never timed)
+    first: a long task started last would leave the other cores idle at the end. Seed 0 leads because a
+    run's learning-rate search is trained at that seed and memoised: another seed started beside it would
+    only wait on the search's lock, holding a core."""
+    def key(spec):
+        last = float("inf") if spec["last_wall_s"] is None else spec["last_wall_s"]
+        return ((spec["seed"] or SEARCH_SEED) != SEARCH_SEED, -last)
+    return sorted(specs, key=key)  # stable: untimed tasks keep the profile's order
 
 
 def _line(entry: dict) -> str:

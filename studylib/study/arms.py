@@ -12,15 +12,18 @@ __all__ = ["build_arm_model", "experiment_splits", "selection_table", "train_arm
 
 
 def experiment_splits(params, data_dir) -> dict:
-    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training), at the
-    run's seed (the subsets and recorded splits it draws depend on it)."""
+    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training).
+
+    The same for every seed of a run (VERDICTS §2: a seed sets initialisation, data order, augmentation and
+    dropout, never the split): subsets, recorded splits and the validation split use the data's own seed
+    (`data.splits.SPLIT_SEED`), not the run's."""
     if isinstance(params, FrozenVsFullParams):
         return data.splits.load_splits("ferplus", data_dir, label_mode=params.label_mode,
-                                       num_classes=params.num_classes, seed=params.seed, max_train=params.max_train)
+                                       num_classes=params.num_classes, max_train=params.max_train)
     if isinstance(params, PartialVsFullParams):
         splits = data.splits.load_splits(params.dataset, data_dir, fold=params.fold, image_size=params.load_size,
-                                         seed=params.seed, max_train=params.max_train, max_eval=params.max_eval)
-        return data.splits.split_off_val(splits, params.val_from_train, params.seed)
+                                         max_train=params.max_train, max_eval=params.max_eval)
+        return data.splits.split_off_val(splits, params.val_from_train)
     raise TypeError(f"experiment_splits knows notebooks 04 and 05, not {type(params).__name__}")
 
 
