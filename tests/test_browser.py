@@ -66,7 +66,8 @@ def _open_offline(browser, path: Path):
 
 def page_problems(browser, path: Path) -> list[str]:
     """What a reader would meet opening this page offline: console errors, network fetches, figures that
-    do not load, absolute paths of the machine that made it (in the text, code included, or a link)."""
+    do not load, absolute paths of the machine that made it (in the text, code included, or a link), more
+    than one title."""
     page, problems = _open_offline(browser, path)
     broken = page.evaluate("""() => Array.from(document.images)
         .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src').slice(0, 60))""")
@@ -76,6 +77,8 @@ def page_problems(browser, path: Path) -> list[str]:
         .map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => !u.startsWith('data:'))""")
     problems += [f"absolute path: {m}" for m in sorted(set(ABSOLUTE.findall(text + "\n" + "\n".join(links))))]
     problems += [f"link to a file outside the report: {u}" for u in links if u.startswith("file:")]
+    titles = page.locator("h1").count()
+    problems += [f"{titles} h1 titles (a report has one)"] if titles > 1 else []
     page.context.close()
     return problems
 

@@ -20,7 +20,7 @@ def title(text: str, profile: str) -> str:
 def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
                     cuts: list | None = None, settings: list | None = None) -> str:
     """The title and header block: parameters, data files + sha256, weights, versions, device, commit."""
-    lines = [f"# {title(text, profile)}", "",
+    lines = [f"## {title(text, profile)}", "",  # a heading below the notebook's own title (one H1 a report)
              f"**Profile** `{profile}` · **device** `{device}` · **git commit** `{records.git_commit()[:12]}` · "
              "**versions** " + ", ".join(f"{k} {v}" for k, v in records.library_versions().items()), ""]
     if profile == "demo":

@@ -110,15 +110,16 @@ class Run:
         self.claims.append(row)
         return row
 
-    def save(self, metrics: dict, headline: str, paper: str, predictions: dict | None = None) -> Path | None:
-        """Write the run's JSON record (atomically) to results_dir/<task>.json; returns its path.
+    def save(self, metrics: dict, headline: str, paper: str, predictions: dict | None = None) -> None:
+        """Write the run's JSON record (atomically) to results_dir/<task>.json and say where (it returns
+        nothing: as a notebook's last line it would print the record's path a second time).
 
         predictions: {protocol: {arm: (y_true, y_pred)}} on the test images, stored beside the record as
         `<task>.npz` (its sha256 in the record), so that verdicts pair arms and seeds on the same images.
         """
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")
-            return None
+            return
         name = self.task or self.run_name or self.notebook
         folder = Path(self.results_dir)
         preds = records.write_predictions(folder / f"{name}.npz", predictions) if predictions else None
@@ -130,4 +131,3 @@ class Run:
                    notebook=self.notebook, profile=self.profile, predictions=preds)
         path = records.write_record(rec, folder / f"{name}.json")
         print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")
-        return path
