@@ -90,6 +90,19 @@ def _files(out: Path) -> dict:
 
 
 @pytest.mark.slow
+def test_a_sweep_table_reads_its_points_and_the_scorecard_reads_every_task(tmp_path):
+    """What an after_all task reads is its input: the sweep's table must not rerun when a record it never
+    reads changes (03's), the scorecard must."""
+    from studylib.runner.execute import _spec
+    prof = load_profile(_profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "seeds": [0], "runs": [
+        {"name": "cnn", "notebook": "03_cnn_from_scratch"}, {"name": "pt", "notebook": "03_cnn_sweep",
+                                                              "grid": {"lr": [0.1, 0.01]}},
+        {"name": "card", "notebook": "06_scorecard"}, {"name": "table", "notebook": "07_sweep"}]}))
+    reads = {r.name: _spec(r, prof, tmp_path, tmp_path)["reads"] for r in prof.runs}
+    assert reads["table"] == ["pt--lr=0.1", "pt--lr=0.01"]
+    assert reads["card"] == ["cnn", "pt--lr=0.1", "pt--lr=0.01"] and reads["cnn"] == []
+
+
 def test_seed_zero_of_every_run_starts_first_then_the_longest():
     """A run's learning-rate search is trained at seed 0: its other seeds must not start beside it (they
     would wait on the search's lock); among the rest the longest (or never timed) task goes first."""

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .. import paths
 from ..report import records
 from ..report.index import write_index
+from ..study.experiments import EXPERIMENTS
 from ..study.profile import load_profile
 from ..study.search import SEARCH_SEED
 from .engine import RayCluster, cpu_share, run_tasks
@@ -66,7 +67,16 @@ def _spec(run, prof, data: Path, out: Path) -> dict:
     return {"name": run.name, "notebook": run.notebook, "params": run.params, "run": run.run, "seed": run.seed,
             "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": run.cuts,
             "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"],
-            "reads": [r.name for r in prof.runs if not r.after_all] if run.after_all else []}
+            "reads": _reads(run, prof)}
+
+
+def _reads(run, prof) -> list[str]:
+    """The tasks whose records an after_all task reads (its inputs): a sweep's table reads the tasks of its
+    points' notebook (its `notebook` parameter), the scorecard every task that is not after_all."""
+    if not run.after_all:
+        return []
+    source = run.params.get("notebook", getattr(EXPERIMENTS[run.notebook], "notebook", None))
+    return [r.name for r in prof.runs if not r.after_all and source in (None, r.notebook)]
 
 
 def _longest_first(specs: list[dict]) -> list[dict]:
