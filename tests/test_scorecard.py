@@ -1,6 +1,9 @@
 """The claim registry, per-claim verdicts from per-seed predictions, Holm across orders, and the scorecard
 built from run records (seeds paired on the same test images; mixed commits refused)."""
+import json
+
 import numpy as np
+
 import pytest
 
 from studylib.report import records, scorecard
@@ -155,6 +158,36 @@ def test_readme_results_block_is_generated_from_the_committed_records(tmp_path):
     (tmp_path / "none.md").write_text("no markers")
     with pytest.raises(ValueError, match="needs the markers"):
         summary.write_between_markers(tmp_path / "none.md", "x")
+
+
+def _record(folder, task, notebook, seed, timestamp, claims, **extra):
+    rec = {"experiment": task.split("--")[0], "paper": "003", "device": "cpu", "git_commit": "a" * 40,
+           "timestamp": timestamp, "wall_time_s": 1.0, "notebook": notebook, "run_name": task.split("--")[0],
+           "task": task, "seed": seed, "claims": claims, "headline": "", **extra}
+    (folder / f"{task}.json").write_text(json.dumps(rec))
+
+
+def test_readme_block_shows_the_scorecard_once_it_is_newer_than_every_record(tmp_path):
+    """Until the scorecard has judged every record, the block says the render is in progress and shows each
+    seed's own figure (never a one-seed verdict); then one row per claim, over the seeds, from the card."""
+    from studylib.report import summary
+    one = {"claim": "test accuracy 72.57%", "paper_value": 0.7257, "verdict": "matches", "n": 1}
+    for seed, acc in ((0, 0.71), (1, 0.72)):
+        _record(tmp_path, f"cnn--seed{seed}", "03_cnn_from_scratch", seed, f"2026-01-0{seed + 2}T00:00:00",
+                [{**one, "estimate": acc}])
+    card = {"id": "003.cnn.accuracy", "paper": "003", "claim": one["claim"], "paper_value": 0.7257,
+            "estimate": 0.715, "sd": 0.007, "n": 2, "ci": [0.70, 0.73], "verdict": "inconclusive",
+            "indicative": False}
+    _record(tmp_path, "06_scorecard", "06_scorecard", 0, "2026-01-02T12:00:00", [],
+            metrics={"claims": [card]}, headline="1 paper claim")  # older than seed 1's record
+    block = summary.markdown(tmp_path, "p")
+    assert block.startswith("A render in progress: 2 run records") and "| cnn | 0, 1 | test accuracy 72.57% " \
+        "| 0.7257 | 0.7100, 0.7200 |" in block and "inconclusive" not in block
+    _record(tmp_path, "06_scorecard", "06_scorecard", 0, "2026-01-04T00:00:00", [],
+            metrics={"claims": [card]}, headline="1 paper claim")
+    block = summary.markdown(tmp_path, "p")
+    assert "judged the 2 run records" in block and "| 003.cnn.accuracy | 003 | test accuracy 72.57% | 0.7257 | " \
+        "0.7150 ± 0.0070 | 2 | [0.700, 0.730] | inconclusive |" in block
 
 
 def test_an_image_folder_is_hashed_over_its_file_list_and_bytes(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import write_text
+from ..study.experiments import EXPERIMENTS
 from . import records
 
 __all__ = ["BEGIN", "END", "markdown", "write_between_markers"]
@@ -17,24 +18,51 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def _ci(ci) -> str:
+    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
 def markdown(results_dir, profile: str) -> str:
-    """One table row per claim row the records hold (each run's own verdicts), and where they come from."""
-    recs = [(p, r) for p, r in records.iter_records(results_dir, "*.json") if r.get("notebook") != "06_scorecard"]
-    if not recs:
+    """The README's results block from a profile's records.
+
+    When the scorecard (06) is newer than every other record, one row per claim as it judged them (over
+    the seeds); until then (a render under way, or a scorecard older than some record), how many seeds
+    each run has so far and each seed's own figures, saying that the verdicts await the scorecard.
+    """
+    recs = [r for _, r in records.iter_records(results_dir, "*.json")]
+    runs = [r for r in recs if r.get("notebook") != "06_scorecard"]
+    if not runs:
         return f"No run records in `{results_dir}`: render the `{profile}` profile first (`make study PROFILE={profile}`)."
-    commits = sorted({str(r["git_commit"])[:12] for _, r in recs})
-    with_preds = sum(bool(r.get("predictions")) for _, r in recs)
-    lines = [f"Generated from the {len(recs)} run records of `reports/{profile}/results` (commit "
-             f"{', '.join(f'`{c}`' for c in commits)}); {with_preds} of them store per-image predictions, which "
-             "the scorecard's verdicts over seeds need. Each row is the run's own verdict.", "",
-             "| run | claim | paper | ours | 95% CI | n seeds | verdict |", "|---|---|---|---|---|---|---|"]
-    for _, r in recs:
-        for c in r["claims"]:
-            ours = c.get("estimate", c.get("our_value"))
-            ci = c.get("ci")
-            lines.append(f"| {r.get('task') or r.get('run_name') or r['experiment']} | {c['claim']} | "
-                         f"{_fmt(c.get('paper_value'))} | {_fmt(ours)} | "
-                         f"{'' if not ci else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {c.get('n', 1)} | {c['verdict']} |")
+    commits = ", ".join(f"`{c}`" for c in sorted({str(r["git_commit"])[:12] for r in runs}))
+    card = next((r for r in recs if r.get("notebook") == "06_scorecard"), None)
+    read = [r for r in runs if not getattr(EXPERIMENTS.get(r.get("notebook")), "READS_RECORDS", False)]
+    if card and all(str(card.get("timestamp")) >= str(r.get("timestamp")) for r in read):
+        lines = [f"Generated from the scorecard of `reports/{profile}` (`06_scorecard.json`), which judged the "
+                 f"{len(runs)} run records of commit {commits} over their seeds. {card['headline']}", "",
+                 "| claim | paper | what the paper says | paper figure | ours (mean ± sd) | n seeds | 95% CI | "
+                 "verdict |", "|---|---|---|---|---|---|---|---|"]
+        for c in card["metrics"]["claims"]:
+            ours = "—" if c.get("estimate") is None else f"{c['estimate']:.4f} ± {c.get('sd') or 0:.4f}"
+            verdict = c["verdict"] + (" (indicative)" if c.get("indicative") else "")
+            lines.append(f"| {c['id']} | {c['paper']} | {c['claim']} | {_fmt(c.get('paper_value'))} | {ours} | "
+                         f"{c.get('n', 0)} | {_ci(c.get('ci'))} | {verdict} |")
+        return "\n".join(lines)
+    by_run: dict[str, list] = {}
+    for r in runs:
+        by_run.setdefault(r.get("run_name") or r["experiment"], []).append(r)
+    lines = [f"A render in progress: {len(runs)} run records of commit {commits} so far, in `reports/{profile}/"
+             "results`. The verdicts await the scorecard (notebook 06), which judges each claim over every "
+             "seed; until it runs, the figures below are each seed's own (test split, the paper's protocol).",
+             "", "| run | seeds done | claim | paper | ours, per seed |", "|---|---|---|---|---|"]
+    for run, group in by_run.items():
+        group = sorted(group, key=lambda r: r.get("seed") or 0)
+        seeds = ", ".join(str(s) for s in dict.fromkeys(r.get("seed", 0) for r in group))
+        claims = dict.fromkeys(c["claim"] for r in group for c in r["claims"])
+        for claim in claims or ["—"]:
+            rows = [c for r in group for c in r["claims"] if c["claim"] == claim]
+            paper = _fmt(rows[0].get("paper_value")) if rows else ""
+            ours = ", ".join(_fmt(c.get("estimate", c.get("our_value"))) for c in rows)
+            lines.append(f"| {run} | {seeds} | {claim} | {paper} | {ours} |")
     return "\n".join(lines)
 
 
