@@ -123,7 +123,8 @@ def launch(specs: list[dict], env: dict, sync: Path) -> list[dict]:
 
 
 def claim_bearing(profile: str, data_dir: str, pattern: str):
-    """(run name, arm names) of every run of the profile that tests a registry claim and trains a model."""
+    """(run name, [(arm name, search trials)]) of every run of the profile that tests a registry claim and
+    trains a model; search trials: the arm's lr grid beyond the rate seed 0 then keeps (`study.search`)."""
     from studylib.study import claims, experiments, profile as P
     prof = P.load_profile(profile, data_dir=data_dir)
     out, seen = [], set()
@@ -133,7 +134,7 @@ def claim_bearing(profile: str, data_dir: str, pattern: str):
         seen.add(run.run)
         p = experiments.resolve(run.notebook, run.params)
         if claims.for_run(run.notebook, p) and fnmatch.fnmatch(run.name, pattern):
-            out.append((run.name, [a.name for a in getattr(p, "arms", [])]))
+            out.append((run.name, [(a.name, max(len(a.lr_grid or ()) - 1, 0)) for a in getattr(p, "arms", [])]))
     return out
 
 
@@ -177,7 +178,7 @@ def main(argv=None) -> None:
               f"{'ratio':>6s}")
         print(f"{'':34s} {'':28s} {'f':>6s} {'(1x / Kx)':>14s} {'s/seed  /h':>12s} {'K  s/seed  /h':>17s}")
         for run_name, arm_names in claim_bearing(args.profile, data_dir, args.runs):
-            for i, arm in enumerate(arm_names):
+            for i, (arm, trials) in enumerate(arm_names):
                 base = dict(profile=args.profile, run=run_name, arm=i, data_dir=data_dir, seed=0)
                 k = args.k_cnn if run_name.startswith("03") else cpus
                 images = args.images or (2048 if run_name.startswith("03") else 512)
@@ -192,19 +193,21 @@ def main(argv=None) -> None:
                 per_h_one, per_h_rep = 3600 / one["seed_s"], k * 3600 / wall
                 caches = "/".join(sorted({r["cache"] for r in rep}))
                 rows.append(dict(run=run_name, arm=arm, one=one["seed_s"], rep_task=sum(r["seed_s"] for r in rep) / k,
-                                 k=k, wall=wall))
+                                 k=k, wall=wall, trials=trials))
                 print(f"{run_name[:34]:34s} {arm[:28]:28s} {one['f']:6.3f} {one['cache'][:6] + ' / ' + caches:>14s} "
                       f"{one['seed_s']:6.0f} {per_h_one:5.1f} {k:3d} {wall:6.0f} {per_h_rep:5.1f} "
                       f"{per_h_rep / per_h_one:5.2f}x", flush=True)
         # projection: every claim-bearing run x seeds; one at a time in sequence, or cpus tasks at once
         runs = {r["run"] for r in rows}
-        seq = sum(args.seeds * (r["one"]) for r in rows) + args.seeds * len(runs) * TASK_OVERHEAD_S
+        # an arm with an lr grid also trains its other rates once, at seed 0 (the chosen one is seed 0's model)
+        seq = sum((args.seeds + r["trials"]) * r["one"] for r in rows) + args.seeds * len(runs) * TASK_OVERHEAD_S
         # replicate: each task's measured time under concurrency, cpus at a time (Ray keeps every core busy)
-        per_task = sum(args.seeds * r["rep_task"] * (min(r["k"], cpus) / r["k"]) for r in rows)
+        per_task = sum((args.seeds + r["trials"]) * r["rep_task"] * (min(r["k"], cpus) / r["k"]) for r in rows)
         par = (per_task + args.seeds * len(runs) * TASK_OVERHEAD_S) / cpus
         print(f"\nprojected wall time, {args.seeds} seeds of each of {len(runs)} claim-bearing training runs of "
               f"params/{args.profile}.yaml ({TASK_OVERHEAD_S} s per task for kernel start, data, HTML; 01_data_audit "
-              f"and 06_scorecard once, about a minute, not included):")
+              f"and 06_scorecard once, about a minute, not included; each lr grid's other rates trained once; every epoch "
+              f"up to the cap, so early stopping can only shorten it):")
         print(f"  one seed at a time: {seq / 3600:5.2f} h   replicate path ({cpus} tasks x 1 thread at a time): "
               f"{par / 3600:5.2f} h   ({seq / par:4.2f}x)")
         print(f"extrapolated from measured fractions (column f) of each seed: 2 epochs each, seed time = (setup + "
