@@ -103,6 +103,17 @@ def test_a_sweep_table_reads_its_points_and_the_scorecard_reads_every_task(tmp_p
     assert reads["card"] == ["cnn", "pt--lr=0.1", "pt--lr=0.01"] and reads["cnn"] == []
 
 
+def test_the_index_of_a_render_in_progress_lists_what_has_not_run(tmp_path):
+    from studylib.report.index import write_index
+    prof = load_profile(_profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "seeds": [0, 1],
+                                            "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch"}]}))
+    entry = {"name": "cnn--seed0", "run": "cnn", "status": "ok", "headline": "70%", "error": "", "wall_s": 60.0,
+             "node": "vm", "html": "cnn--seed0.html", "log": "logs/cnn--seed0.log"}
+    page = write_index(tmp_path, prof, [entry], pending=["cnn--seed1"]).read_text()
+    assert "2 tasks,\n1 ok, 1 not run yet" in page and "<td>cnn--seed1</td><td>not run yet</td>" in page
+    assert json.loads((tmp_path / "index.json").read_text())["not_run_yet"] == ["cnn--seed1"]
+
+
 def test_seed_zero_of_every_run_starts_first_then_the_longest():
     """A run's learning-rate search is trained at seed 0: its other seeds must not start beside it (they
     would wait on the search's lock); among the rest the longest (or never timed) task goes first."""

@@ -111,7 +111,8 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
     entries = {name: s["entry"] for name in order if (s := load_state(out, name))}
 
     def publish():
-        write_index(out, prof, [entries[n] for n in order if n in entries])
+        write_index(out, prof, [entries[n] for n in order if n in entries],
+                    pending=[r.name for r in tasks if r.name not in entries])
 
     t0 = time.perf_counter()
     stages = [[r for r in tasks if not r.after_all], [r for r in tasks if r.after_all]]
