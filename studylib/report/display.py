@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ..train.experiment import PROTOCOLS
+from ..train.experiment import PROTOCOLS, fmt_ci
 from . import records
 
-__all__ = ["claims_table", "header_markdown", "say", "title", "verdict_sentence", "weights_of"]
+__all__ = ["claims_table", "header_markdown", "say", "title", "verdict_label", "verdict_sentence", "weights_of"]
 
 
 def title(text: str, profile: str) -> str:
@@ -52,8 +52,9 @@ def weights_of(model) -> dict:
     return {name: {"file": info.get("weights_file"), "sha256": info.get("weights_sha256")}}
 
 
-def _ci(ci) -> str:
-    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+def verdict_label(verdict: str, indicative) -> str:
+    """A verdict as every table shows it: stand-in verdicts marked indicative (VERDICTS §5)."""
+    return verdict + (" (indicative)" if indicative else "")
 
 
 def _other(c: dict) -> str:
@@ -61,7 +62,7 @@ def _other(c: dict) -> str:
     o = c.get("other_protocol")
     if not o or o.get("estimate") is None:
         return ""
-    return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.4f} {_ci(o.get('ci'))}, {o['verdict']}"
+    return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.4f} {fmt_ci(o.get('ci'))}, {o['verdict']}"
 
 
 def claims_table(claims: list[dict]) -> pd.DataFrame | None:
@@ -70,8 +71,8 @@ def claims_table(claims: list[dict]) -> pd.DataFrame | None:
         return None
     return pd.DataFrame([{"claim": c["claim"], "paper": c["paper_value"],
                           "ours": None if c.get("estimate") is None else round(c["estimate"], 4),
-                          "95% CI": _ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
-                          "verdict": c["verdict"] + (" (indicative)" if c.get("indicative") else ""),
+                          "95% CI": fmt_ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
+                          "verdict": verdict_label(c["verdict"], c.get("indicative")),
                           "tested": PROTOCOLS.get(c.get("test_protocol"), ""),
                           "other protocol (not counted)": _other(c),
                           "note": "; ".join(x for x in (c.get("stand_in"), c.get("protocol"), c.get("note")) if x)}
@@ -84,7 +85,7 @@ def verdict_sentence(claims: list[dict]) -> str:
         return "**Verdict.** This run tests no claim of the registry."
     parts = []
     for c in claims:
-        ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.4f} {_ci(c.get('ci'))}, n = {c.get('n')}"
+        ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.4f} {fmt_ci(c.get('ci'))}, n = {c.get('n')}"
         tested = f"tested at the {PROTOCOLS[c['test_protocol']]}" if c.get("test_protocol") and ours else ""
         other = f"{_other(c)} (shown, not counted)" if _other(c) else ""
         extra = "; ".join(x for x in (ours, tested, other, f"indicative: {c['stand_in']}" if c.get("indicative") else "",

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..io import sha256_file
-from ..train.experiment import PROTOCOLS
+from ..train.experiment import PROTOCOLS, fmt_ci
 from ..study import verdicts
 from ..study.claims import CLAIMS, tests
 from . import records
+from .display import verdict_label
 
 __all__ = ["evaluate", "forest_plot", "headline", "headlines", "read", "table"]
 
@@ -79,22 +79,19 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 def table(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard as shown: paper figure, our mean +- sd, n, 95% CI, p (Holm), wins, verdict (on the
     paper's test protocol), the other protocol's estimate and verdict beside, notes."""
-    def ci(c):
-        return "" if c is None or (isinstance(c, float) and np.isnan(c)) else f"[{c[0]:.3f}, {c[1]:.3f}]"
-
     def other(o):
         if not isinstance(o, dict) or o.get("estimate") is None:
             return ""
-        return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.3f} {ci(o['ci'])}, {o['verdict']}"
+        return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.3f} {fmt_ci(o['ci'])}, {o['verdict']}"
     card = card.assign(**{k: card[k] if k in card else None for k in ("test_protocol", "other_protocol")})
     out = pd.DataFrame({
         "claim": card["id"], "paper": card["paper"], "what the paper says": card["claim"],
         "paper figure": card["paper_value"], "margin": card["margin"],
         "ours (mean ± sd)": [("" if pd.isna(e) else f"{e:.3f} ± {s:.3f}") for e, s in zip(card["estimate"], card["sd"])],
-        "n": card["n"], "95% CI": card["ci"].map(ci),
+        "n": card["n"], "95% CI": card["ci"].map(fmt_ci),
         "p (Holm)": card["p_adjusted"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}"),
-        "A won": card["wins"].fillna(""), "verdict": card["verdict"] + card["indicative"].map(
-            lambda i: " (indicative)" if i else ""),
+        "A won": card["wins"].fillna(""), "verdict": [verdict_label(v, i) for v, i in
+                                                        zip(card["verdict"], card["indicative"])],
         "tested": card["test_protocol"].map(lambda p: PROTOCOLS.get(p, "") if isinstance(p, str) else ""),
         "other protocol (shown, not counted)": card["other_protocol"].map(other),
         "notes": [("; ".join(x for x in (s, pr, n) if x)) for s, pr, n in

@@ -5,7 +5,9 @@ from pathlib import Path
 
 from ..io import write_text
 from ..study.experiments import EXPERIMENTS
+from ..train.experiment import fmt_ci
 from . import records
+from .display import verdict_label
 
 __all__ = ["BEGIN", "END", "markdown", "write_between_markers"]
 
@@ -16,10 +18,6 @@ def _fmt(v) -> str:
     if v is None:
         return "—"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-
-def _ci(ci) -> str:
-    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def markdown(results_dir, profile: str) -> str:
@@ -43,9 +41,8 @@ def markdown(results_dir, profile: str) -> str:
                  "verdict |", "|---|---|---|---|---|---|---|---|"]
         for c in card["metrics"]["claims"]:
             ours = "—" if c.get("estimate") is None else f"{c['estimate']:.4f} ± {c.get('sd') or 0:.4f}"
-            verdict = c["verdict"] + (" (indicative)" if c.get("indicative") else "")
             lines.append(f"| {c['id']} | {c['paper']} | {c['claim']} | {_fmt(c.get('paper_value'))} | {ours} | "
-                         f"{c.get('n', 0)} | {_ci(c.get('ci'))} | {verdict} |")
+                         f"{c.get('n', 0)} | {fmt_ci(c.get('ci'))} | {verdict_label(c['verdict'], c.get('indicative'))} |")
         return "\n".join(lines)
     by_run: dict[str, list] = {}
     for r in runs:

@@ -60,7 +60,12 @@ class Outcome:
 
 
 def fmt_ci(ci) -> str:
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    """A 95% interval as shown everywhere ("[0.701, 0.730]"); "" when there is none (None, or NaN in a table)."""
+    try:
+        lo, hi = ci
+    except (TypeError, ValueError):  # None, NaN, or not a pair
+        return ""
+    return f"[{lo:.3f}, {hi:.3f}]"
 
 
 def _val_at(result, epoch: int, model, val_split, cfg) -> dict:
