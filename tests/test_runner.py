@@ -166,6 +166,45 @@ def test_resume_runs_nothing_twice_and_only_what_is_missing(two_seeds, capsys, s
     assert rerun == first and next(iter(first.values()))["history"]
 
 
+def test_the_same_data_copied_afresh_reruns_nothing_and_a_changed_byte_reruns(tmp_path):
+    """A new checkout or another machine gives the data new mtimes: compared by content, nothing reruns
+    (the cpu render, resumed over several sittings, reran its finished tasks when only mtimes changed).
+    A changed byte, or a file added to a folder, does rerun; so does a file whose record had no digest."""
+    import shutil
+    from studylib.runner import resume
+    data, out = tmp_path / "data", tmp_path / "out"
+    (data / "faces" / "p1").mkdir(parents=True)
+    (data / "faces" / "p1" / "a.jpg").write_bytes(b"face-a")
+    (data / "faces" / "b.jpg").write_bytes(b"face-b")
+    (data / "labels.csv").write_text("x,y\n1,2\n")
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "t.json").write_text(json.dumps({"data_sources": {"faces": "split-files-only",
+                                                                         "labels.csv": ""}}))
+    inputs = {"code": "c"}
+    resume.save_state(out, {"name": "t", "status": "ok"}, inputs, data)
+    state = resume.load_state(out, "t")
+    assert resume.reason_to_run(state, inputs, out, data) == ""
+
+    def fresh_copy():
+        shutil.rmtree(tmp_path / "copy", ignore_errors=True)
+        copy = shutil.copytree(data, tmp_path / "copy", copy_function=shutil.copy)  # new mtimes
+        for f in copy.rglob("*"):
+            os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+        return copy
+
+    copy = fresh_copy()
+    assert resume._stat(copy / "faces") != state["data"]["faces"][1]  # the signature alone would rerun
+    assert resume.reason_to_run(state, inputs, out, copy) == ""
+    (copy / "faces" / "b.jpg").write_bytes(b"face-c")  # same size, one byte changed
+    assert resume.reason_to_run(state, inputs, out, copy) == "data faces changed"
+    copy = fresh_copy()
+    (copy / "faces" / "p1" / "new.jpg").write_bytes(b"")
+    assert resume.reason_to_run(state, inputs, out, copy) == "data faces changed"
+    copy = fresh_copy()
+    (copy / "labels.csv").write_text("x,y\n1,3\n")
+    assert resume.reason_to_run(state, inputs, out, copy) == "data labels.csv changed"
+
+
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_failed_and_a_resume_reruns_it(tmp_path):
     one = dict(TWO_SEEDS, seeds=[0], runs=[dict(TWO_SEEDS["runs"][0], params={

@@ -4,9 +4,11 @@ A task's inputs are the notebook's sha256, its resolved parameters (seed and gri
 profile's name and cuts, the code (commit, plus a hash of the diff when the tree is dirty) and, for a
 task that reads the profile's records (the scorecard, a sweep's table), the sha256 of each record of the
 profile's other tasks (not of the other record readers: two of them would rerun each other). Its data are
-the files its record lists under `data_sources`: each file's size and mtime are kept, and a file whose
-size or mtime changed is hashed again and compared with the sha256 the record holds (a folder, whose
-record hash covers its files, counts as changed when any of its files' size or mtime did).
+the files its record lists under `data_sources`: each source's size and mtime signature is kept with
+the sha256 of its content (a file's, or one over a folder's files and their paths). A source whose size
+or mtime changed is hashed again and compared by content, so the same data copied afresh (a new checkout,
+another machine: new mtimes) does not rerun anything; a changed byte, or a file added, removed or renamed
+in a folder, does.
 
 The state of each task is `tasks/<task>.json` in the profile's report folder: its index entry, its
 inputs, the sha256 of its record and its data signature. A task is skipped when that state says ok,
@@ -20,7 +22,7 @@ import os
 from pathlib import Path
 
 from .. import paths
-from ..io import sha256_file, write_json
+from ..io import sha256_file, sha256_folder, write_json
 from ..report.records import code_version
 
 __all__ = ["code_version", "data_signature", "load_state", "reason_to_run", "save_state", "task_inputs"]
@@ -63,29 +65,40 @@ def _stat(path: Path) -> list:
     return ["folder", h.hexdigest()]
 
 
+def _content(path: Path) -> str:
+    """sha256 of a file's bytes, or of a folder's files (every relative path and its bytes)."""
+    if path.is_file():
+        return sha256_file(path)
+    return sha256_folder(path, [os.path.relpath(Path(root) / name, path)
+                                for root, _, files in os.walk(path) for name in files])
+
+
 def data_signature(record: Path, data_dir: Path) -> dict:
-    """{source: [sha256 from the record, size/mtime signature]} for each data file the record lists."""
+    """{source: [sha256 from the record, size/mtime signature, content sha256]} for each data source
+    the record lists."""
     if not record.is_file():
         return {}
     sources = json.loads(record.read_text()).get("data_sources", {})
     out = {}
     for key, digest in sources.items():
         path = _resolve(key, data_dir)
-        out[key] = [digest, _stat(path) if path else None]
+        out[key] = [digest, _stat(path), _content(path)] if path else [digest, None, None]
     return out
 
 
 def _data_changed(signature: dict, data_dir: Path) -> str:
     """'' when every data file is as the record found it, else which one changed."""
-    for key, (digest, stat) in signature.items():
+    for key, (digest, stat, *content) in signature.items():
         path = _resolve(key, data_dir)
         if path is None or stat is None:
             return f"data {key} is missing"
-        now = _stat(path)
-        if now == stat:
+        if _stat(path) == stat:
             continue
-        if path.is_file() and digest and sha256_file(path) == digest:
-            continue  # touched but the same bytes
+        # touched or copied afresh: compare the bytes (a state written before content hashes were kept
+        # has only the record's digest, which for a folder covers the split's files, not the folder's)
+        same = content[0] if content else (digest if path.is_file() else None)
+        if same and _content(path) == same:
+            continue
         return f"data {key} changed"
     return ""
 
