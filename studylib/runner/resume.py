@@ -51,26 +51,30 @@ def _resolve(key: str, data_dir: Path) -> Path | None:
     return None
 
 
+def _files(folder: Path) -> list[str]:
+    """A folder's files as relative paths, in one fixed order (folders and names sorted)."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        out += [os.path.relpath(Path(root) / name, folder) for name in sorted(files)]
+    return out
+
+
 def _stat(path: Path) -> list:
     """[size, mtime_ns] of a file; of a folder, a hash over its files' relative paths, sizes and mtimes."""
     if path.is_file():
         st = path.stat()
         return [st.st_size, st.st_mtime_ns]
     h = hashlib.sha256()
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            st = (Path(root) / name).stat()
-            h.update(f"{os.path.relpath(Path(root) / name, path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for rel in _files(path):
+        st = (path / rel).stat()
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return ["folder", h.hexdigest()]
 
 
 def _content(path: Path) -> str:
     """sha256 of a file's bytes, or of a folder's files (every relative path and its bytes)."""
-    if path.is_file():
-        return sha256_file(path)
-    return sha256_folder(path, [os.path.relpath(Path(root) / name, path)
-                                for root, _, files in os.walk(path) for name in files])
+    return sha256_file(path) if path.is_file() else sha256_folder(path, _files(path))
 
 
 def data_signature(record: Path, data_dir: Path) -> dict:
