@@ -57,7 +57,7 @@ def sha256_folder(root: str | os.PathLike, relpaths) -> str:
     """One sha256 over a folder's files: each relative path (sorted) and its bytes, so a renamed, added,
     removed or changed file changes it. Computed once per process for the same files, sizes and mtimes."""
     root = Path(root).resolve()
-    stats = tuple((p, (root / p).stat().st_size, (root / p).stat().st_mtime_ns) for p in sorted(relpaths))
+    stats = tuple((p, st.st_size, st.st_mtime_ns) for p in sorted(relpaths) for st in [(root / p).stat()])
     return _sha256_folder(str(root), stats)
 
 

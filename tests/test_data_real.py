@@ -1,4 +1,6 @@
 """The loaders reproduce every count in ../shared/data/PROVENANCE.md (skipped when the folder is absent)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,10 @@ def test_data_check_on_real_data(shared_data):
     assert rows.loc["DeepWeeds labels", "checksum"] == "verified"
     assert rows.loc["Plant Seedlings", "checksum"] == "verified" and rows.loc["Plant Seedlings", "rows"] == 4747
     assert rows.loc["LFW faces 8x30", "rows"] == 240
+    pinned = check.sources(df)  # the audit's record: each file's own sha256, the published one where known
+    assert pinned[rows.loc["FER2013", "where"]] == check.KNOWN_SHA256[Path(rows.loc["FER2013", "where"]).name]
+    assert pinned[rows.loc["FERPlus votes", "where"]] == check.KNOWN_SHA256["fer2013new.csv"]
+    assert len(pinned[rows.loc["Plant Seedlings", "where"]]) == 64 and len(pinned[rows.loc["LFW faces 8x30", "where"]]) == 64
     text, ok = check.report(shared_data)
     if not (shared_data / "deepweeds" / "images").is_dir():
         assert rows.loc["DeepWeeds images", "status"] == "missing" and "images.zip" in text

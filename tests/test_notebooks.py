@@ -1,5 +1,6 @@
 """Notebooks, profiles and the runner: every notebook executes under papermill in the demo profile."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -126,6 +127,9 @@ def test_demo_run_records(demo_reports):
     for name, rec in records.items():
         assert rec["headline"] and rec["git_commit"] and rec["wall_time_s"] > 0, name
         assert rec["versions"]["torch"].startswith("2.14")
+        # every data file a record lists is pinned by its content (the audit's used to list none)
+        assert all(re.fullmatch("[0-9a-f]{64}", h) for h in rec["data_sources"].values()), (name, rec["data_sources"])
+    assert any(k.startswith("fer2013/fer2013.csv") for k in records["01_data_audit"]["data_sources"])
     assert records["03_cnn_from_scratch"]["weights"] == {"small_cnn": "random init"}
     assert records["02_features_svm_vs_finetune"]["weights"]["efficientnet_lite0"]["sha256"].startswith("579344")
     card = load_records(out / "results")

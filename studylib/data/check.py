@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import deepweeds, fer2013, ferplus, imagefolder
-from ..io import sha256_file
+from ..io import sha256_file, sha256_folder
 from .base import DataError
 
 # sha256 of the files as published (see ../shared/data/PROVENANCE.md)
@@ -31,6 +31,7 @@ class Item:
     where: str
     fix: str = ""
     error: str = ""    # invalid: the first problem found (file, line), as the loader reports it
+    sha256: str = ""   # of the file (or of a folder's images) as read, for the audit's run record
 
 
 def _invalid(dataset: str, path: Path, error: DataError, required: bool, generated: bool, original: str) -> Item:
@@ -41,8 +42,10 @@ def _invalid(dataset: str, path: Path, error: DataError, required: bool, generat
     return Item(dataset, "invalid", None, None, "-", required, str(path), fix, str(error))
 
 
-def _verify(path: Path, key: str) -> str:
-    return "verified" if sha256_file(path) == KNOWN_SHA256[key] else "mismatch"
+def _verify(path: Path, key: str, generated: bool) -> tuple[str, str]:
+    """(checksum status, sha256): generated data has no published hash to check, but is still hashed."""
+    digest = sha256_file(path)
+    return ("n/a" if generated else "verified" if digest == KNOWN_SHA256[key] else "mismatch"), digest
 
 
 FER_ORIGIN = ("Kaggle: challenges-in-representation-learning-facial-expression-recognition-challenge "
@@ -64,8 +67,8 @@ def _fer(d: Path, generated: bool) -> list[Item]:
             items.append(_invalid("FER2013", p, e, True, generated, FER_ORIGIN))
         else:
             usage = arrays["usage"]
-            ck = "n/a" if generated else _verify(p, p.name)
-            items.append(Item("FER2013", "ok", len(arrays["labels"]), 7, ck, True, str(p)))
+            ck, digest = _verify(p, p.name, generated)
+            items.append(Item("FER2013", "ok", len(arrays["labels"]), 7, ck, True, str(p), sha256=digest))
     try:
         p = ferplus.find_csv(d)
     except DataError:
@@ -77,8 +80,8 @@ def _fer(d: Path, generated: bool) -> list[Item]:
     except DataError as e:
         items.append(_invalid("FERPlus votes", p, e, True, generated, FERPLUS_ORIGIN))
         return items
-    ck = "n/a" if generated else _verify(p, "fer2013new.csv")
-    items.append(Item("FERPlus votes", "ok", n, 10, ck, True, str(p)))
+    ck, digest = _verify(p, "fer2013new.csv", generated)
+    items.append(Item("FERPlus votes", "ok", n, 10, ck, True, str(p), sha256=digest))
     return items
 
 
@@ -93,10 +96,10 @@ def _deepweeds(d: Path, generated: bool) -> list[Item]:
     except DataError as e:
         return [_invalid("DeepWeeds labels", labels, e, False, generated,
                          "https://github.com/AlexOlsen/DeepWeeds: labels/labels.csv")]
-    ck = "n/a" if generated else _verify(labels, "deepweeds/labels.csv")
+    ck, digest = _verify(labels, "deepweeds/labels.csv", generated)
     folds = sum((root / "labels" / f"{s}_subset{k}.csv").is_file() for s in deepweeds.SPLITS for k in range(5))
     items = [Item("DeepWeeds labels", "ok" if folds == 15 else "partial", len(df), df["Label"].nunique(), ck,
-                  False, str(labels), "" if folds == 15 else f"only {folds} of 15 split files found")]
+                  False, str(labels), "" if folds == 15 else f"only {folds} of 15 split files found", sha256=digest)]
     present = sum((root / "images" / f).is_file() for f in df["Filename"])
     status = "ok" if present == len(df) else ("missing" if present == 0 else "partial")
     items.append(Item("DeepWeeds images", status, present, None, "-", False, str(root / "images"),
@@ -115,11 +118,12 @@ def _folder(label: str, root: Path, generated: bool, expect: tuple[int, int], la
                 else Item(label, "missing", None, None, "-", True, str(root), fix))
     ck = "-"
     if labels_key and (root / "labels.csv").is_file():
-        ck = "n/a" if generated else _verify(root / "labels.csv", labels_key)
+        ck = _verify(root / "labels.csv", labels_key, generated)[0]
     n, k = len(files), files["class"].nunique()
     status = "ok" if generated or (n, k) == expect else "partial"
     return Item(label, status, n, k, ck, True, str(root),
-                "" if status == "ok" else f"expected {expect[0]} images in {expect[1]} classes. {fix}")
+                "" if status == "ok" else f"expected {expect[0]} images in {expect[1]} classes. {fix}",
+                sha256=sha256_folder(root, files["path"]))
 
 
 def check(data_dir) -> pd.DataFrame:
@@ -139,6 +143,11 @@ def check(data_dir) -> pd.DataFrame:
     df.loc[bad, "status"] = "checksum mismatch"
     df.loc[bad, "fix"] = "this file differs from the published one (sha256); replace it with the original"
     return df
+
+
+def sources(df: pd.DataFrame) -> dict[str, str]:
+    """{path: sha256} of what `check` read, for the audit's run record (absent datasets are left out)."""
+    return {r["where"]: r["sha256"] for _, r in df.iterrows() if r["sha256"]}
 
 
 def report(data_dir) -> tuple[str, bool]:
