@@ -200,3 +200,58 @@ def test_every_seed_of_a_run_trains_and_tests_on_the_same_images(demo_data, note
     a, b = (arms.experiment_splits(resolve(notebook, {**params, "seed": s}), demo_data) for s in (0, 3))
     for k in ("train", "val", "test"):
         assert np.array_equal(a[k].images, b[k].images) and np.array_equal(a[k].labels, b[k].labels), k
+
+
+def test_an_interrupted_task_resumes_each_arm_where_it_stopped(tmp_path, monkeypatch):
+    """A task killed in its second arm reruns: the first arm trains no epoch again, the second continues from
+    its last checkpoint, and every number equals the uninterrupted run's."""
+    import studylib.train.loop as loop
+    splits = {"train": quadrant_data(160, 0), "val": quadrant_data(80, 1, split="val"),
+              "test": quadrant_data(80, 2, split="test")}
+    monkeypatch.setattr(arms, "build_arm_model", _build)
+    p = TinyParams(train={"epochs": 4, "device": "cpu", "lr": 3e-2}, arms=[Arm("one"), Arm("two: b, c")])
+    real, calls = loop.train_one_epoch, []
+    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    full = arms.train_arms(p, splits)
+    assert len(calls) == 8
+
+    def killed_in_arm_two(*a, **k):  # arm one's 4 epochs, then arm two's first, then the kill
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*a, **k)
+    calls.clear()
+    monkeypatch.setattr(loop, "train_one_epoch", killed_in_arm_two)
+    with pytest.raises(KeyboardInterrupt):
+        arms.train_arms(p, splits, checkpoints=tmp_path / "ck")
+    calls.clear()
+    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resumed = arms.train_arms(p, splits, checkpoints=tmp_path / "ck")
+    assert len(calls) == 3  # arm two's epochs 2-4 only
+    cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1"]
+    for name in ("one", "two: b, c"):
+        a, b = full[name], resumed[name]
+        np.testing.assert_allclose(a.fit.history[cols].to_numpy(), b.fit.history[cols].to_numpy(), rtol=1e-6)
+        assert a.fit.best_epoch == b.fit.best_epoch and a.metrics["accuracy"] == b.metrics["accuracy"]
+        for proto in ("best", "final"):
+            assert (a.protocol(proto)["test"]["y_pred"] == b.protocol(proto)["test"]["y_pred"]).all()
+        assert b.config.checkpoint_dir is None and not b.config.resume  # the record's config: what it learnt
+
+
+def test_a_tasks_checkpoints_are_keyed_by_its_inputs_and_go_once_it_is_recorded(tmp_path):
+    from studylib.report import Run
+    run = Run.start("03_cnn_from_scratch", "demo", "r", "r--seed0", "", str(tmp_path / "results"), {})
+    first = run.checkpoints()
+    assert first.parent == tmp_path / "checkpoints" / "r--seed0"
+    first.mkdir(parents=True)
+    assert run.checkpoints() == first and first.is_dir()  # the same inputs resume
+    other = Run.start("03_cnn_from_scratch", "demo", "r", "r--seed0", "", str(tmp_path / "results"),
+                      {"train": {"epochs": 3}})
+    assert other.checkpoints() != first and not first.exists()  # other settings start afresh
+    run.sources["x.csv"] = "0" * 64
+    assert run.checkpoints() != first  # so does other data
+    other.checkpoints().mkdir(parents=True)
+    (tmp_path / "results").mkdir()
+    other.save({}, "headline", "003")
+    assert (tmp_path / "results" / "r--seed0.json").is_file() and not (tmp_path / "checkpoints" / "r--seed0").exists()
+    assert Run.start("03_cnn_from_scratch").checkpoints() is None  # an interactive session resumes nothing

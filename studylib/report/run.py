@@ -7,6 +7,9 @@ The notebook's header cell makes it; `run.save()` writes the record. Every noteb
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -65,6 +68,23 @@ class Run:
         interactive session; one subfolder per code version, so other code never reuses them."""
         base = Path(self.results_dir).parent if self.results_dir else paths.default_cache_dir()
         return base / name / records.code_version()
+
+    def checkpoints(self) -> Path | None:
+        """This task's folder for its arms' training checkpoints (`study.arms.train_arms`), so that a rerun
+        after an interruption resumes each arm from its last epoch; None in an interactive session.
+
+        Keyed by the code, the parameters and the data read (call it after `header`), so that other code,
+        settings or data start afresh (an older key's folder is removed here); `save` removes the task's
+        folder once the record is written."""
+        if not self.results_dir:
+            return None
+        key = hashlib.sha256(json.dumps([records.code_version(), as_dict(self.p), self.sources], sort_keys=True,
+                                        default=str).encode()).hexdigest()[:16]
+        task = Path(self.results_dir).parent / "checkpoints" / (self.task or self.run_name or self.notebook)
+        for old in task.glob("*"):
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+        return task / key
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
@@ -130,4 +150,5 @@ class Run:
         rec.update(headline=headline, run_name=self.run_name or self.notebook, task=name, seed=self.p.seed,
                    notebook=self.notebook, profile=self.profile, predictions=preds)
         path = records.write_record(rec, folder / f"{name}.json")
+        shutil.rmtree(folder.parent / "checkpoints" / name, ignore_errors=True)  # done: nothing left to resume
         print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")

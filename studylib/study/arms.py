@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 from .. import data, models
 from ..train import PROTOCOLS, seed_everything, train_and_test
@@ -44,7 +46,7 @@ def build_arm_model(params, arm: Arm, splits: dict):
                               frozen_bn=frozen_bn, **extra)
 
 
-def train_arms(params, splits: dict, data_dir=None, memo_dir=None) -> dict:
+def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=None) -> dict:
     """{arm name: Outcome} for every arm of `params`, each built, fitted (selected on val) and tested once
     per test protocol.
 
@@ -53,6 +55,10 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None) -> dict:
     `lr_grid` first has its rate chosen on seed 0's validation (`search.choose_lr`; its trials memoised in
     `memo_dir`): a task of another seed loads seed 0's splits from `data_dir` for that. At seed 0 the
     chosen trial is the arm's model, tested as is.
+
+    `checkpoints` (a folder, `Run.checkpoints()`): each arm saves its last and best epoch there and resumes
+    from them, so a task rerun after an interruption continues where it stopped (the same numbers as an
+    uninterrupted run: every RNG is restored) instead of training every arm again from its first epoch.
     """
     out, splits0 = {}, None
     for arm in params.arms:
@@ -67,10 +73,19 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None) -> dict:
             o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
         else:
             seed_everything(params.seed)
-            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, cfg)
+            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, _resumable(cfg, checkpoints, arm))
+            o.config = cfg  # the record's config: where it checkpointed is not a setting of what it learnt
         o.selection = selection
         out[arm.name] = o
     return out
+
+
+def _resumable(cfg, checkpoints, arm: Arm):
+    """`cfg` checkpointing to, and resuming from, the arm's own folder under `checkpoints` (if any)."""
+    if checkpoints is None:
+        return cfg
+    folder = Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]  # arm names hold ':' and ','
+    return dataclasses.replace(cfg, checkpoint_dir=str(folder), resume=True)
 
 
 def selection_table(outcomes: dict):

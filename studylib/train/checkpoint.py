@@ -55,11 +55,10 @@ def save(ckdir: Path, improved: bool, **state) -> None:
 def resume(ckdir: Path, config: dict, may_change, model, optimizer, scheduler, scaler, gen: torch.Generator):
     """Load ckdir/last.pt into model, optimizer, scheduler, scaler and the RNGs.
 
-    Returns (history, best_val, best_epoch, best_state or None, first epoch to run), or None (and says so)
-    when there is no checkpoint yet. Raises ValueError for a checkpoint written under other settings.
+    Returns (history, best_val, best_epoch, best_state or None, first epoch to run), or None when there is
+    no checkpoint yet. Raises ValueError for a checkpoint written under other settings.
     """
-    if not (ckdir / "last.pt").exists():
-        print(f"no checkpoint in {ckdir}; starting from epoch 1")
+    if not (ckdir / "last.pt").exists():  # a first attempt: nothing to say (reports never show machine paths)
         return None
     ck = load_checkpoint(ckdir / "last.pt", config, may_change)
     model.load_state_dict(ck["model"])
@@ -72,5 +71,5 @@ def resume(ckdir: Path, config: dict, may_change, model, optimizer, scheduler, s
     best_state = None
     if (ckdir / "best.pt").exists():
         best_state = torch.load(ckdir / "best.pt", map_location="cpu", weights_only=True)["model"]
-    print(f"resumed from {ckdir / 'last.pt'} at epoch {ck['epoch'] + 1}")
+    print(f"resumed from the checkpoint of epoch {ck['epoch']} ({ckdir.name}/last.pt): epoch {ck['epoch'] + 1} next")
     return ck["history"], ck["best_val"], ck["best_epoch"], best_state, ck["epoch"] + 1
