@@ -255,3 +255,30 @@ def test_a_tasks_checkpoints_are_keyed_by_its_inputs_and_go_once_it_is_recorded(
     other.save({}, "headline", "003")
     assert (tmp_path / "results" / "r--seed0.json").is_file() and not (tmp_path / "checkpoints" / "r--seed0").exists()
     assert Run.start("03_cnn_from_scratch").checkpoints() is None  # an interactive session resumes nothing
+
+
+def test_an_interrupted_lr_search_trial_continues_from_its_last_epoch(tmp_path, monkeypatch):
+    import studylib.train.loop as loop
+    splits = {"train": quadrant_data(160, 0), "val": quadrant_data(80, 1, split="val")}
+    p = TinyParams(train={"epochs": 3, "device": "cpu", "monitor": "val_acc"})
+    real, calls = loop.train_one_epoch, []
+    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    whole, _ = search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "uninterrupted")
+    assert len(calls) == 6
+
+    def killed(*a, **k):  # the first trial's 3 epochs, the second's first, then the kill
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*a, **k)
+    calls.clear()
+    monkeypatch.setattr(loop, "train_one_epoch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "memo")
+    assert len(list((tmp_path / "memo").glob("*.ck"))) == 1  # the interrupted trial's checkpoint, not the finished one's
+    calls.clear()
+    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again, _ = search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "memo")
+    assert len(calls) == 2 and not list((tmp_path / "memo").glob("*.ck"))  # epochs 2-3 of the second trial only
+    strip = lambda sel: [{k: v for k, v in t.items() if k != "seconds"} for t in sel["trials"]]
+    assert strip(again) == strip(whole) and again["lr"] == whole["lr"]

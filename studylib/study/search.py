@@ -10,7 +10,9 @@ compute it and gets the same answer. Each trial's outcome is memoised as a small
 (named by a hash of everything the trial depends on: the run's parameters but its seed, the arm, the
 rate, the data files' sha256; the caller puts the code version in `memo_dir`), under a file lock. So the
 trials are trained once however the tasks are ordered or spread over processes, an interrupted search
-resumes at its first unfinished trial, and tasks of several seeds running at once share the trials.
+resumes at its first unfinished trial, and tasks of several seeds running at once share the trials. While a
+trial trains, it checkpoints beside its memo (`<key>.ck/`, removed once the memo is written), so a trial
+interrupted mid-way continues from its last epoch.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import dataclasses
 import fcntl
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from ..data.splits import data_sources
@@ -60,12 +63,16 @@ def _summary(lr: float, result) -> dict:
             "val_curve": [round(float(v), 4) for v in h[result.monitor]]}
 
 
-def _trial(params, arm: Arm, lr: float, splits: dict, build):
-    """Train the arm at seed 0 at rate lr on train, scored on val; the FitResult."""
+def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None):
+    """Train the arm at seed 0 at rate lr on train, scored on val; the FitResult. With `checkpoint_dir` it
+    checkpoints there each epoch and continues from what is there (a trial interrupted before)."""
     p0 = dataclasses.replace(params, seed=SEARCH_SEED)
     seed_everything(SEARCH_SEED)
     model = build(p0, arm, splits)
-    return fit(model, splits["train"], splits["val"], train_config(p0, arm, lr=lr))
+    cfg = train_config(p0, arm, lr=lr)
+    if checkpoint_dir is not None:
+        cfg = dataclasses.replace(cfg, checkpoint_dir=str(checkpoint_dir), resume=True)
+    return fit(model, splits["train"], splits["val"], cfg)
 
 
 def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:
@@ -92,8 +99,9 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
             memo = Path(memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
             with _locked(memo.with_suffix(".lock")):
                 if not memo.is_file():
-                    result = _trial(params, arm, lr, splits, build)
+                    result = _trial(params, arm, lr, splits, build, memo.with_suffix(".ck"))
                     write_json(memo, {"arm": arm.name, "monitor": monitor, **_summary(lr, result)})
+                    shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)  # memoised: nothing to resume
             summary = json.loads(memo.read_text())
         else:
             result = _trial(params, arm, lr, splits, build)
