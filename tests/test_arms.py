@@ -13,8 +13,11 @@ from studylib.study import arms, experiments, search
 from studylib.study.experiments import Arm, resolve
 from studylib.train import TrainConfig, fit, train_and_test
 import studylib.train.experiment as experiment_mod
+import studylib.train.loop as loop_mod
 
 from test_train import make_model, quadrant_data
+
+TRAIN_ONE_EPOCH = loop_mod.train_one_epoch  # the real one, before any test patches it
 
 
 def _step(model, x):
@@ -202,30 +205,34 @@ def test_every_seed_of_a_run_trains_and_tests_on_the_same_images(demo_data, note
         assert np.array_equal(a[k].images, b[k].images) and np.array_equal(a[k].labels, b[k].labels), k
 
 
+def _count_epochs(monkeypatch, kill_at: int | None = None) -> list:
+    """Count the epochs trained (calls of train_one_epoch); with kill_at, that epoch raises KeyboardInterrupt
+    instead, as a killed sitting would."""
+    calls = []
+
+    def counted(*a, **k):
+        if kill_at is not None and len(calls) + 1 == kill_at:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return TRAIN_ONE_EPOCH(*a, **k)
+    monkeypatch.setattr(loop_mod, "train_one_epoch", counted)
+    return calls
+
+
 def test_an_interrupted_task_resumes_each_arm_where_it_stopped(tmp_path, monkeypatch):
     """A task killed in its second arm reruns: the first arm trains no epoch again, the second continues from
     its last checkpoint, and every number equals the uninterrupted run's."""
-    import studylib.train.loop as loop
     splits = {"train": quadrant_data(160, 0), "val": quadrant_data(80, 1, split="val"),
               "test": quadrant_data(80, 2, split="test")}
     monkeypatch.setattr(arms, "build_arm_model", _build)
     p = TinyParams(train={"epochs": 4, "device": "cpu", "lr": 3e-2}, arms=[Arm("one"), Arm("two: b, c")])
-    real, calls = loop.train_one_epoch, []
-    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _count_epochs(monkeypatch)
     full = arms.train_arms(p, splits)
     assert len(calls) == 8
-
-    def killed_in_arm_two(*a, **k):  # arm one's 4 epochs, then arm two's first, then the kill
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*a, **k)
-    calls.clear()
-    monkeypatch.setattr(loop, "train_one_epoch", killed_in_arm_two)
+    _count_epochs(monkeypatch, kill_at=6)  # arm one's 4 epochs, arm two's first, then the kill
     with pytest.raises(KeyboardInterrupt):
         arms.train_arms(p, splits, checkpoints=tmp_path / "ck")
-    calls.clear()
-    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _count_epochs(monkeypatch)
     resumed = arms.train_arms(p, splits, checkpoints=tmp_path / "ck")
     assert len(calls) == 3  # arm two's epochs 2-4 only
     cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1"]
@@ -258,26 +265,16 @@ def test_a_tasks_checkpoints_are_keyed_by_its_inputs_and_go_once_it_is_recorded(
 
 
 def test_an_interrupted_lr_search_trial_continues_from_its_last_epoch(tmp_path, monkeypatch):
-    import studylib.train.loop as loop
     splits = {"train": quadrant_data(160, 0), "val": quadrant_data(80, 1, split="val")}
     p = TinyParams(train={"epochs": 3, "device": "cpu", "monitor": "val_acc"})
-    real, calls = loop.train_one_epoch, []
-    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _count_epochs(monkeypatch)
     whole, _ = search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "uninterrupted")
     assert len(calls) == 6
-
-    def killed(*a, **k):  # the first trial's 3 epochs, the second's first, then the kill
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(*a, **k)
-    calls.clear()
-    monkeypatch.setattr(loop, "train_one_epoch", killed)
+    _count_epochs(monkeypatch, kill_at=5)  # the first trial's 3 epochs, the second's first, then the kill
     with pytest.raises(KeyboardInterrupt):
         search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "memo")
     assert len(list((tmp_path / "memo").glob("*.ck"))) == 1  # the interrupted trial's checkpoint, not the finished one's
-    calls.clear()
-    monkeypatch.setattr(loop, "train_one_epoch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _count_epochs(monkeypatch)
     again, _ = search.choose_lr(p, p.arms[0], splits, _build, tmp_path / "memo")
     assert len(calls) == 2 and not list((tmp_path / "memo").glob("*.ck"))  # epochs 2-3 of the second trial only
     strip = lambda sel: [{k: v for k, v in t.items() if k != "seconds"} for t in sel["trials"]]
