@@ -73,19 +73,12 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
             o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
         else:
             seed_everything(params.seed)
-            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, _resumable(cfg, checkpoints, arm))
-            o.config = cfg  # the record's config: where it checkpointed is not a setting of what it learnt
+            # each arm its own folder, named by a hash (arm names hold ':' and ',')
+            folder = checkpoints and Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]
+            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, cfg, checkpoint_dir=folder)
         o.selection = selection
         out[arm.name] = o
     return out
-
-
-def _resumable(cfg, checkpoints, arm: Arm):
-    """`cfg` checkpointing to, and resuming from, the arm's own folder under `checkpoints` (if any)."""
-    if checkpoints is None:
-        return cfg
-    folder = Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]  # arm names hold ':' and ','
-    return dataclasses.replace(cfg, checkpoint_dir=str(folder), resume=True)
 
 
 def selection_table(outcomes: dict):

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..data.splits import data_sources
 from ..io import write_json
 from ..train import fit, seed_everything
+from ..train.checkpoint import resumable
 from ..train.config import MONITORS
 from .experiments import Arm, as_dict, train_config
 
@@ -69,10 +70,7 @@ def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None
     p0 = dataclasses.replace(params, seed=SEARCH_SEED)
     seed_everything(SEARCH_SEED)
     model = build(p0, arm, splits)
-    cfg = train_config(p0, arm, lr=lr)
-    if checkpoint_dir is not None:
-        cfg = dataclasses.replace(cfg, checkpoint_dir=str(checkpoint_dir), resume=True)
-    return fit(model, splits["train"], splits["val"], cfg)
+    return fit(model, splits["train"], splits["val"], resumable(train_config(p0, arm, lr=lr), checkpoint_dir))
 
 
 def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:

@@ -1,6 +1,7 @@
 """Checkpoints for `train.fit`: saving atomically, resuming (refusing other settings), every RNG's state."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -9,7 +10,13 @@ import torch
 
 from ..io import atomic_write
 
-__all__ = ["load_checkpoint", "resume", "rng_state", "save", "set_rng_state"]
+__all__ = ["load_checkpoint", "resumable", "resume", "rng_state", "save", "set_rng_state"]
+
+
+def resumable(cfg, folder):
+    """`cfg` (a TrainConfig) checkpointing to `folder` and continuing from what is there; `cfg` itself when
+    folder is None. The one way a task or a search trial asks `fit` to be resumable."""
+    return cfg if folder is None else dataclasses.replace(cfg, checkpoint_dir=str(folder), resume=True)
 
 
 def rng_state(gen: torch.Generator) -> dict:

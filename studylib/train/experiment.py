@@ -11,6 +11,7 @@ import time
 
 from .. import metrics
 from ..data.base import ImageDataset
+from .checkpoint import resumable
 from .config import TrainConfig
 from .loop import evaluate, fit
 
@@ -87,12 +88,14 @@ def test_once(model, test_split: ImageDataset, cfg: TrainConfig, n_boot: int = 1
 
 
 def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: TrainConfig,
-                   n_boot: int = 1000, result=None) -> Outcome:
+                   n_boot: int = 1000, result=None, checkpoint_dir=None) -> Outcome:
     """fit on train (best epoch chosen on val), then test the chosen model and the final epoch's model,
-    each once (one look when they are the same epoch). `result`: an already fitted FitResult to test."""
+    each once (one look when they are the same epoch). `result`: an already fitted FitResult to test.
+    `checkpoint_dir`: fit checkpoints there and resumes from it; the Outcome keeps `cfg` as given (where it
+    checkpointed is not a setting of what it learnt)."""
     if result is None:
         t0 = time.perf_counter()
-        result = fit(model, splits["train"], splits["val"], cfg)
+        result = fit(model, splits["train"], splits["val"], resumable(cfg, checkpoint_dir))
         seconds = time.perf_counter() - t0
     else:  # fitted elsewhere (the learning-rate search's trial): its epochs' time
         seconds = float(result.history["seconds"].sum())
