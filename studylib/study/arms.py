@@ -74,7 +74,8 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
         else:
             seed_everything(params.seed)
             # each arm its own folder, named by a hash (arm names hold ':' and ',')
-            folder = checkpoints and Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]
+            folder = (Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]
+                      if checkpoints is not None else None)
             o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, cfg, checkpoint_dir=folder)
         o.selection = selection
         out[arm.name] = o
