@@ -33,6 +33,14 @@ def _results(args) -> int:
     text = summary.markdown(Path(args.results_dir or paths.REPORTS / args.profile / "results"), args.profile)
     if args.write:
         print(f"wrote {summary.write_between_markers(args.write, text)}")
+        # and each sweep whose markers the file holds (reports/<sweep>): a paragraph from its records
+        doc = Path(args.write).read_text(encoding="utf-8")
+        for folder in sorted(paths.REPORTS.glob("sweep-*")):
+            markers = summary.sweep_markers(folder.name)
+            if markers[0] in doc:
+                summary.write_between_markers(args.write, summary.sweep_markdown(folder / "results", folder.name),
+                                              markers)
+                print(f"wrote {args.write}: the {folder.name} paragraph")
     else:
         print(text)
     return 0

@@ -101,13 +101,13 @@ def say(text: str) -> None:
 
 def paper_beside(results: dict, notebook: str, metric_names) -> pd.DataFrame:
     """Our figures per arm beside the paper's (from the registry's value claims and their `also` figures)."""
-    from ..study.claims import CLAIMS
+    from ..study.claims import CLAIMS, arm_id
     rows = {}
     for arm, res in results.items():
         row = {k: res["metrics"][k] for k in metric_names}
         paper = {}
         for c in CLAIMS.values():
-            if c.notebook == notebook and c.kind == "value" and c.arms == (arm,) and not c.untestable:
+            if c.notebook == notebook and c.kind == "value" and c.arms == (arm_id(notebook, arm),) and not c.untestable:
                 paper = {**c.also, c.metric: c.value}
         row["paper P / R / F1"] = " / ".join(f"{100 * paper[k]:.2f}" for k in ("precision_macro", "recall_macro",
                                                                                "f1_macro") if k in paper)

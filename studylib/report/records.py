@@ -24,7 +24,7 @@ import pandas as pd
 from ..io import atomic_write, sha256_file, write_json
 
 __all__ = ["RunRecord", "code_version", "make_record", "write_record", "load_records", "library_versions", "git_commit",
-           "git_diff", "read_predictions", "write_predictions"]
+           "git_diff", "read_predictions", "read_probabilities", "write_predictions"]
 
 # A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
 CLAIM_KEYS = ("id", "claim", "paper_value", "estimate", "ci", "verdict", "note")
@@ -88,34 +88,56 @@ def code_version(cwd: str | Path | None = None) -> str:
 
 
 def write_predictions(path: str | Path, predictions: dict) -> dict:
-    """Per-image test predictions {protocol: {arm: (y_true, y_pred)}} as a compressed .npz (atomically).
+    """Per-image test predictions {protocol: {arm: (y_true, y_pred[, probabilities])}} as a compressed .npz
+    (atomically). Class probabilities (N, K) are kept as float16 (VERDICTS section 2: enough for calibration
+    and log-loss); a model that gives none (an SVM) stores class indices only.
 
     Returns what the record keeps: {"file": name, "sha256": ..., "protocols": {protocol: {arm: key}}}.
     """
     arrays, keys = {}, {}
     for protocol, per_arm in predictions.items():
         keys[protocol] = {}
-        for i, (arm, (y_true, y_pred)) in enumerate(per_arm.items()):
+        for i, (arm, pred) in enumerate(per_arm.items()):
+            y_true, y_pred, probs = (*pred, None)[:3]
             key = keys[protocol][arm] = f"{protocol}_a{i}"
             arrays[f"{key}_true"] = np.asarray(y_true, dtype=np.int16)
             arrays[f"{key}_pred"] = np.asarray(y_pred, dtype=np.int16)
+            if probs is not None:
+                arrays[f"{key}_prob"] = np.asarray(probs, dtype=np.float16)
     atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
     return {"file": Path(path).name, "sha256": sha256_file(path), "protocols": keys}
+
+
+def _predictions_file(record_path: str | Path, record: dict) -> tuple[Path | None, dict]:
+    info = record.get("predictions")
+    if not info:
+        return None, {}
+    path = Path(record_path).parent / info["file"]
+    if not path.is_file() or sha256_file(path) != info["sha256"]:
+        raise ValueError(f"{path}: missing, or not the predictions {Path(record_path).name} was written with "
+                         "(sha256 differs); rerun that task")
+    return path, info.get("protocols") or {"best": info.get("arms", {})}
 
 
 def read_predictions(record_path: str | Path, record: dict) -> dict:
     """{protocol: {arm: (y_true, y_pred)}} of a record, after checking the .npz against the sha256 the
     record holds. Records from before the two protocols (key "arms") hold the best epoch's only."""
-    info = record.get("predictions")
-    if not info:
+    path, protocols = _predictions_file(record_path, record)
+    if path is None:
         return {}
-    path = Path(record_path).parent / info["file"]
-    if not path.is_file() or sha256_file(path) != info["sha256"]:
-        raise ValueError(f"{path}: missing, or not the predictions {Path(record_path).name} was written with "
-                         "(sha256 differs); rerun that task")
-    protocols = info.get("protocols") or {"best": info.get("arms", {})}
     with np.load(path) as z:
         return {protocol: {arm: (z[f"{k}_true"].astype(np.int64), z[f"{k}_pred"].astype(np.int64))
+                           for arm, k in keys.items()} for protocol, keys in protocols.items()}
+
+
+def read_probabilities(record_path: str | Path, record: dict) -> dict:
+    """{protocol: {arm: probabilities (N, K) float32, or None}}: None for records written before
+    probabilities were kept, and for models that give none."""
+    path, protocols = _predictions_file(record_path, record)
+    if path is None:
+        return {}
+    with np.load(path) as z:
+        return {protocol: {arm: (z[f"{k}_prob"].astype(np.float32) if f"{k}_prob" in z.files else None)
                            for arm, k in keys.items()} for protocol, keys in protocols.items()}
 
 

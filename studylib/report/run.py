@@ -116,12 +116,13 @@ class Run:
         y_pred)}}, `study.arms.predictions_of`) under each claim's test protocol, the other protocol shown
         beside, by the scorecard's rules with this one seed (its p-values unadjusted: the scorecard adjusts
         across the profile's order claims and judges over every seed)."""
-        def seeds(protocol):
-            return {arm: [pred] for arm, pred in predictions[protocol].items()}
+        def seeds(protocol):  # {arm id: [(y_true, y_pred)]}: claims cite arms by id (study.claims.ARMS)
+            return {registry.arm_id(self.notebook, label, self.p): [tuple(pred[:2])]
+                    for label, pred in predictions[protocol].items()}
         self.claims = [verdicts.judge(c, seeds(c.test_protocol), self.p, self.profile, self.task or self.run_name,
                                       other=seeds(verdicts.other_protocol(c)))
                        for c in registry.for_run(self.notebook, self.p)
-                       if c.kind != "check" and all(arm in predictions[c.test_protocol] for arm in c.arms)]
+                       if c.kind != "check" and c.split == "test" and all(arm in seeds(c.test_protocol) for arm in c.arms)]
         return self.claims
 
     def check(self, claim_id: str, ours) -> dict:
@@ -134,8 +135,9 @@ class Run:
         """Write the run's JSON record (atomically) to results_dir/<task>.json and say where (it returns
         nothing: as a notebook's last line it would print the record's path a second time).
 
-        predictions: {protocol: {arm: (y_true, y_pred)}} on the test images, stored beside the record as
-        `<task>.npz` (its sha256 in the record), so that verdicts pair arms and seeds on the same images.
+        predictions: {protocol: {arm: (y_true, y_pred[, probabilities])}} on the test images, stored beside
+        the record as `<task>.npz` (its sha256 in the record; probabilities as float16), so that verdicts
+        pair arms and seeds on the same images.
         """
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")

@@ -130,11 +130,13 @@ def record_metrics(outcomes: dict) -> dict:
 
 
 def predictions_of(outcomes: dict, extra: dict | None = None) -> dict:
-    """{protocol: {arm: (y_true, y_pred)}} on test for each test protocol (train.PROTOCOLS), for the
-    claims and the record's per-image predictions. `extra`: {name: (y_true, y_pred)} of a model with no
-    epochs (features + SVM), the same under every protocol."""
-    return {proto: {**{name: (o.protocol(proto)["test"]["y_true"], o.protocol(proto)["test"]["y_pred"])
-                       for name, o in outcomes.items()}, **(extra or {})} for proto in PROTOCOLS}
+    """{protocol: {arm: (y_true, y_pred, probabilities)}} on test for each test protocol (train.PROTOCOLS),
+    for the claims and the record's per-image predictions. `extra`: {name: (y_true, y_pred)} of a model
+    with no epochs and no probabilities (features + SVM), the same under every protocol."""
+    def of(o, proto):
+        test = o.protocol(proto)["test"]
+        return test["y_true"], test["y_pred"], test.get("probs")
+    return {proto: {**{name: of(o, proto) for name, o in outcomes.items()}, **(extra or {})} for proto in PROTOCOLS}
 
 
 def headline(outcomes: dict, prefix: str = "", macro: bool = False) -> str:

@@ -8,6 +8,7 @@ overrides its experiment's.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -41,8 +42,13 @@ class Arm:
     # improving); every seed then trains at the chosen rate. Empty: no search, the arm's train.lr.
     lr_grid: list[float] = field(default_factory=list)
     train: dict = _train()         # TrainConfig overrides for this arm only (e.g. its lr)
+    # A stable id the registry's claims cite (study.claims.ARMS); labels may change, ids do not.
+    # Empty: a slug of the name (an arm no claim cites needs none).
+    id: str = ""
 
     def __post_init__(self):
+        if not self.id:
+            object.__setattr__(self, "id", re.sub(r"[^a-z0-9]+", "_", self.name.lower()).strip("_"))
         if self.scope not in SCOPES:
             raise ValueError(f"arm {self.name!r}: unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
         if self.frozen_bn is not None and self.frozen_bn not in FROZEN_BN:
@@ -80,7 +86,7 @@ class FeaturesSvmParams:
     # MATLAB WeightLearnRateFactor/BiasLearnRateFactor 20 on the new layer; "augmented", no details given
     train: dict = _train(epochs=30, batch_size=5, lr=0.0001, optimizer="adam", head_lr_factor=20.0,
                          augment="mild", monitor="val_acc")
-    arms: list[Arm] = field(default_factory=lambda: [Arm("fine-tuned", "all")])
+    arms: list[Arm] = field(default_factory=lambda: [Arm("fine-tuned", "all", id="finetune")])
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class CnnParams:
     # momentum 0: the printed SGD settings of the paper show it
     train: dict = _train(epochs=100, batch_size=32, lr=0.01, optimizer="sgd", momentum=0.0, scheduler="exponential",
                          gamma=0.9, augment="seed003", monitor="val_acc")
-    arms: list[Arm] = field(default_factory=lambda: [Arm("small CNN (seed 003)", "all")])
+    arms: list[Arm] = field(default_factory=lambda: [Arm("small CNN (seed 003)", "all", id="cnn")])
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,10 @@ class FrozenVsFullParams:
     # paper's arms: the frozen arm with BatchNorm kept in eval (the fastai/timm freeze), and full fine-tuning
     # of the same net from random init (what pretraining buys, on one architecture)
     arms: list[Arm] = field(default_factory=lambda: [
-        Arm("new_layers", "new_layers"), Arm("head", "head"), Arm("all", "all"),
-        Arm("all + seed003 augmentation", "all", train={"augment": "seed003"}),
-        Arm("new_layers, frozen BN in eval", "new_layers", frozen_bn="eval"),
-        Arm("all, random init", "all", pretrained=False)])
+        Arm("new_layers", "new_layers", id="new_layers"), Arm("head", "head", id="head"), Arm("all", "all", id="all"),
+        Arm("all + seed003 augmentation", "all", train={"augment": "seed003"}, id="all_aug"),
+        Arm("new_layers, frozen BN in eval", "new_layers", frozen_bn="eval", id="new_layers_bn_eval"),
+        Arm("all, random init", "all", pretrained=False, id="all_random")])
 
 
 @dataclass(frozen=True)
@@ -157,9 +163,10 @@ class PartialVsFullParams:
     train: dict = _train(epochs=30, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
                          monitor="val_macro_f1", early_stopping_patience=3)
     arms: list[Arm] = field(default_factory=lambda: [
-        Arm("A: last block + head", "last_block", lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001}),
-        Arm("B: everything, smaller lr", "all", lr_grid=[0.00003, 0.0001, 0.0003], train={"lr": 0.0001}),
-        Arm("B from random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001})])
+        Arm("A: last block + head", "last_block", lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001}, id="A"),
+        Arm("B: everything, smaller lr", "all", lr_grid=[0.00003, 0.0001, 0.0003], train={"lr": 0.0001}, id="B"),
+        Arm("B from random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001},
+            id="B_random")])
 
 
 @dataclass(frozen=True)
