@@ -183,7 +183,8 @@ def test_readme_block_shows_the_scorecard_once_it_is_newer_than_every_record(tmp
                 [{**one, "estimate": acc}])
     card = {"id": "003.cnn.accuracy", "paper": "003", "claim": one["claim"], "paper_value": 0.7257,
             "estimate": 0.715, "sd": 0.007, "n": 2, "ci": [0.70, 0.73], "verdict": "inconclusive",
-            "indicative": False}
+            "indicative": False, "kind": "value", "margin": 0.02, "regime": "48 px", "budget_limited": "",
+            "flags": {"cnn": ["cap-bound on seed 0 of 2"]}, "arm_labels": {"cnn": "small CNN"}}
     _record(tmp_path, "06_scorecard", "06_scorecard", 0, "2026-01-02T12:00:00", [],
             metrics={"claims": [card]}, headline="1 paper claim")  # older than seed 1's record
     block = summary.markdown(tmp_path, "p")
@@ -192,8 +193,8 @@ def test_readme_block_shows_the_scorecard_once_it_is_newer_than_every_record(tmp
     _record(tmp_path, "06_scorecard", "06_scorecard", 0, "2026-01-04T00:00:00", [],
             metrics={"claims": [card]}, headline="1 paper claim")
     block = summary.markdown(tmp_path, "p")
-    assert "judged the 2 run records" in block and "| 003.cnn.accuracy | 003 | test accuracy 72.57% | 0.7257 | " \
-        "0.7150 ± 0.0070 | 2 | [0.700, 0.730] | inconclusive |" in block
+    assert "judged the 2 run records" in block and "| 003.cnn.accuracy | test accuracy 72.57% | 0.7257 ± 0.02 | " \
+        "0.7150 ± 0.0070 | 2 | [0.700, 0.730] | inconclusive | — | 48 px | small CNN: cap-bound on seed 0 of 2 |" in block
 
 
 def test_an_image_folder_is_hashed_over_its_file_list_and_bytes(tmp_path):

@@ -1,39 +1,32 @@
-"""The claim registry: every paper figure the study tests, written once (VERDICTS.md, sections 1 and 8).
+"""The claim registry: every paper figure the study tests, read from one file per paper (VERDICTS.md,
+sections 1 and 8; `papers/<id>.yaml`, or $STUDYLIB_PAPERS; docs/ADDING_A_PAPER.md).
 
-Notebooks and the scorecard read the figures from here; nothing else types them. Claims name the arms
-that test them by a stable id (`ARMS`: the arms each notebook defines, id -> display label), never by a
-display label, and the registry is checked when it loads (`load`): a claim citing an arm no notebook
-defines, a duplicated id or a missing margin fails here, naming the claim and the key, not silently on
-the scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (section 8), shown beside
+A paper is data: no paper figure is typed in Python. Notebooks and the scorecard read the figures from
+here. Claims name the arms that test them by a stable id (`ARMS`: the arms each notebook defines, id ->
+display label, from the paper files), never by a display label, and the registry is checked when it
+loads (`load_papers`, `load`): an unknown key, a claim citing an arm no notebook defines, a duplicated
+id or a missing margin fails here, naming the file, the claim and the key, not silently on the
+scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (section 8), shown beside
 its claims and never counted as verdicts. `study.verdicts` judges the claims (sections 3-6).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .. import paths
 from ..train.experiment import PROTOCOLS
 
-__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "Claim", "Evidence", "RegistryError", "arm_id", "arm_label", "for_run",
-           "load", "stand_in", "tests"]
+__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_id", "arm_label",
+           "for_run", "load", "load_papers", "papers_folder", "stand_in", "tests"]
 
 
 class RegistryError(ValueError):
     """A claim or evidence entry the registry refuses (the message names the entry and the key)."""
-
-
-# The arms each notebook defines: stable id -> the label its reports and records show. Claims cite ids.
-# Records written before ids existed are matched by label (`arm_id`).
-ARMS = {
-    "02_features_svm_vs_finetune": {"finetune": "fine-tuned", "svm": "features + SVM"},
-    "03_cnn_from_scratch": {"cnn": "small CNN (seed 003)"},
-    "04_frozen_vs_full": {"new_layers": "new_layers", "head": "head", "all": "all",
-                          "all_aug": "all + seed003 augmentation", "new_layers_bn_eval": "new_layers, frozen BN in eval",
-                          "all_random": "all, random init"},
-    "05_partial_vs_full": {"A": "A: last block + head", "B": "B: everything, smaller lr",
-                           "B_random": "B from random init", "mlp": "001: last layers + MLP head"},
-}
 
 
 @dataclass(frozen=True)
@@ -78,104 +71,15 @@ class Evidence:
     about: tuple[str, ...] = ()      # the claim ids it bears on
 
 
-_000 = dict(paper="000", notebook="02_features_svm_vs_finetune", backbone="resnet50", paper_epochs=30,
-            data_note={"faces": "LFW faces stand in for the paper's photos"}, test_protocol="final",
-            protocol_reason="the paper's settings are MATLAB trainingOptions; trainNetwork returns the last "
-                            "iteration's network unless OutputNetwork is set, so the paper most likely tested "
-                            "its final epoch")
-_001 = dict(paper="001", notebook="05_partial_vs_full", arms=("mlp",), when={"paper": "001"},
-            backbone="resnet50", test_protocol="final", paper_epochs=50, margin=0.02,
-            protocol_reason="\"the model is tested on the testing set after 50 training epochs\"",
-            protocol="its \"pixel normalization\" (Keras: most likely x/255) is ImageNet mean/std normalisation "
-                     "here, what our weights expect")
-_003_cnn = dict(paper="003", notebook="03_cnn_from_scratch", kind="value", arms=("cnn",), test_protocol="final",
-                paper_epochs=100, margin=0.02,
-                protocol_reason="the paper's code tests the network after its last (100th) epoch")
-_003_r18 = dict(paper="003", notebook="04_frozen_vs_full", kind="order", metric="accuracy", backbone="resnet18",
-                margin=0.0, test_protocol="final", paper_epochs=10,
-                protocol_reason="the paper's code tests the network after its last (10th) epoch",
-                protocol="frozen arm as the paper's code: weights fixed, BatchNorm statistics adapting")
-_004 = dict(paper="004", kind="order", metric="f1_macro", notebook="05_partial_vs_full", arms=("A", "B"), margin=0.0,
-            test_protocol="best", protocol_reason="the paper names no epochs; we test the epoch chosen on validation")
-
-# Margins are declared here, before any run (VERDICTS.md section 1): 2 points for FER-sized test sets;
-# 0 for orders (any difference beyond noise counts).
-_CLAIMS = [
-    # 01: facts of the data (PROVENANCE.md), shown as checks, never counted as claims
-    Claim("data.fer2013.blank_images", "all", "FER2013 has 12 completely blank images", "check", "count",
-          "01_data_audit", (), value=12, margin=0),
-    Claim("data.ferplus.agreement", "all", "FERPlus plurality agrees with FER2013 labels on 62.9% of named rows",
-          "check", "agreement", "01_data_audit", (), value=0.629, margin=0.0005),
-    # 000 (Gonzales): 8 people x 30 faces, ResNet50; the headline metric is F1 (P and R shown beside)
-    Claim("000.svm.f1_macro", text="features + SVM: macro F1 63.99%", kind="value", metric="f1_macro",
-          arms=("svm",), value=0.6399, margin=0.02, also={"precision_macro": 0.6250, "recall_macro": 0.6555}, **_000),
-    Claim("000.finetune.f1_macro", text="fine-tuning: macro F1 94.05%", kind="value", metric="f1_macro",
-          arms=("finetune",), value=0.9405, margin=0.02, also={"precision_macro": 0.9375, "recall_macro": 0.9436},
-          **_000),
-    Claim("000.finetune_beats_svm", text="fine-tuning beats features + SVM (F1)", kind="order", metric="f1_macro",
-          arms=("finetune", "svm"), margin=0.0, **_000),
-    Claim("000.finetune.train_val_acc", text="fine-tuning: training and validation accuracy 100%", kind="value",
-          metric="accuracy", arms=("finetune",), value=1.0, margin=0.02,
-          untestable="a property of the paper's own split of its private photos, not of the method; LFW stands "
-                     "in and our report shows our training and validation curves", **_000),
-    # 001 (Chen): ResNet50 + MLP head on FER2013
-    Claim("001.mlp.accuracy", text="ResNet50 + MLP head: FER2013 test accuracy 85.71%", kind="value",
-          metric="accuracy", value=0.8571, **_001),
-    Claim("001.mlp.val_accuracy", text="ResNet50 + MLP head: validation accuracy 85.81%", kind="value",
-          metric="accuracy", value=0.8581, split="val", **_001),
-    Claim("001.traditional_cnn.accuracy", text="a traditional CNN: FER2013 test accuracy 64.20%", kind="value",
-          metric="accuracy", value=0.6420, untestable="the paper does not describe its traditional CNN", **_001),
-    # 003 (Moustafa & Smaluch): CNN from scratch on FERPlus; ResNet18 frozen vs full. Weighted recall
-    # equals accuracy, so it is shown beside accuracy, not counted again.
-    Claim("003.cnn.accuracy", text="test accuracy 72.57%", metric="accuracy", value=0.7257,
-          also={"recall_weighted": 0.73}, **_003_cnn),
-    Claim("003.cnn.f1_weighted", text="weighted F1 0.72", metric="f1_weighted", value=0.72, **_003_cnn),
-    Claim("003.cnn.precision_weighted", text="weighted precision 0.73", metric="precision_weighted", value=0.73,
-          **_003_cnn),
-    Claim("003.resnet18.full_beats_frozen", text="full fine-tuning beats freezing (test accuracy)",
-          arms=("all", "new_layers"), **_003_r18),
-    Claim("003.resnet18.augmentation_hurts", text="augmentation hurts full fine-tuning (test accuracy)",
-          arms=("all", "all_aug"), **_003_r18),
-    # 004: strategy A (last block + head) beats B (everything, smaller lr), "especially on macro metrics":
-    # judged on macro F1, accuracy shown beside
-    Claim("004.fer2013.a_beats_b", text="A beats B on FER2013 (macro F1)", when={"paper": "004", "dataset": "fer2013"},
-          backbone="resnet50", **_004),
-    Claim("004.deepweeds.a_beats_b", text="A beats B on DeepWeeds (macro F1)",
-          when={"paper": "004", "dataset": "deepweeds"}, backbone="efficientnet_b0",
-          data_note={"plants": "Plant Seedlings stands in for DeepWeeds"}, **_004),
-]
-
-_EVIDENCE = [
-    Evidence("001.accuracies_at_six_sevenths", "001",
-             "its training, validation and test accuracies all lie within 0.002 of 6/7, the binary accuracy of a "
-             "7-class one-hot model that predicts no class (a Keras 'accuracy' read as binary accuracy)",
-             {"training": 0.8580, "validation": 0.8581, "test": 0.8571}, "near", reference=6 / 7,
-             reference_name="6/7", tolerance=0.002, quote="Table 2: accuracy 0.8580, 0.8581, 0.8571",
-             about=("001.mlp.accuracy", "001.mlp.val_accuracy")),
-    Evidence("001.losses_near_chance", "001",
-             "its cross-entropy losses are close to chance, ln 7 (a model right 86% of the time has a far lower loss)",
-             {"training": 1.71, "validation": 1.68, "test": 1.78}, "ratio", reference=math.log(7),
-             reference_name="ln 7", quote="Table 2: loss 1.71, 1.68, 1.78",
-             about=("001.mlp.accuracy", "001.mlp.val_accuracy")),
-    Evidence("003.three_test_figures", "003", "it gives three different test accuracies for its CNN",
-             {"results section": 0.7257, "conclusion": 0.7252, "future work": 0.716}, "spread",
-             quote="\"72.57%\"; \"maximum test accuracy of 72.52% after only 100 epochs\"; \"a high accuracy of 71.6%\"",
-             about=("003.cnn.accuracy",)),
-    Evidence("003.selection_on_test", "003", "it chose its CNN among networks compared on test accuracy, so its "
-             "test figure is not an untouched estimate", {"reported": 0.7257, "others, approaching": 0.74}, "statement",
-             quote="\"Even though we obtained test accuracy of other networks approaching 74%, we chose this one as it "
-                   "gave the best accuracy/confusion-matrix balance\"", about=("003.cnn.accuracy",)),
-]
-
 _RULES = ("near", "ratio", "spread", "statement")
 
 
-def load(claims, evidence=(), arms=None, where: str = "studylib/study/claims.py") -> tuple[dict, dict]:
+def load(claims, evidence=(), arms=None, where: str = "papers", known: dict | None = None) -> tuple[dict, dict]:
     """({id: Claim}, {id: Evidence}) after checking every entry; RegistryError naming `where`, the entry and
     the key otherwise: a duplicated id, an unknown kind, metric or test protocol, a claim without a margin, a
     value claim without a value, or an arm id the claim's notebook does not define (ARMS)."""
     from .stats import METRICS
-    arms = ARMS if arms is None else arms
+    arms = globals().get("ARMS", {}) if arms is None else arms
     out: dict[str, Claim] = {}
     for c in claims:
         bad = lambda key, why: RegistryError(f"{where}: claim {c.id!r}, key {key!r}: {why}")  # noqa: E731
@@ -208,14 +112,123 @@ def load(claims, evidence=(), arms=None, where: str = "studylib/study/claims.py"
             raise RegistryError(f"{where}: evidence {e.id!r}, key 'id': duplicated")
         if e.rule not in _RULES:
             raise RegistryError(f"{where}: evidence {e.id!r}, key 'rule': {e.rule!r} is not one of {', '.join(_RULES)}")
-        missing = [a for a in e.about if a not in out]
+        missing = [a for a in e.about if a not in out and a not in (known or {})]
         if missing:
             raise RegistryError(f"{where}: evidence {e.id!r}, key 'about': no claim {', '.join(missing)}")
         ev[e.id] = e
     return out, ev
 
 
-CLAIMS, EVIDENCE = load(_CLAIMS, _EVIDENCE)
+_TOP_KEYS = ("paper", "reference", "arms", "shared", "claims", "evidence")
+_REFERENCE_KEYS = ("authors", "title", "year", "seed", "link")
+
+
+def _reference_value(value, where: str) -> float:
+    """A reference figure as a paper file writes it: a number, a fraction [a, b], or "ln N"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value) and value[1]:
+        return value[0] / value[1]
+    if isinstance(value, str) and value.startswith("ln ") and value[3:].strip().replace(".", "", 1).isdigit():
+        return math.log(float(value[3:]))
+    raise RegistryError(f"{where}: a number, a fraction [a, b] or \"ln N\", got {value!r}")
+
+
+def _entries(doc: dict, key: str, cls, where: str, paper: str) -> list:
+    fields = {f.name for f in dataclasses.fields(cls)} - {"paper"}
+    out = []
+    for i, entry in enumerate(doc.get(key) or []):
+        if not isinstance(entry, dict):
+            raise RegistryError(f"{where}: {key}[{i}] must be a mapping, got {type(entry).__name__}")
+        name = f"{key}[{i}] ({entry.get('id', '?')})"
+        unknown = sorted(set(entry) - fields)
+        if unknown:
+            raise RegistryError(f"{where}: {name}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(fields))}")
+        missing = [k for k in ("id", "text") if k not in entry]
+        if missing:
+            raise RegistryError(f"{where}: {name}: missing key {missing[0]!r}")
+        entry = dict(entry, paper=str(paper))
+        if cls is Claim:
+            entry.setdefault("metric", "")
+            if "kind" not in entry or "notebook" not in entry:
+                raise RegistryError(f"{where}: {name}: missing key {'kind' if 'kind' not in entry else 'notebook'!r}")
+            entry["arms"] = tuple(entry.get("arms") or ())
+        else:
+            ref = entry.pop("reference", None)
+            if ref is not None:
+                if not isinstance(ref, dict) or set(ref) - {"name", "value"}:
+                    raise RegistryError(f"{where}: {name}, key 'reference': a mapping with name and value")
+                entry["reference"] = _reference_value(ref.get("value"), f"{where}: {name}, key 'reference'")
+                entry["reference_name"] = str(ref.get("name", ""))
+            entry["about"] = tuple(entry.get("about") or ())
+        out.append(cls(**entry))
+    return out
+
+
+def _read(path: Path, where: str) -> dict:
+    import yaml
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise RegistryError(f"{where}: not valid YAML ({e})") from e
+    if not isinstance(doc, dict) or "paper" not in doc:
+        raise RegistryError(f"{where}: a paper file is a mapping with a 'paper' key (its id)")
+    unknown = sorted(set(doc) - set(_TOP_KEYS))
+    if unknown:
+        raise RegistryError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(_TOP_KEYS)}")
+    bad = sorted(set(doc.get("reference") or {}) - set(_REFERENCE_KEYS))
+    if bad:
+        raise RegistryError(f"{where}: reference: unknown key {bad[0]!r}; valid: {', '.join(_REFERENCE_KEYS)}")
+    return doc
+
+
+def load_papers(folder) -> tuple[dict, dict, dict, dict]:
+    """(CLAIMS, EVIDENCE, ARMS, PAPERS) from the paper files `folder/*.yaml`, one per paper (a paper is
+    data: its reference, the arms its claims cite by id, its claims and its evidence checks). Every file
+    and entry is checked (`load`); a bad one raises RegistryError naming the file and the key."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise RegistryError(f"{folder}: no paper files (*.yaml); see docs/ADDING_A_PAPER.md")
+    docs = {}
+    for path in files:
+        where = f"papers/{path.name}" if path.parent == paths.ROOT / "papers" else str(path)
+        docs[where] = _read(path, where)
+    arms, papers = {}, {}
+    for where, doc in docs.items():  # first every file's arms, so a claim may cite an arm of another file
+        paper = str(doc["paper"])
+        if paper in papers:
+            raise RegistryError(f"{where}: paper {paper!r} is also defined in {papers[paper]['file']}")
+        papers[paper] = {**(doc.get("reference") or {}), "file": where}
+        for notebook, defined in (doc.get("arms") or {}).items():
+            for aid, label in (defined or {}).items():
+                have = arms.setdefault(notebook, {})
+                if aid in have and have[aid] != str(label):
+                    raise RegistryError(f"{where}: arms.{notebook}.{aid}: labelled {label!r} here and "
+                                        f"{have[aid]!r} in another paper file")
+                have[aid] = str(label)
+    claims: dict[str, Claim] = {}
+    evidence: dict[str, Evidence] = {}
+    for where, doc in docs.items():
+        file_claims = _entries(doc, "claims", Claim, where, doc["paper"])
+        dup = next((c.id for c in file_claims if c.id in claims), None)
+        if dup:
+            raise RegistryError(f"{where}: claim {dup!r}, key 'id': duplicated (also in another paper file)")
+        claims.update(load(file_claims, arms=arms, where=where)[0])
+    for where, doc in docs.items():  # evidence last: it names the claims it bears on
+        for e in _entries(doc, "evidence", Evidence, where, doc["paper"]):
+            if e.id in evidence or e.id in claims:
+                raise RegistryError(f"{where}: evidence {e.id!r}, key 'id': duplicated")
+            evidence.update(load([], [e], arms, where, known=claims)[1])
+    return claims, evidence, arms, papers
+
+
+def papers_folder() -> Path:
+    """Where the paper files are: $STUDYLIB_PAPERS, else papers/ in the repository."""
+    return Path(os.environ.get("STUDYLIB_PAPERS") or paths.ROOT / "papers")
+
+
+CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
 
 
 def _slug(label: str) -> str:
