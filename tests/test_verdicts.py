@@ -1,8 +1,11 @@
-"""The replicated, paired verdict statistics of docs/VERDICTS.md sections 3-4 (studylib/study/stats.py)."""
+"""The replicated, paired verdict statistics of docs/VERDICTS.md sections 2-5, version 2 (studylib/study/stats.py):
+seeds and test images crossed (one image draw shared by every seed and both arms)."""
 import inspect
+import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 from sklearn import metrics as skm
 
 from studylib.study import stats
@@ -44,6 +47,22 @@ def _paired_arms(diffs, base_error=0.30, seed=0):
     return a, b
 
 
+def _consistent(boot):
+    """The returned quantities agree with their definitions (VERDICTS.md section 3)."""
+    n = boot["n"]
+    assert n == len(boot["per_seed"]) and boot["estimate"] == pytest.approx(np.mean(boot["per_seed"]), abs=1e-15)
+    assert boot["s_seeds"] == (pytest.approx(np.std(boot["per_seed"], ddof=1)) if n > 1 else 0.0)
+    assert boot["se"] == pytest.approx(math.sqrt(boot["s_seeds"] ** 2 / n + boot["v_images"]))
+    q = sps.t.ppf(0.975, n - 1) if n > 1 else sps.norm.ppf(0.975)
+    assert boot["ci_vc"] == pytest.approx((boot["estimate"] - q * boot["se"], boot["estimate"] + q * boot["se"]))
+    assert boot["ci_boot"] == pytest.approx(tuple(np.percentile(boot["samples"], [2.5, 97.5])))
+    width = lambda ci: ci[1] - ci[0]
+    wider = "crossed bootstrap" if width(boot["ci_boot"]) >= width(boot["ci_vc"]) else "variance components"
+    assert boot["interval"] == wider
+    assert boot["ci"] == (boot["ci_boot"] if wider == "crossed bootstrap" else boot["ci_vc"])
+    assert boot["image_half_width"] == pytest.approx(sps.norm.ppf(0.975) * math.sqrt(boot["v_images"]))
+
+
 # ---- metric_value and the vectorised resample metrics agree with scikit-learn ----
 
 @pytest.mark.parametrize("metric", stats.METRICS)
@@ -68,44 +87,207 @@ def test_metric_value_equals_sklearn(metric):
 @pytest.mark.parametrize("metric", stats.METRICS)
 @pytest.mark.parametrize("paired", [False, True])
 def test_bootstrap_samples_equal_sklearn_on_the_same_draws(metric, paired):
-    """Each vectorised resample equals the mean over drawn seeds of sklearn's metric on the drawn images
-    (small test set, so classes vanish from some resamples)."""
+    """Each vectorised resample equals the mean over drawn seeds of sklearn's metric on the ONE drawn image
+    vector, and each image-only resample the mean over all seeds on it (small test set, so classes vanish
+    from some resamples); v_images is the variance of the latter."""
     rng = np.random.default_rng(11)
-    n, n_img, n_boot = 3, 25, 40
+    n, n_img, n_boot = 3, 25, 25
     y = rng.integers(0, 5, n_img)
     arm = lambda p: [(y, np.where(rng.random(n_img) < p, y, rng.integers(0, 5, n_img))) for _ in range(n)]
     a, b = arm(0.6), arm(0.5)
-    boot = stats.two_level_bootstrap(a, metric, n_boot=n_boot, seed=5, paired_with=b if paired else None)
-    expected = []
+    boot = stats.crossed_bootstrap(a, metric, n_boot=n_boot, seed=5, paired_with=b if paired else None)
+    crossed, image_only = [], []
     for seed_draws, idx in stats._draws(np.random.default_rng(5), n_boot, n, n_img):
+        assert idx.shape == (len(seed_draws), n_img)  # one image vector per resample, shared by the seeds
         for sd, ix in zip(seed_draws, idx):
-            vals = []
-            for s, i in zip(sd, ix):
-                v = stats.metric_value(metric, a[s][0][i], a[s][1][i])
-                if paired:
-                    v -= stats.metric_value(metric, b[s][0][i], b[s][1][i])
-                vals.append(v)
-            expected.append(np.mean(vals))
-    np.testing.assert_allclose(boot["samples"], expected, atol=1e-12)
+            vals = np.array([stats.metric_value(metric, y[ix], a[s][1][ix])
+                             - (stats.metric_value(metric, y[ix], b[s][1][ix]) if paired else 0) for s in range(n)])
+            crossed.append(vals[sd].mean())
+            image_only.append(vals.mean())
+    np.testing.assert_allclose(boot["samples"], crossed, atol=1e-12)
+    assert boot["v_images"] == pytest.approx(np.var(image_only, ddof=1), rel=1e-9, abs=1e-15)
     per = [stats.metric_value(metric, t, p) - (stats.metric_value(metric, *b[i]) if paired else 0)
            for i, (t, p) in enumerate(a)]
     assert boot["per_seed"] == pytest.approx(per) and boot["estimate"] == pytest.approx(np.mean(per))
-    assert boot["n"] == n
+    assert boot["n"] == boot["n_given"] == n and boot["n_images"] == n_img and not boot["deterministic"]
+    _consistent(boot)
 
 
-# ---- value claims (section 3) ----
+# ---- the interval: seeds and images crossed (section 3) ----
+
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_the_same_predictions_entered_k_times_give_the_interval_of_entering_once(k):
+    """A deterministic pipeline counts as n = 1, so k copies give exactly the interval of one (section 2-3);
+    near-copies (each differs on one image) are not collapsed, and still give about the same crossed
+    bootstrap and image-only width: the image error is shared, not divided by sqrt(k)."""
+    n_img, n_boot = 400, 1000
+    (y, pred), = _value_arm([0.70], n=n_img, seed=4)
+    once = stats.crossed_bootstrap([(y, pred)], "f1_macro", n_boot=n_boot, seed=3)
+    many = stats.crossed_bootstrap([(y, pred.copy()) for _ in range(k)], "f1_macro", n_boot=n_boot, seed=3)
+    for key in ("ci", "ci_boot", "ci_vc", "interval", "estimate", "per_seed", "v_images", "image_half_width"):
+        assert many[key] == once[key], key
+    np.testing.assert_array_equal(many["samples"], once["samples"])
+    assert once["n"] == many["n"] == 1 and many["n_given"] == k and many["deterministic"] == (k > 1)
+    _consistent(many)
+    # paired: collapsed only when A is identical across seeds AND B is identical across seeds
+    other = _wrong_at(y, np.arange(0, n_img, 7), np.random.default_rng(1))
+    once = stats.crossed_bootstrap([(y, pred)], "accuracy", n_boot=n_boot, paired_with=[(y, other)])
+    many = stats.crossed_bootstrap([(y, pred)] * k, "accuracy", n_boot=n_boot, paired_with=[(y, other)] * k)
+    assert many["ci"] == once["ci"] and many["ci_boot"] == once["ci_boot"] and many["n"] == 1
+    if k > 1:
+        varied = [(y, other)] + [(y, _wrong_at(other, [s], np.random.default_rng(s))) for s in range(1, k)]
+        mixed = stats.crossed_bootstrap([(y, pred)] * k, "accuracy", n_boot=n_boot, paired_with=varied)
+        assert mixed["n"] == k and not mixed["deterministic"]
+        near = [(y, pred)] + [(y, _wrong_at(pred, [s], np.random.default_rng(s))) for s in range(1, k)]
+        single = stats.crossed_bootstrap([(y, pred)], "accuracy", n_boot=n_boot, seed=3)
+        copies = stats.crossed_bootstrap(near, "accuracy", n_boot=n_boot, seed=3)
+        assert copies["n"] == k
+        width = lambda ci: ci[1] - ci[0]
+        assert width(copies["ci_boot"]) == pytest.approx(width(single["ci_boot"]), rel=0.12)
+        assert copies["image_half_width"] == pytest.approx(single["image_half_width"], rel=0.12)
+        _consistent(copies)
+
+
+def test_two_arms_with_identical_predictions_give_a_difference_of_exactly_zero():
+    """One image draw shared by both arms (section 3, 5): identical arms give d = 0 in every resample."""
+    a, _ = _paired_arms([0.01] * SEEDS)  # A's predictions vary by seed: n stays 5
+    for metric in ("accuracy", "f1_macro"):
+        same = stats.crossed_bootstrap(a, metric, n_boot=500, paired_with=[(t.copy(), p.copy()) for t, p in a])
+        assert same["n"] == SEEDS and not same["deterministic"]
+        assert same["estimate"] == 0.0 and same["per_seed"] == [0.0] * SEEDS
+        assert np.all(same["samples"] == 0) and same["v_images"] == 0.0 and same["s_seeds"] == 0.0
+        assert same["ci"] == same["ci_boot"] == same["ci_vc"] == (0.0, 0.0)
+        p = stats.p_value(same["samples"], same["estimate"])
+        assert p == 1.0 and stats.judge_order(same, 0.0, stats.holm([p, 0.001])[0]) == "inconclusive"
+        assert stats.wins(same) == (0, SEEDS) and stats.prob_improvement(same) == 0.0
+
+
+def _simulated_study(rng, n_img, n_seeds, mu, tau, omega, sigma):
+    """One study of a known population: image i has latent difficulty a_i ~ N(mu, tau^2) (the image effect),
+    seed s adds b_s ~ N(0, omega^2) (the seed effect) and its own per-image perturbation e_si ~ N(0, sigma^2);
+    the prediction is correct iff a_i + b_s + e_si > 0."""
+    a = mu + tau * rng.standard_normal(n_img)
+    y = rng.integers(0, 3, n_img)
+    arm = []
+    for _ in range(n_seeds):
+        correct = a + omega * rng.standard_normal() + sigma * rng.standard_normal(n_img) > 0
+        arm.append((y, np.where(correct, y, (y + 1) % 3)))
+    return arm
+
+
+@pytest.mark.parametrize("regime, omega, sigma, n_img", [
+    ("images dominate", 0.02, 0.15, 300),  # version 1's per-seed image draws cover ~83% here
+    ("seeds dominate", 0.7, 0.10, 200),  # a percentile bootstrap over 5 seeds alone covers ~89% here
+])
+def test_the_interval_covers_the_population_value(regime, omega, sigma, n_img):
+    """Over 200 simulated studies (5 seeds each) the interval `ci` covers the population accuracy over new
+    images and new seeds, P(a + b + e > 0) = Phi(mu / sqrt(tau^2 + omega^2 + sigma^2)), in >= 93% of them."""
+    mu, tau, studies, n_boot = 0.8, 1.5, 200, 300
+    truth = sps.norm.cdf(mu / math.sqrt(tau ** 2 + omega ** 2 + sigma ** 2))
+    rng = np.random.default_rng(2024)
+    covered, vc_wider = 0, 0
+    for i in range(studies):
+        boot = stats.crossed_bootstrap(_simulated_study(rng, n_img, SEEDS, mu, tau, omega, sigma), "accuracy",
+                                       n_boot=n_boot, seed=i)
+        covered += boot["ci"][0] <= truth <= boot["ci"][1]
+        vc_wider += boot["interval"] == "variance components"
+    assert covered / studies >= 0.93, (regime, covered / studies)
+    # with 5 seeds the t interval is wider than the percentile bootstrap's (t(4) = 2.78, and the bootstrap's
+    # seed variance is (n - 1) / n of s_seeds^2): the verdict uses the wider
+    assert vc_wider / studies > 0.9
+
+
+def test_image_half_width_is_the_test_sets_resolution():
+    """48 test images at accuracy 0.6: the image-only half-width is about 1.96 * sqrt(0.6 * 0.4 / 48), whatever
+    the seeds do, and +-0.02 cannot be resolved (section 4)."""
+    (y, pred), = _value_arm([0.6], n=48, seed=2)
+    expected = sps.norm.ppf(0.975) * math.sqrt(0.6 * 0.4 / 48)
+    one = stats.crossed_bootstrap([(y, pred)], "accuracy")
+    assert one["image_half_width"] == pytest.approx(expected, rel=0.15)
+    assert one["ci_vc"][1] - one["estimate"] == pytest.approx(one["image_half_width"])  # n = 1: no seed term
+    # five seeds that share their errors except one image each: the half-width stays that of the test set
+    rng = np.random.default_rng(0)
+    near = [(y, pred)] + [(y, _wrong_at(pred, [s], rng) if pred[s] == y[s] else pred) for s in range(1, SEEDS)]
+    five = stats.crossed_bootstrap(near, "accuracy")
+    assert five["n"] == SEEDS and five["image_half_width"] == pytest.approx(expected, rel=0.15)
+    for boot in (one, five):
+        _consistent(boot)
+        assert not stats.resolvable(boot, 0.02) and stats.resolvable(boot, 0.2)
+        assert stats.judge_value(boot, boot["estimate"], margin=0.02) == "inconclusive"  # never "matches"
+    # 3,589 images resolve +-0.02
+    assert stats.resolvable(stats.crossed_bootstrap(_value_arm([0.7]), "accuracy", n_boot=500), 0.02)
+
+
+def _vc(estimate, s_seeds, v_images, n):
+    return {"estimate": estimate, "s_seeds": s_seeds, "v_images": v_images, "n": n,
+            "se": math.sqrt(s_seeds ** 2 / n + v_images)}
+
+
+def test_seeds_to_resolve():
+    """How many seeds would resolve an inconclusive order (section 5), from the variance components."""
+    half = lambda n, s, v: sps.t.ppf(0.975, n - 1) * math.sqrt(s ** 2 / n + v)
+    # image noise alone exceeds the gap: no number of seeds resolves it
+    assert stats.seeds_to_resolve(_vc(0.01, 0.02, 0.0055 ** 2, 5)) is None  # 1.96 * 0.0055 > 0.01
+    assert stats.seeds_to_resolve(_vc(0.01, 0.0, 0.0055 ** 2, 5)) is None
+    # within [0, margin] nothing to resolve; beyond max_seeds: None
+    assert stats.seeds_to_resolve(_vc(0.01, 0.02, 1e-6, 5), margin=0.02) is None
+    assert stats.seeds_to_resolve(_vc(0.0, 0.02, 1e-6, 5)) is None
+    assert stats.seeds_to_resolve(_vc(0.01, 0.05, 0.004 ** 2, 5), max_seeds=20) is None
+    found = []
+    for s in (0.04, 0.02, 0.01):
+        k = stats.seeds_to_resolve(_vc(0.01, s, 0.002 ** 2, 5))
+        assert k is not None and k >= 2
+        assert half(k, s, 0.002 ** 2) < 0.01 and (k == 2 or half(k - 1, s, 0.002 ** 2) >= 0.01)  # the smallest
+        found.append(k)
+    assert found[0] > found[1] > found[2]  # fewer seeds when the seeds agree more
+    # the gap is measured to the margin from above, and to zero from below
+    assert stats.seeds_to_resolve(_vc(0.03, 0.02, 0.002 ** 2, 5), margin=0.02) == found[1]
+    assert stats.seeds_to_resolve(_vc(-0.01, 0.02, 0.002 ** 2, 5), margin=0.02) == found[1]
+    # on real inconclusive orders: the answer resolves the variance-components interval
+    boot, _, _, verdict = _order([0.02, 0.025, 0.015, 0.02, -0.03], n_boot=500)  # d = 0.01, one seed flips
+    k = stats.seeds_to_resolve(boot)
+    assert verdict == "inconclusive" and k is not None and SEEDS < k < 100
+    assert half(k, boot["s_seeds"], boot["v_images"]) < boot["estimate"] <= half(k - 1, boot["s_seeds"],
+                                                                                   boot["v_images"])
+    boot = _order([0.010, 0.012, 0.008, 0.010, -0.030], n_boot=500)[0]  # d = 0.002 against a seed sd of 0.018
+    assert boot["image_half_width"] < boot["estimate"]  # the test set could resolve it ...
+    assert stats.seeds_to_resolve(boot, max_seeds=100) is None  # ... but only with hundreds of seeds
+    assert stats.seeds_to_resolve(boot, max_seeds=10_000) > 100
+
+
+def test_detectable_difference_shrinks_with_more_seeds():
+    """The smallest difference detected with 80% power (section 5): (t(n-1, 0.975) + t(n-1, 0.8)) * se."""
+    dd = [stats.detectable_difference(_vc(0.0, 0.02, 0.003 ** 2, n)) for n in (2, 3, 5, 10, 30)]
+    assert all(x > y for x, y in zip(dd, dd[1:]))
+    assert dd[2] == pytest.approx((sps.t.ppf(0.975, 4) + sps.t.ppf(0.8, 4)) * math.sqrt(0.02 ** 2 / 5 + 0.003 ** 2))
+    assert dd[-1] > (sps.norm.ppf(0.975) + sps.norm.ppf(0.8)) * 0.003  # the test set's floor
+    one = _vc(0.0, 0.0, 0.003 ** 2, 1)  # n = 1: normal quantiles
+    assert stats.detectable_difference(one) == pytest.approx(2.8016 * 0.003, rel=1e-4)
+    assert stats.detectable_difference(one, power=0.9, alpha=0.01) > stats.detectable_difference(one)
+    # measured: 3 seeds against the same pattern over 9 seeds
+    pattern = [0.01, 0.02, 0.0]
+    few = _paired_arms(pattern)
+    boot3 = stats.crossed_bootstrap(few[0], "accuracy", n_boot=300, paired_with=few[1])
+    many = _paired_arms(pattern * 3)
+    boot9 = stats.crossed_bootstrap(many[0], "accuracy", n_boot=300, paired_with=many[1])
+    assert stats.detectable_difference(boot9) < stats.detectable_difference(boot3)
+
+
+# ---- value claims (section 4) ----
 
 @pytest.fixture(scope="module")
 def value_boot():
-    boot = stats.two_level_bootstrap(_value_arm([0.70, 0.702, 0.698, 0.701, 0.699]), "accuracy")
+    boot = stats.crossed_bootstrap(_value_arm([0.70, 0.702, 0.698, 0.701, 0.699]), "accuracy")
     lo, hi = boot["ci"]
-    assert lo < boot["estimate"] < hi and hi - lo < 0.02  # tight: 5 seeds x 3,589 images
+    assert lo < boot["estimate"] < hi and hi - lo < 0.03  # tight: 5 seeds x 3,589 images
+    _consistent(boot)
     return boot
 
 
 def test_value_matches_when_the_interval_is_inside_the_band(value_boot):
     assert stats.judge_value(value_boot, value_boot["estimate"], margin=0.02) == "matches"
     assert value_boot["estimate"] == pytest.approx(0.70, abs=1e-3)
+    assert stats.resolvable(value_boot, 0.02)
 
 
 @pytest.mark.parametrize("offset", [0.05, -0.05])  # paper's figure above ours / below ours
@@ -120,18 +302,20 @@ def test_value_inconclusive_when_the_interval_straddles_a_band_edge(value_boot):
 
 
 def test_huge_interval_around_the_papers_value_is_inconclusive_not_matches():
-    boot = stats.two_level_bootstrap(_value_arm([0.70] * SEEDS, n=20), "accuracy")
+    boot = stats.crossed_bootstrap(_value_arm([0.70] * SEEDS, n=20), "accuracy")
     assert boot["estimate"] == pytest.approx(0.70)
     lo, hi = boot["ci"]
     assert hi - lo > 0.04 and lo < 0.70 < hi  # wider than the whole band, centred on the value
     assert stats.judge_value(boot, 0.70, margin=0.02) == "inconclusive"
+    assert not stats.resolvable(boot, 0.02)
 
 
-# ---- order claims (section 4) ----
+# ---- order claims (section 5) ----
 
-def _order(diffs, metric="accuracy", margin=0.0, others=()):
+def _order(diffs, metric="accuracy", margin=0.0, others=(), n_boot=2000):
     a, b = _paired_arms(diffs)
-    boot = stats.two_level_bootstrap(a, metric, paired_with=b)
+    boot = stats.crossed_bootstrap(a, metric, n_boot=n_boot, paired_with=b)
+    _consistent(boot)
     p = stats.p_value(boot["samples"], boot["estimate"])
     p_adj = stats.holm([p, *others])[0]
     return boot, p, p_adj, stats.judge_order(boot, margin, p_adj)
@@ -157,6 +341,8 @@ def test_order_inconclusive_when_one_seed_flips_and_the_interval_straddles_zero(
     assert p > 0.05 and verdict == "inconclusive"
     assert stats.wins(boot) == (4, 5)
     assert 0.5 < stats.prob_improvement(boot) < 1.0
+    # the seeds disagree far more than the images: the t interval is the wider, and named
+    assert boot["interval"] == "variance components" and boot["s_seeds"] > 0.01
 
 
 def test_order_contradicted_by_a_clear_loss():
@@ -182,33 +368,42 @@ def test_judgements_on_given_intervals():
     boot = {"per_seed": [0.02, 0.0, -0.01, 0.03], "n": 4, "samples": np.array([0.0, 0.01, -0.01, 0.02])}
     assert stats.wins(boot) == (2, 4)  # a tie is not a win
     assert stats.prob_improvement(boot) == 0.5
+    assert stats.resolvable({"image_half_width": 0.02}, 0.02)
+    assert not stats.resolvable({"image_half_width": 0.021}, 0.02)
 
 
 def test_pairing_narrows_the_interval_of_the_difference():
     """Arms sharing most errors: the paired interval is much narrower than resampling A and B independently."""
     a, b = _paired_arms([0.005] * SEEDS)
-    paired = stats.two_level_bootstrap(a, "accuracy", paired_with=b)
-    sa = stats.two_level_bootstrap(a, "accuracy", seed=1)["samples"]
-    sb = stats.two_level_bootstrap(b, "accuracy", seed=2)["samples"]
+    paired = stats.crossed_bootstrap(a, "accuracy", paired_with=b)
+    sa = stats.crossed_bootstrap(a, "accuracy", n_boot=1000, seed=1)["samples"]
+    sb = stats.crossed_bootstrap(b, "accuracy", n_boot=1000, seed=2)["samples"]
     lo_u, hi_u = np.percentile(sa - sb, [2.5, 97.5])
     lo_p, hi_p = paired["ci"]
     assert hi_p - lo_p < 0.5 * (hi_u - lo_u)
     assert lo_p > 0 and lo_u < 0  # only the paired comparison resolves a half-point difference here
-    # identical arms: the same seed draws and image indices give a difference of exactly zero each time
-    same = stats.two_level_bootstrap(a, "f1_macro", n_boot=200, paired_with=a)
-    assert np.all(same["samples"] == 0) and same["ci"] == (0.0, 0.0)
 
 
-def test_paired_arms_must_score_the_same_images():
+def test_validation_errors():
     a, b = _paired_arms([0.01] * 2)
-    with pytest.raises(ValueError):
-        stats.two_level_bootstrap(a, "accuracy", paired_with=b[:1])
-    shuffled = [(t[::-1], p[::-1]) for t, p in b]
-    shuffled[0] = (np.roll(b[0][0], 1), b[0][1])
-    with pytest.raises(ValueError):
-        stats.two_level_bootstrap(a, "accuracy", paired_with=shuffled)
-    with pytest.raises(ValueError):
-        stats.two_level_bootstrap([(a[0][0], a[0][1][:-1])], "accuracy")
+    with pytest.raises(ValueError, match="same seeds"):
+        stats.crossed_bootstrap(a, "accuracy", paired_with=b[:1])
+    shuffled = [(np.roll(t, 1), p) for t, p in b]
+    with pytest.raises(ValueError, match="same y_true"):
+        stats.crossed_bootstrap(a, "accuracy", paired_with=shuffled)
+    with pytest.raises(ValueError, match="same, non-empty set of test images"):
+        stats.crossed_bootstrap([(a[0][0], a[0][1][:-1])], "accuracy")
+    with pytest.raises(ValueError, match="same test images in the same order"):
+        stats.crossed_bootstrap([a[0], (a[1][0][::-1], a[1][1][::-1])], "accuracy")
+    with pytest.raises(ValueError, match="no seeds"):
+        stats.crossed_bootstrap([], "accuracy")
+    with pytest.raises(ValueError, match="no seeds"):
+        stats.crossed_bootstrap(a, "accuracy", paired_with=[])
+    with pytest.raises(ValueError, match="non-negative"):
+        stats.crossed_bootstrap([(a[0][0], a[0][1] - 1)], "accuracy")
+    with pytest.raises(ValueError, match="unknown metric"):
+        stats.crossed_bootstrap(a, "balanced_acc")
+    assert not hasattr(stats, "two_level_bootstrap")
 
 
 # ---- p-values and Holm ----
@@ -233,13 +428,13 @@ def test_holm_textbook_example():
 # ---- reproducibility, defaults, speed ----
 
 def test_reproducible_given_seed_and_default_resamples():
-    assert inspect.signature(stats.two_level_bootstrap).parameters["n_boot"].default >= 2000
+    assert inspect.signature(stats.crossed_bootstrap).parameters["n_boot"].default >= 2000
     a, b = _paired_arms([0.01, 0.02, 0.0])
-    r1 = stats.two_level_bootstrap(a, "f1_macro", paired_with=b, seed=7)
-    r2 = stats.two_level_bootstrap(a, "f1_macro", paired_with=b, seed=7)
-    r3 = stats.two_level_bootstrap(a, "f1_macro", paired_with=b, seed=8)
+    r1 = stats.crossed_bootstrap(a, "f1_macro", paired_with=b, seed=7)
+    r2 = stats.crossed_bootstrap(a, "f1_macro", paired_with=b, seed=7)
+    r3 = stats.crossed_bootstrap(a, "f1_macro", n_boot=200, paired_with=b, seed=8)
     assert len(r1["samples"]) == 2000
     np.testing.assert_array_equal(r1["samples"], r2["samples"])
-    assert r1["ci"] == r2["ci"] and r1["estimate"] == r2["estimate"]
-    assert not np.array_equal(r1["samples"], r3["samples"])
-    assert r1["ci"] == pytest.approx(tuple(np.percentile(r1["samples"], [2.5, 97.5])))  # 95% percentile
+    assert r1["ci"] == r2["ci"] and r1["estimate"] == r2["estimate"] and r1["v_images"] == r2["v_images"]
+    assert not np.array_equal(r1["samples"][:200], r3["samples"])
+    _consistent(r1)

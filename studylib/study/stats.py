@@ -1,9 +1,19 @@
-"""Replicated, paired statistics for claims (docs/VERDICTS.md sections 3 and 4).
+"""Replicated, paired statistics for claims (docs/VERDICTS.md sections 2-5, version 2).
 
-Value claims: the metric's mean over seeds with a two-level bootstrap interval (resample seeds, then
-test images within each drawn seed). Order claims: per-seed differences d_s = metric(A_s) - metric(B_s)
-on the same images, the paired two-level bootstrap (the same seed draws and the same image indices for
-A and B), a two-sided bootstrap p-value for d = 0, Holm-Bonferroni over a profile's order claims.
+Seeds and test images are crossed: every training seed scores the same test images, so the test set's
+sampling error is shared by all seeds (and, for an order claim, by both arms). `crossed_bootstrap`
+therefore draws ONE vector of test-image indices per resample and applies it to every drawn seed and to
+both arms (Owen's pigeonhole bootstrap); drawing images separately per seed would treat one test set as
+n and shrink the image error by about sqrt(n) (version 1's mistake).
+
+Value claims (section 4): the metric's mean over seeds; order claims (section 5): the mean of the per-seed
+paired differences d_s = metric(A_s) - metric(B_s). Two 95% intervals, the verdict uses the wider
+(section 3): the crossed bootstrap's percentile interval and the variance-components interval
+estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images). A pipeline whose predictions are identical
+for every seed counts as n = 1 (section 2). Also: the image-only half-width (resolvability, section 4),
+the smallest difference the design detects with 80% power and the number of seeds that would resolve an
+inconclusive order (section 5), a two-sided bootstrap p-value for d = 0 and Holm-Bonferroni over a
+profile's order claims.
 
 Every supported metric is a function of the confusion matrix, so a resample is scored from its
 confusion-matrix counts (np.bincount over (resample, seed, cell) codes, in chunks) instead of calling
@@ -14,17 +24,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METRICS", "holm", "judge_order", "judge_value", "metric_value", "p_value", "prob_improvement",
-           "two_level_bootstrap", "wins"]
+__all__ = ["METRICS", "crossed_bootstrap", "detectable_difference", "holm", "judge_order", "judge_value",
+           "metric_value", "p_value", "prob_improvement", "resolvable", "seeds_to_resolve", "wins"]
 
 METRICS = ("accuracy", "f1_macro", "f1_weighted", "precision_weighted", "recall_weighted", "precision_macro",
            "recall_macro")
-_CHUNK_ELEMENTS = 2_000_000  # image indices drawn per chunk (memory ~16 MB of int64)
+_CHUNK_ELEMENTS = 2_000_000  # (resample, seed, image) cells scored per chunk (~16 MB of int64)
 
 
 def metric_value(metric: str, y_true, y_pred) -> float:
     """The metric by scikit-learn (zero_division=0)."""
-    from sklearn import metrics as skm  # the only non-numpy import; kept local to this function
+    from sklearn import metrics as skm  # kept local to this function (scipy likewise, in _quantile)
 
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
@@ -59,84 +69,187 @@ def _metric_from_cm(metric: str, cm) -> np.ndarray:
 
 
 def _draws(rng: np.random.Generator, n_boot: int, n_seeds: int, n_images: int):
-    """Yield (seed_draws (b, n_seeds), image_indices (b, n_seeds, n_images)) chunks for n_boot resamples.
+    """Yield (seed_draws (m, n_seeds), image_indices (m, n_images)) chunks for n_boot crossed resamples.
 
-    Seeds are drawn with replacement; within each drawn seed, test images with replacement."""
+    Each resample draws n_seeds seeds with replacement and, independently, ONE vector of n_images test-image
+    indices (with replacement) that is applied to every drawn seed and to both arms (VERDICTS.md section 3).
+    The draws depend only on (rng, n_boot, n_seeds, n_images)."""
     chunk = max(1, _CHUNK_ELEMENTS // max(1, n_seeds * n_images))
     seeds = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
     for start in range(0, n_boot, chunk):
         s = seeds[start:start + chunk]
-        yield s, rng.integers(0, n_images, size=(len(s), n_seeds, n_images))
+        yield s, rng.integers(0, n_images, size=(len(s), n_images))
 
 
 def _as_arrays(per_seed, what: str):
-    if len(per_seed) == 0:
+    if per_seed is None or len(per_seed) == 0:
         raise ValueError(f"{what}: no seeds")
     pairs = [(np.asarray(t, dtype=np.int64).ravel(), np.asarray(p, dtype=np.int64).ravel()) for t, p in per_seed]
     sizes = {len(t) for t, _ in pairs} | {len(p) for _, p in pairs}
     if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(f"{what}: every seed must score the same, non-empty set of test images")
+        raise ValueError(f"{what}: every seed must score the same, non-empty set of test images "
+                         f"(y_true and y_pred lengths differ: {sorted(sizes)})")
     if any(a.min() < 0 for pair in pairs for a in pair):
         raise ValueError(f"{what}: labels must be non-negative class indices")
+    if any(not np.array_equal(t, pairs[0][0]) for t, _ in pairs[1:]):
+        raise ValueError(f"{what}: every seed must score the same test images in the same order "
+                         "(y_true differs between seeds)")
     return pairs
 
 
-def two_level_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, paired_with=None) -> dict:
-    """Estimate and 95% percentile interval of the mean over seeds of `metric` (or, with `paired_with`,
-    of the mean paired difference metric(A_s) - metric(B_s)).
+def _identical(pairs) -> bool:
+    """Whether every seed's predictions equal the first seed's (a deterministic pipeline)."""
+    return all(np.array_equal(p, pairs[0][1]) for _, p in pairs[1:])
 
-    per_seed: one (y_true, y_pred) per training seed, all on the same test images. Each resample draws
-    seeds with replacement, then resamples image indices within each drawn seed, scores each and averages
-    over the drawn seeds. Paired: A and B share the seed draws and the image indices.
-    Returns dict(estimate, ci, samples, per_seed, n); reproducible given `seed`.
+
+def _quantile(q, n: int):
+    """Student t quantile with n - 1 degrees of freedom; the normal quantile when n = 1 (one seed: no seed
+    variance to estimate). `n` may be an array (each n >= 2)."""
+    from scipy import stats as sps  # kept local, like scikit-learn in metric_value
+
+    if np.ndim(n) == 0 and n < 2:
+        return float(sps.norm.ppf(q))
+    out = sps.t.ppf(q, np.asarray(n) - 1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _scores(codes, idx, metric: str, n_cls: int, paired: bool) -> np.ndarray:
+    """(m, n) metric (or paired difference) of every seed on each of the m image-index vectors idx (m, N).
+
+    codes (n, N): each (seed, image)'s confusion-matrix cell (true, pred) or, paired, (true, pred A, pred B).
+    The same image vector is applied to every seed and to both arms."""
+    n, m = len(codes), len(idx)
+    cells = n_cls ** (3 if paired else 2)
+    picked = np.take(codes + np.arange(n, dtype=np.int64)[:, None] * cells, idx, axis=1)  # (n, m, N)
+    picked += (np.arange(m, dtype=np.int64) * (n * cells))[None, :, None]  # resample r, seed s: block r * n + s
+    counts = np.bincount(picked.ravel(), minlength=m * n * cells)
+    if not paired:
+        return _metric_from_cm(metric, counts.reshape(m, n, n_cls, n_cls))
+    joint = counts.reshape(m, n, n_cls, n_cls, n_cls)  # true, pred A, pred B
+    return _metric_from_cm(metric, joint.sum(-1)) - _metric_from_cm(metric, joint.sum(-2))
+
+
+def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, paired_with=None) -> dict:
+    """Estimate and 95% interval of the mean over seeds of `metric` (or, with `paired_with`, of the mean
+    paired difference d_s = metric(A_s) - metric(B_s)), seeds and test images crossed (VERDICTS.md
+    sections 2-3).
+
+    per_seed: one (y_true, y_pred) of class indices per training seed, all on the same test images in the
+        same order (the same y_true). paired_with: arm B the same way, the same seeds in the same order.
+    A pipeline whose predictions are identical for every seed (paired: A identical across seeds and B
+    identical across seeds) counts as n = 1 (section 2): the seeds collapse to one, and the draws depend only
+    on that effective n, so the same predictions entered k times give exactly the interval of entering once.
+
+    Crossed bootstrap (Owen's pigeonhole bootstrap), n_boot resamples: each draws n seeds with replacement
+    and, independently, ONE vector of test-image indices applied to every drawn seed and to both arms; its
+    value is the mean over the drawn seeds. `ci_boot` is the 95% percentile interval of these `samples`.
+    Image-only resamples: the same image vectors with all n seeds fixed; `v_images` is the variance (ddof=1)
+    of their seed-averaged values. `s_seeds`: the sd (ddof=1) of the per-seed values (0 when n = 1).
+    Variance components: `ci_vc` = estimate +- t(n-1, 0.975) * se, se = sqrt(s_seeds^2 / n + v_images)
+    (the normal quantile when n = 1). `ci` is the wider of the two and `interval` names it
+    ("crossed bootstrap" or "variance components").
+
+    Returns dict(estimate, ci, interval, ci_boot, ci_vc, samples, per_seed, n, n_given, n_images,
+    deterministic, v_images, s_seeds, se, image_half_width): estimate is the mean of per_seed (the
+    per-seed values by scikit-learn, after the n = 1 collapse); n_given the number of seeds entered;
+    image_half_width = z(0.975) * sqrt(v_images), the interval's half-width with the seed variance set to 0
+    (resolvability, section 4). Reproducible given `seed`.
     """
-    if n_boot < 1:
-        raise ValueError("n_boot must be positive")
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if n_boot < 2:
+        raise ValueError("n_boot must be at least 2")
     a = _as_arrays(per_seed, "per_seed")
-    n, n_images = len(a), len(a[0][0])
+    n_given, n_images = len(a), len(a[0][0])
     b = None
     if paired_with is not None:
         b = _as_arrays(paired_with, "paired_with")
-        if len(b) != n or len(b[0][0]) != n_images:
-            raise ValueError("paired_with must have the same seeds and the same test images as per_seed")
-        if any(not np.array_equal(ta, tb) for (ta, _), (tb, _) in zip(a, b)):
+        if len(b) != n_given or len(b[0][0]) != n_images:
+            raise ValueError(f"paired_with must have the same seeds and the same test images as per_seed "
+                             f"(got {len(b)} seeds x {len(b[0][0])} images against {n_given} x {n_images})")
+        if not np.array_equal(a[0][0], b[0][0]):
             raise ValueError("paired arms must have the same y_true, seed by seed (the same test images)")
+    deterministic = n_given > 1 and _identical(a) and (b is None or _identical(b))
+    if deterministic:  # section 2: identical predictions for every seed count as n = 1
+        a, b = a[:1], (b[:1] if b is not None else None)
+    n = len(a)
     n_cls = 1 + max(int(x.max()) for arms in (a, b or []) for pair in arms for x in pair)
 
-    values_a = np.array([metric_value(metric, t, p) for t, p in a])
+    per = np.array([metric_value(metric, t, p) for t, p in a])
     if b is None:
-        per = values_a
         codes = np.stack([t * n_cls + p for t, p in a])  # cell code of each (seed, image)
-        cells = n_cls * n_cls
     else:
-        per = values_a - np.array([metric_value(metric, t, p) for t, p in b])
+        per = per - np.array([metric_value(metric, t, p) for t, p in b])
         codes = np.stack([(t * n_cls + pa) * n_cls + pb for (t, pa), (_, pb) in zip(a, b)])
-        cells = n_cls ** 3
-    flat = codes.ravel()
 
     rng = np.random.default_rng(seed)
-    samples = np.empty(n_boot)
+    samples, image_only = np.empty(n_boot), np.empty(n_boot)
     done = 0
     for seed_draws, idx in _draws(rng, n_boot, n, n_images):
         m = len(seed_draws)
-        offset = (np.arange(m * n, dtype=np.int64) * cells).reshape(m, n, 1)
-        picked = flat[(seed_draws[:, :, None] * n_images) + idx] + offset
-        counts = np.bincount(picked.ravel(), minlength=m * n * cells)
-        if b is None:
-            score = _metric_from_cm(metric, counts.reshape(m, n, n_cls, n_cls))
-        else:
-            joint = counts.reshape(m, n, n_cls, n_cls, n_cls)  # true, pred A, pred B
-            score = _metric_from_cm(metric, joint.sum(-1)) - _metric_from_cm(metric, joint.sum(-2))
-        samples[done:done + m] = score.mean(-1)
+        score = _scores(codes, idx, metric, n_cls, b is not None)  # (m, n): every seed on each image vector
+        samples[done:done + m] = np.take_along_axis(score, seed_draws, axis=1).mean(-1)
+        image_only[done:done + m] = score.mean(-1)
         done += m
+
+    estimate = float(per.mean())
+    v_images = float(np.var(image_only, ddof=1))
+    s_seeds = float(np.std(per, ddof=1)) if n > 1 else 0.0
+    se = float(np.sqrt(s_seeds ** 2 / n + v_images))
+    half = _quantile(0.975, n) * se
+    ci_vc = (estimate - half, estimate + half)
     lo, hi = np.percentile(samples, [2.5, 97.5])
-    return dict(estimate=float(per.mean()), ci=(float(lo), float(hi)), samples=samples,
-                per_seed=[float(v) for v in per], n=n)
+    ci_boot = (float(lo), float(hi))
+    use_boot = ci_boot[1] - ci_boot[0] >= ci_vc[1] - ci_vc[0]
+    return dict(estimate=estimate, ci=ci_boot if use_boot else ci_vc,
+                interval="crossed bootstrap" if use_boot else "variance components", ci_boot=ci_boot, ci_vc=ci_vc,
+                samples=samples, per_seed=[float(v) for v in per], n=n, n_given=n_given, n_images=n_images,
+                deterministic=bool(deterministic), v_images=v_images, s_seeds=s_seeds, se=se,
+                image_half_width=_quantile(0.975, 1) * float(np.sqrt(v_images)))
+
+
+def resolvable(boot: dict, margin: float) -> bool:
+    """Whether the test set can resolve +-margin (VERDICTS.md section 4): the image-only half-width (the
+    interval with the seed variance set to 0) is at most `margin`. When it is not, no number of seeds can
+    give "matches": "the test set (N images) cannot resolve +-margin"."""
+    return bool(boot["image_half_width"] <= margin)
+
+
+def detectable_difference(boot: dict, power: float = 0.8, alpha: float = 0.05) -> float:
+    """The smallest true difference this design (these n seeds, this test set) detects with the given power
+    at two-sided level alpha, from the variance components (VERDICTS.md section 5):
+    (t(n-1, 1 - alpha/2) + t(n-1, power)) * se, with normal quantiles when n = 1."""
+    n = int(boot["n"])
+    return float((_quantile(1 - alpha / 2, n) + _quantile(power, n)) * boot["se"])
+
+
+def seeds_to_resolve(boot: dict, margin: float = 0.0, max_seeds: int = 1000) -> int | None:
+    """For an inconclusive order claim (VERDICTS.md section 5): how many seeds would resolve it.
+
+    Assuming the estimate, s_seeds and v_images stay as observed, the smallest n' >= 2 for which the
+    variance-components half-width t(n'-1, 0.975) * sqrt(s_seeds^2 / n' + v_images) is below the gap: the
+    distance from the estimate to `margin` when the estimate is above the margin (the interval would lie
+    above it: "holds"), or to 0 when the estimate is negative (below zero: "contradicted"). None when no
+    number of seeds would: image noise alone is too large (z(0.975) * sqrt(v_images) >= gap, the
+    half-width's limit as n' grows), or 0 <= estimate <= margin, or the answer exceeds max_seeds.
+    A deterministic pipeline (n = 1 by collapse) has s_seeds = 0, so only the t quantile shrinks."""
+    est, s2, v = float(boot["estimate"]), float(boot["s_seeds"]) ** 2, float(boot["v_images"])
+    if est > margin:
+        gap = est - margin
+    elif est < 0:
+        gap = -est
+    else:
+        return None
+    if _quantile(0.975, 1) * np.sqrt(v) >= gap or max_seeds < 2:
+        return None
+    n = np.arange(2, int(max_seeds) + 1)
+    ok = np.nonzero(_quantile(0.975, n) * np.sqrt(s2 / n + v) < gap)[0]
+    return int(n[ok[0]]) if ok.size else None
 
 
 def judge_value(boot: dict, value: float, margin: float) -> str:
-    """Value claim: "matches" if the interval lies inside [value - margin, value + margin], "differs" if it
-    lies wholly outside it (below or above), else "inconclusive"."""
+    """Value claim (VERDICTS.md section 4): "matches" if the interval lies inside [value - margin,
+    value + margin], "differs" if it lies wholly outside it (below or above), else "inconclusive"."""
     lo, hi = boot["ci"]
     if value - margin <= lo and hi <= value + margin:
         return "matches"
@@ -171,8 +284,8 @@ def holm(pvalues) -> np.ndarray:
 
 
 def judge_order(boot: dict, margin: float, p_adjusted: float) -> str:
-    """Order claim (A beats B): "holds" if the interval lies above `margin` and the adjusted p < 0.05;
-    "contradicted" if it lies below zero and the adjusted p < 0.05; else "inconclusive"."""
+    """Order claim (A beats B; VERDICTS.md section 5): "holds" if the interval lies above `margin` and the
+    adjusted p < 0.05; "contradicted" if it lies below zero and the adjusted p < 0.05; else "inconclusive"."""
     lo, hi = boot["ci"]
     if lo > margin and p_adjusted < 0.05:
         return "holds"
