@@ -164,5 +164,5 @@ def test_the_scorecard_reads_flags_from_the_records_and_limits_the_verdict(tmp_p
     row = card.set_index("id").loc["003.resnet18.full_beats_frozen"]
     assert row["raw_verdict"] == "holds" and row["verdict"] == "inconclusive"
     assert "new_layers, the losing arm: cap-bound on seeds 0, 1, 2, 3, 4 of 5" in row["budget_limited"]
-    assert "epochs 3 (paper: 10)" in row["regime"] and "(budget-limited)" in scorecard.table(card).set_index(
+    assert "epochs 3 (paper: 10)" in row["regime"] and "budget-limited" in scorecard.table(card).set_index(
         "claim").loc["003.resnet18.full_beats_frozen", "verdict"]

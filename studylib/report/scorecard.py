@@ -212,7 +212,7 @@ def table(card: pd.DataFrame) -> pd.DataFrame:
 
     def verdict(r):
         v = verdict_label(r["verdict"], r["indicative"])
-        return f"{v} (budget-limited)" if r.get("budget_limited") else v
+        return f"{v} · budget-limited" if r.get("budget_limited") else v
 
     def flags(r):
         f = r.get("flags") or {}

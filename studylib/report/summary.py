@@ -51,7 +51,7 @@ def markdown(results_dir, profile: str) -> str:
             paper = (f"A − B > {c.get('margin') or 0:g}" if c.get("kind") == "order" else
                      f"{_fmt(c.get('paper_value'))} ± {c.get('margin') or 0:g}" if c.get("paper_value") is not None
                      else "—")
-            verdict = verdict_label(c["verdict"], c.get("indicative")) + (" (budget-limited)" if c.get("budget_limited")
+            verdict = verdict_label(c["verdict"], c.get("indicative")) + (" · budget-limited" if c.get("budget_limited")
                                                                           else "")
             flags = "; ".join(f"{(c.get('arm_labels') or {}).get(a, a)}: {', '.join(f)}"
                               for a, f in (c.get("flags") or {}).items() if f)

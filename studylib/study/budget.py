@@ -88,7 +88,7 @@ def training_images(params: dict) -> str:
     frac = params.get("val_from_train") or 0.0
     if n:
         return f"{round(n * (1 - frac)):,}"
-    return "all of Training" + (f" less {frac:.0%} for validation" if frac else "")
+    return "all" + (f" (less {frac:.0%} for validation)" if frac else "")
 
 
 @lru_cache(maxsize=64)
@@ -117,7 +117,7 @@ def regime(params: dict, arms: dict, arm_specs: dict, paper_epochs: int | None, 
     epochs = {aid: (a.get("config") or {}).get("epochs") for aid, a in arms.items()}
     caps = sorted({e for e in epochs.values() if e})
     out = {"input": input_size(params), "training images": training_images(params),
-           "epochs": (", ".join(map(str, caps)) or "—") + f" (paper: {paper_epochs or 'names none'})",
+           "epochs": (", ".join(map(str, caps)) + f" (paper: {paper_epochs or 'names none'})") if caps else "",
            "trained": {aid: _share(a) for aid, a in arms.items()}, "paper architecture trains": {}}
     backbone = params.get("backbone")
     if paper_backbone and backbone and backbone != paper_backbone:
@@ -137,7 +137,7 @@ def describe(reg: dict, labels: dict | None = None) -> str:
     (resnet50: 64%), B 100%"."""
     labels = labels or {}
     parts = [f"{reg['input']} px" if reg.get("input") else "", f"{reg['training images']} training images",
-             f"epochs {reg['epochs']}"]
+             f"epochs {reg['epochs']}" if reg.get("epochs") else "no epochs (features + a classifier)"]
     shares = []
     for aid, s in reg.get("trained", {}).items():
         if s is None:
