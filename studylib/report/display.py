@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ..train.experiment import PROTOCOLS, fmt_ci
+from ..train.experiment import PROTOCOLS
+from .tables import fmt_ci
 from . import records
 
 __all__ = ["claims_table", "header_markdown", "say", "title", "verdict_label", "verdict_sentence", "weights_of"]

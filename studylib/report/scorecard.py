@@ -12,7 +12,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..io import sha256_file
-from ..train.experiment import PROTOCOLS, fmt_ci
+from ..train.experiment import PROTOCOLS
+from .tables import fmt_ci
 from ..study import verdicts
 from ..study import budget
 from ..study.claims import CLAIMS, EVIDENCE, arm_id, arm_label, tests

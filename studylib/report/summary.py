@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..io import write_text
 from ..study.experiments import EXPERIMENTS
-from ..train.experiment import fmt_ci
+from .tables import fmt_ci
 from . import records
 from .display import verdict_label
 

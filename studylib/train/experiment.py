@@ -15,7 +15,7 @@ from .checkpoint import resumable
 from .config import TrainConfig
 from .loop import evaluate, fit
 
-__all__ = ["PROTOCOLS", "Outcome", "fmt_ci", "results_table", "test_once", "train_and_test"]
+__all__ = ["PROTOCOLS", "Outcome", "test_once", "train_and_test"]
 
 # test protocol -> what it tests, as reports name it
 PROTOCOLS = {"best": "best on validation", "final": "final epoch"}
@@ -45,28 +45,6 @@ class Outcome:
         if name == "final" and self.final is not None:
             return self.final
         return dict(epoch=self.fit.best_epoch, val=self.val, test=self.test, metrics=self.metrics, ci=self.ci)
-
-    def row(self) -> dict:
-        m, f = self.metrics, self.protocol("final")
-        return {"setting": self.name, "weights": "ImageNet" if self.model_info.get("pretrained") else "random init",
-                "lr": self.config.lr if self.config else None, "best epoch": self.fit.best_epoch,
-                "final epoch": f["epoch"], "val acc": self.val["acc"],
-                "test acc": m["accuracy"], "acc 95% CI": fmt_ci(self.ci["accuracy"]),
-                "test macro F1": m["f1_macro"], "macro F1 95% CI": fmt_ci(self.ci["macro_f1"]),
-                "test acc (final epoch)": f["metrics"]["accuracy"],
-                "test macro F1 (final epoch)": f["metrics"]["f1_macro"],
-                "macro P": m["precision_macro"], "macro R": m["recall_macro"],
-                "weighted F1": m["f1_weighted"], "trainable params": self.model_info.get("trainable_params"),
-                "train s": round(self.seconds)}
-
-
-def fmt_ci(ci) -> str:
-    """A 95% interval as shown everywhere ("[0.701, 0.730]"); "" when there is none (None, or NaN in a table)."""
-    try:
-        lo, hi = ci
-    except (TypeError, ValueError):  # None, NaN, or not a pair
-        return ""
-    return f"[{lo:.3f}, {hi:.3f}]"
 
 
 def _val_at(result, epoch: int, model, val_split, cfg) -> dict:
@@ -111,9 +89,3 @@ def train_and_test(name: str, model, splits: dict[str, ImageDataset], cfg: Train
         result.model.load_state_dict(best_state)
     info = dict(getattr(result.model, "info", {}))
     return Outcome(name, result, val, test, m, ci, seconds, info, cfg, final)
-
-
-def results_table(outcomes: dict[str, Outcome]):
-    """One row per trained arm: val and test figures with their 95% CIs."""
-    import pandas as pd
-    return pd.DataFrame([o.row() for o in outcomes.values()]).set_index("setting").round(4)
