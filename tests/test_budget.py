@@ -166,3 +166,37 @@ def test_the_scorecard_reads_flags_from_the_records_and_limits_the_verdict(tmp_p
     assert "new_layers, the losing arm: cap-bound on seeds 0, 1, 2, 3, 4 of 5" in row["budget_limited"]
     assert "epochs 3 (paper: 10)" in row["regime"] and "budget-limited" in scorecard.table(card).set_index(
         "claim").loc["003.resnet18.full_beats_frozen", "verdict"]
+
+
+def _paper_file(tmp_path, claim: dict, extra: dict | None = None):
+    import shutil
+    import yaml
+    from studylib import paths
+    folder = tmp_path / "papers"
+    shutil.copytree(paths.ROOT / "papers", folder)
+    base = {"id": "009.x", "text": "t", "kind": "value", "metric": "accuracy", "notebook": "03_cnn_from_scratch",
+            "arms": ["cnn"], "value": 0.5, "margin": 0.02}
+    doc = {"paper": "009", "claims": [{k: v for k, v in {**base, **claim}.items() if v is not None}], **(extra or {})}
+    (folder / "009.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+@pytest.mark.parametrize("claim, extra, message", [
+    ({"arms": ["gone"]}, None, r"papers/009.yaml: claim '009.x', key 'arms': arm id\(s\) 'gone' are not defined"),
+    ({"id": "003.cnn.accuracy"}, None, r"009.yaml: claim '003.cnn.accuracy', key 'id': duplicated"),
+    ({"margin": None}, None, r"009.yaml: claim '009.x', key 'margin': missing"),
+    ({"marign": 0.02}, None, r"009.yaml: claims\[0\] \(009.x\): unknown key 'marign'"),
+    ({}, {"refrence": {}}, r"009.yaml: unknown key 'refrence'"),
+])
+def test_a_bad_paper_file_fails_at_load_naming_the_file_and_key(tmp_path, claim, extra, message):
+    folder = _paper_file(tmp_path, claim, extra)
+    with pytest.raises(claims.RegistryError, match=message):
+        claims.load_papers(folder)
+
+
+def test_a_good_paper_file_adds_its_claims():
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        got, _, arms, papers = claims.load_papers(_paper_file(Path(d), {}))
+    assert "009.x" in got and papers["009"]["file"].endswith("009.yaml") and set(got) > set(claims.CLAIMS)
