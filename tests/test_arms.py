@@ -158,7 +158,7 @@ def _run(profile, run):
 
 def test_profiles_read_paper_001_and_003_alike():
     cpu, gpu = (_run(p, "05_partial_vs_full-fer2013-mlp")["params"] for p in ("cpu", "gpu"))
-    assert cpu["arms"][0]["last_n"] == gpu["arms"][0]["last_n"] == 1  # one reading of "the last layers"
+    assert cpu["arms"][0]["freeze_to"] == gpu["arms"][0]["freeze_to"] == -1  # one reading of "the last layers"
     for params in (cpu, gpu):
         assert params["train"]["epochs"] == 50 and params["train"]["early_stopping_patience"] is None
     for profile in ("cpu", "gpu", "demo"):

@@ -21,7 +21,10 @@ def prefixes(names, prefixes):
 
 @pytest.mark.parametrize("scope, kwargs, learn", [
     ("head", {}, ["head."]),
-    ("last_block", {}, ["body.layer4.", "head."]),
+    ("freeze_to", {}, ["body.layer4.", "head."]),                       # default -1: the last stage
+    ("freeze_to", {"freeze_to": -2}, ["body.layer3.", "body.layer4.", "head."]),
+    ("freeze_to", {"freeze_to": 3}, ["body.layer3.", "body.layer4.", "head."]),  # stem, layer1, layer2 frozen
+    ("last_block", {}, ["body.layer4.", "head."]),                      # the older names, still accepted
     ("last_n", {"last_n": 2}, ["body.layer3.", "body.layer4.", "head."]),
     ("new_layers", {"in_channels": 1, "gray_mode": "new"}, ["body.conv1.", "head."]),
 ])
@@ -121,7 +124,7 @@ def test_input_is_normalised_inside_the_model():
 @pytest.mark.parametrize("kwargs, valid", [
     ({"backbone": "vgg16"}, "small_cnn, resnet18, resnet50, efficientnet_b0, efficientnet_lite0"),
     ({"head": "deep"}, "linear, mlp"),
-    ({"scope": "none"}, "all, head, new_layers, last_block, last_n"),
+    ({"scope": "none"}, "all, head, new_layers, freeze_to, last_block, last_n"),
     ({"gray_mode": "avg", "in_channels": 1}, "repeat, sum, new"),
 ])
 def test_unknown_names_list_the_valid_ones(kwargs, valid):
@@ -131,11 +134,13 @@ def test_unknown_names_list_the_valid_ones(kwargs, valid):
     assert valid in str(err.value)
 
 
-def test_pretrained_must_be_a_bool_and_last_n_in_range():
+def test_pretrained_must_be_a_bool_and_freeze_to_in_range():
     with pytest.raises(TypeError):
         build_model("resnet18", 3, pretrained="yes")
-    with pytest.raises(ValueError, match="1..5"):
+    with pytest.raises(ValueError, match=r"-5\.\.4"):
         build_model("resnet18", 3, pretrained=False, scope="last_n", last_n=6)
+    with pytest.raises(ValueError, match=r"freeze_to must be in -5\.\.4 for resnet18 \(5 stages\), got 5"):
+        build_model("resnet18", 3, pretrained=False, scope="freeze_to", freeze_to=5)
 
 
 def test_param_groups_head_factor_and_only_trainable():
@@ -266,8 +271,8 @@ def test_unknown_backbone_lists_the_table():
 
 @pytest.mark.parametrize("scope", SCOPES)
 def test_scope_is_worked_out_once_by_the_model(scope):
-    model = build_model("efficientnet_lite0", 4, in_channels=1, gray_mode="new", scope=scope, last_n=2).train()
-    assert model.info["scope"] == scope and model.info["last_n"] == (2 if scope == "last_n" else None)
+    model = build_model("efficientnet_lite0", 4, in_channels=1, gray_mode="new", scope=scope, freeze_to=-2).train()
+    assert model.info["scope"] == scope and model.info["freeze_to"] == (-2 if scope == "freeze_to" else None)
     for name, m in model.named_modules():
         if list(m.parameters(recurse=False)):
             assert model.is_frozen(m) == (not any(p.requires_grad for p in m.parameters())), name
@@ -288,3 +293,17 @@ def test_mlp_width_and_dropout_are_parameters():
     assert [m.out_features for m in model.head if isinstance(m, nn.Linear)] == [16, 16, 16, 3]
     assert all(m.p == 0.3 for m in model.head if isinstance(m, nn.Dropout))
     assert build_model("small_cnn", 2, in_channels=1, dropout=0.2).body.dropout.p == 0.2
+
+
+def test_the_older_scope_names_are_aliases_of_freeze_to_with_a_deprecation_message():
+    from studylib.study.experiments import Arm, resolve
+    with pytest.warns(FutureWarning, match="scope 'last_block' is deprecated; write scope: freeze_to, freeze_to: -1"):
+        arm = Arm("A", "last_block")
+    assert (arm.scope, arm.freeze_to) == ("freeze_to", -1)
+    with pytest.warns(FutureWarning, match="last_n 2"):
+        assert Arm("A", "last_n", last_n=2).freeze_to == -2
+    with pytest.warns(FutureWarning, match="last_n 2 is deprecated; write freeze_to: -2"):
+        assert resolve("05_partial_vs_full", {"last_n": 2}).freeze_to == -2
+    old = build_model("resnet18", 3, pretrained=False, scope="last_block")
+    new = build_model("resnet18", 3, pretrained=False, scope="freeze_to", freeze_to=-1)
+    assert trainable(old) == trainable(new) and old.info["scope"] == "freeze_to"

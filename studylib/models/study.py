@@ -16,18 +16,36 @@ from .archs import get_arch
 from .nets import mlp_head
 from .preprocess import ModelInput, describe, gray_stats, resolve_preprocessing
 
-__all__ = ["FROZEN_BN", "GRAY_MODES", "HEADS", "SCOPES", "StudyModel", "build_model", "param_groups"]
+__all__ = ["FROZEN_BN", "GRAY_MODES", "HEADS", "SCOPES", "SCOPE_ALIASES", "StudyModel", "build_model", "canonical_scope",
+           "param_groups"]
 
 HEADS = ("linear", "mlp")
-# What trains: everything; only the new head; new layers (e.g. a new 1-channel conv1) + head;
-# new layers + the last stage + head; new layers + the last `last_n` stages + head.
-SCOPES = ("all", "head", "new_layers", "last_block", "last_n")
+# What trains: everything; only the new head; new layers (e.g. a new 1-channel conv1) + head; or, as
+# fastai's freeze_to(n) over the architecture table's stage groups (archs.Arch.stages), the stages from n
+# on: n >= 0 freezes the first n stages, n < 0 trains the last -n (freeze_to -1: the last stage), new
+# layers and the head always learning. One concept for "how much of the net trains".
+SCOPES = ("all", "head", "new_layers", "freeze_to")
+# Older names, still accepted: last_block is freeze_to -1; last_n k is freeze_to -k.
+SCOPE_ALIASES = ("last_block", "last_n")
 GRAY_MODES = ("repeat", "sum", "new")
 # BatchNorm of frozen parts in training: 'eval' keeps the pretrained running statistics (fastai/timm, and
 # Keras' `trainable = False`); 'adapt' lets them follow the new data, as a plain `requires_grad = False`
 # freeze in PyTorch does (the code of paper 003): the weights stay fixed, the statistics do not.
 FROZEN_BN = ("eval", "adapt")
 _BN = nn.modules.batchnorm._BatchNorm
+
+
+def canonical_scope(scope: str, freeze_to: int | None = None, last_n: int | None = None) -> tuple[str, int | None]:
+    """(scope, freeze_to) with the older names mapped: last_block -> (freeze_to, -1), last_n k -> (freeze_to,
+    -k); freeze_to defaults to -1 (the last stage). Other scopes carry no freeze_to."""
+    _check("scope", scope, SCOPES + SCOPE_ALIASES)
+    if scope == "last_block":
+        return "freeze_to", -1
+    if scope == "last_n":
+        return "freeze_to", -int(last_n or 1)
+    if scope == "freeze_to":
+        return "freeze_to", -1 if freeze_to is None else int(freeze_to)
+    return scope, None
 
 
 def _check(what: str, value, valid) -> None:
@@ -47,7 +65,7 @@ class StudyModel(nn.Module):
         _check("frozen_bn", frozen_bn, FROZEN_BN)
         self.frozen_bn = frozen_bn
         self.input, self.body, self.head, self.info = model_input, body, head, info
-        self.groups = {"new_layers": list(new_layers), "head": [head], "last_block": list(stages[-1]), "body": [body]}
+        self.groups = {"new_layers": list(new_layers), "head": [head], "body": [body]}
         self.groups.update({f"stage{i}": list(s) for i, s in enumerate(stages)})
         self.num_stages = len(stages)
         self._frozen: set[nn.Module] = set()  # submodules none of whose parts learn (set_scope)
@@ -59,22 +77,24 @@ class StudyModel(nn.Module):
     def forward(self, x):
         return self.head(self.body(self.input(x)))
 
-    def set_scope(self, scope: str, last_n: int = 1) -> "StudyModel":
-        """Choose what trains (see SCOPES); new layers learn under all but 'head'."""
-        _check("scope", scope, SCOPES)
-        if scope == "last_n" and not 1 <= last_n <= self.num_stages:
-            raise ValueError(f"last_n must be in 1..{self.num_stages} for {self.info['backbone']}, got {last_n}")
+    def set_scope(self, scope: str, last_n: int | None = None, freeze_to: int | None = None) -> "StudyModel":
+        """Choose what trains (see SCOPES; the older last_block / last_n map to freeze_to); new layers learn
+        under all but 'head'."""
+        scope, n = canonical_scope(scope, freeze_to, last_n)
+        if scope == "freeze_to" and not -self.num_stages <= n < self.num_stages:
+            raise ValueError(f"freeze_to must be in {-self.num_stages}..{self.num_stages - 1} for "
+                             f"{self.info['backbone']} ({self.num_stages} stages), got {n}")
+        first = (n if n >= 0 else self.num_stages + n) if scope == "freeze_to" else self.num_stages
         learn = {"all": [self], "head": [], "new_layers": self.groups["new_layers"],
-                 "last_block": self.groups["new_layers"] + self.groups["last_block"],
-                 "last_n": self.groups["new_layers"] + [m for i in range(self.num_stages - last_n, self.num_stages)
-                                                        for m in self.groups[f"stage{i}"]]}[scope] + [self.head]
+                 "freeze_to": self.groups["new_layers"] + [m for i in range(first, self.num_stages)
+                                                           for m in self.groups[f"stage{i}"]]}[scope] + [self.head]
         self.requires_grad_(False)
         for m in learn:
             m.requires_grad_(True)
         learning = {m for part in learn for m in part.modules()}
         self._frozen = {m for m in self.modules() if not any(d in learning for d in m.modules())}
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        self.info.update(scope=scope, last_n=last_n if scope == "last_n" else None, frozen_bn=self.frozen_bn,
+        self.info.update(scope=scope, freeze_to=n, frozen_bn=self.frozen_bn,
                          trainable_params=trainable, total_params=sum(p.numel() for p in self.parameters()))
         return self.train(self.training)
 
@@ -127,8 +147,9 @@ def _gray_conv(conv: nn.Conv2d, mode: str) -> nn.Conv2d:
 
 def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretrained: bool = False,
                 head: str = "linear", scope: str = "all", gray_mode: str = "repeat", weights_dir=None,
-                last_n: int = 1, image_size: int | None = None, dropout: float | None = None,
-                mlp_width: int = 32, interpolation: str | None = None, frozen_bn: str = "eval") -> StudyModel:
+                last_n: int | None = None, image_size: int | None = None, dropout: float | None = None,
+                mlp_width: int = 32, interpolation: str | None = None, frozen_bn: str = "eval",
+                freeze_to: int | None = None) -> StudyModel:
     """Build a study model.
 
     Args:
@@ -138,7 +159,8 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
             num_classes equal to the weights' own (1000), head 'linear' and 3 channels, the pretrained
             classifier is kept (as timm does); otherwise the head is new.
         head: 'linear' (FC on pooled features) or 'mlp' (seed 001, on the unpooled map at image_size).
-        scope / last_n: what trains (SCOPES), changeable later with model.set_scope.
+        scope / freeze_to: what trains (SCOPES: freeze_to n freezes the first n stages, n < 0 trains the
+            last -n), changeable later with model.set_scope; last_n k is the older freeze_to -k.
         weights_dir: folder with weights files (default $STUDYLIB_WEIGHTS, else torch hub's cache).
         image_size: input side: the mlp head / small_cnn are sized for it (default 48, seed 001/003) and
             model.info['input_size'] records it (default: the weights' input size, else 48).
@@ -154,7 +176,7 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
     _check("head", head, HEADS)
     _check("gray_mode", gray_mode, GRAY_MODES)
     _check("in_channels", in_channels, (1, 3))
-    _check("scope", scope, SCOPES)
+    _check("scope", scope, SCOPES + SCOPE_ALIASES)
     _check("frozen_bn", frozen_bn, FROZEN_BN)
     if not isinstance(pretrained, bool):
         raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
@@ -206,10 +228,11 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
                 interpolation=pre["interpolation"], preprocessing_source=pre["source"], head_in_features=features)
     model = StudyModel(body, out_layer, arch.stages(body), new_layers, ModelInput(in_channels, mean, std, repeat), info,
                        frozen_bn)
-    model.set_scope(scope, last_n)
+    model.set_scope(scope, last_n, freeze_to)
     print(describe(backbone, pre, mean, std, mode if in_channels == 1 else None))
     print(f"studylib.models: {backbone} ({info['weights']}), head {head}"
-          f"{' (pretrained)' if info['pretrained_head'] else ''}, scope {scope}, frozen BatchNorm {frozen_bn}: "
+          f"{' (pretrained)' if info['pretrained_head'] else ''}, scope {info['scope']}"
+          f"{'' if info.get('freeze_to') is None else ' ' + str(info['freeze_to'])}, frozen BatchNorm {frozen_bn}: "
           f"{info['trainable_params']:,} / {info['total_params']:,} parameters trainable")
     return model
 

@@ -15,6 +15,7 @@ from ..io import sha256_file
 from ..train.experiment import PROTOCOLS
 from .tables import fmt_ci
 from ..study import verdicts
+from ..models import canonical_scope
 from ..study import budget
 from ..study.claims import CLAIMS, EVIDENCE, arm_id, arm_label, tests
 from . import records
@@ -48,11 +49,13 @@ def _by_id(notebook: str, per_label: dict, params) -> dict:
 
 
 def _arm_specs(params: dict, notebook: str) -> dict:
-    """{arm id: (scope, last_n)} of a run's arms, from its record's parameters."""
+    """{arm id: (scope, freeze_to)} of a run's arms, from its record's parameters (older records' scopes
+    last_block / last_n mapped to freeze_to)."""
     out = {}
     for a in params.get("arms") or []:
         aid = a.get("id") or arm_id(notebook, a.get("name", ""), params)
-        out[aid] = (a.get("scope", "all"), a.get("last_n") or params.get("last_n") or 1)
+        n = a.get("freeze_to") if a.get("freeze_to") is not None else params.get("freeze_to")
+        out[aid] = canonical_scope(a.get("scope", "all"), n, a.get("last_n") or params.get("last_n") or 1)
     return out
 
 

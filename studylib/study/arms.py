@@ -42,7 +42,8 @@ def build_arm_model(params, arm: Arm, splits: dict):
     return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
                               pretrained=pretrained, weights_dir=params.weights_dir or None,
                               gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
-                              last_n=arm.last_n or getattr(params, "last_n", 1), image_size=image_size,
+                              freeze_to=arm.freeze_to if arm.freeze_to is not None else getattr(params, "freeze_to", -1),
+                              image_size=image_size,
                               frozen_bn=frozen_bn, **extra)
 
 

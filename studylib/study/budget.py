@@ -92,7 +92,7 @@ def training_images(params: dict) -> str:
 
 
 @lru_cache(maxsize=64)
-def paper_share(backbone: str, scope: str, last_n: int, head: str, in_channels: int, gray_mode: str,
+def paper_share(backbone: str, scope: str, freeze_to: int | None, head: str, in_channels: int, gray_mode: str,
                 image_size: int, num_classes: int) -> float | None:
     """The share of parameters the paper's architecture trains in `scope` (built from random init: only
     the architecture counts). None when it cannot be built here."""
@@ -100,7 +100,7 @@ def paper_share(backbone: str, scope: str, last_n: int, head: str, in_channels: 
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # build_model prints its summary
             m = models.build_model(backbone, num_classes, in_channels=in_channels, pretrained=False, head=head,
-                                   scope=scope, gray_mode=gray_mode, last_n=last_n, image_size=image_size)
+                                   scope=scope, gray_mode=gray_mode, freeze_to=freeze_to, image_size=image_size)
     except Exception:  # noqa: BLE001 - an architecture this install lacks: the row says so
         return None
     return m.info["trainable_params"] / m.info["total_params"]
@@ -113,7 +113,7 @@ def _share(arm: dict) -> float | None:
 
 def regime(params: dict, arms: dict, arm_specs: dict, paper_epochs: int | None, paper_backbone: str = "") -> dict:
     """The setting a claim was judged in. params: the run's (a record's) parameters; arms: {arm id: that
-    arm's metrics in the record (seed 0)}; arm_specs: {arm id: (scope, last_n)} from the run's arms."""
+    arm's metrics in the record (seed 0)}; arm_specs: {arm id: (scope, freeze_to)} from the run's arms."""
     epochs = {aid: (a.get("config") or {}).get("epochs") for aid, a in arms.items()}
     caps = sorted({e for e in epochs.values() if e})
     out = {"input": input_size(params), "training images": training_images(params),
@@ -123,10 +123,10 @@ def regime(params: dict, arms: dict, arm_specs: dict, paper_epochs: int | None, 
     if paper_backbone and backbone and backbone != paper_backbone:
         gray = params.get("gray_mode") or "repeat"
         size = out["input"] or 48
-        for aid, (scope, last_n) in arm_specs.items():
+        for aid, (scope, freeze_to) in arm_specs.items():
             if aid in arms:
                 out["paper architecture trains"][aid] = paper_share(
-                    paper_backbone, scope, int(last_n or 1), params.get("head") or "linear",
+                    paper_backbone, scope, freeze_to, params.get("head") or "linear",
                     3 if params.get("dataset") in _FOLDER_DATASETS else 1, gray, int(size),
                     int(params.get("num_classes") or 7))
     return out

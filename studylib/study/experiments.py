@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..data.imagefolder import FRACTIONS
-from ..models import FROZEN_BN, SCOPES
+from ..models import FROZEN_BN, SCOPE_ALIASES, SCOPES, canonical_scope
 from ..train.config import TrainConfig
 from .schema import ParamsError, build
 
@@ -34,8 +35,10 @@ class Arm:
     training overrides; optionally its learning rate chosen on validation from `lr_grid`."""
 
     name: str
-    scope: str = "all"             # models.SCOPES: all | head | new_layers | last_block | last_n
-    last_n: int | None = None      # scope last_n: how many final stages train (None: the experiment's)
+    scope: str = "all"             # models.SCOPES: all | head | new_layers | freeze_to
+    freeze_to: int | None = None   # scope freeze_to: n >= 0 freezes the first n stages, n < 0 trains the last -n
+                                   # (None: the experiment's)
+    last_n: int | None = None      # deprecated: scope last_n k is freeze_to -k
     frozen_bn: str | None = None   # models.FROZEN_BN: eval | adapt, BatchNorm of the frozen parts (None: the experiment's)
     pretrained: bool | None = None # False: the same net from random init, beside the pretrained arms (None: the experiment's)
     # Learning rates to choose from on validation (study.search: seed 0, each trained until validation stops
@@ -47,6 +50,15 @@ class Arm:
     id: str = ""
 
     def __post_init__(self):
+        if self.scope in SCOPE_ALIASES:  # the older names: one concept (freeze_to) replaces them
+            scope, n = canonical_scope(self.scope, self.freeze_to, self.last_n or (1 if self.scope == "last_n" else None))
+            n = None if self.scope == "last_n" and self.last_n is None else n  # last_n: the experiment's count
+            warnings.warn(f"arm {self.name!r}: scope {self.scope!r}"
+                          f"{f' with last_n {self.last_n}' if self.last_n else ''} is deprecated; write scope: "
+                          f"freeze_to{f', freeze_to: {n}' if n is not None else ''}", FutureWarning, stacklevel=3)
+            object.__setattr__(self, "scope", scope)
+            object.__setattr__(self, "freeze_to", n)
+            object.__setattr__(self, "last_n", None)
         if not self.id:
             object.__setattr__(self, "id", re.sub(r"[^a-z0-9]+", "_", self.name.lower()).strip("_"))
         if self.scope not in SCOPES:
@@ -148,9 +160,10 @@ class PartialVsFullParams:
     head: str = "linear"           # "mlp": the head of paper 001
     mlp_width: int = 32            # paper 001's FC 32 layers
     dropout: float | None = None   # the mlp head's dropout (None: models' default 0.5, paper 001's)
-    # scope last_n: how many final stages train. Paper 001's "last four layers" of a Keras ResNet50 all sit
-    # in its final stage (conv5_block3): one stage is the smallest unit of ours that holds them
-    last_n: int = 1
+    # scope freeze_to: how much trains (-1: the last stage). Paper 001's "last four layers" of a Keras
+    # ResNet50 all sit in its final stage (conv5_block3): one stage is the smallest unit of ours that holds them
+    freeze_to: int = -1
+    last_n: int | None = None      # deprecated: last_n k is freeze_to -k
     frozen_bn: str = "eval"        # 001 is Keras: a frozen (trainable=False) BatchNorm runs in inference mode
     image_size: int | None = None  # None: the size the images have (48 for FER2013)
     load_size: int = 224           # DeepWeeds/plants are decoded at this size
@@ -163,10 +176,18 @@ class PartialVsFullParams:
     train: dict = _train(epochs=30, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
                          monitor="val_macro_f1", early_stopping_patience=3)
     arms: list[Arm] = field(default_factory=lambda: [
-        Arm("A: last block + head", "last_block", lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001}, id="A"),
+        Arm("A: last block + head", "freeze_to", freeze_to=-1, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001},
+            id="A"),
         Arm("B: everything, smaller lr", "all", lr_grid=[0.00003, 0.0001, 0.0003], train={"lr": 0.0001}, id="B"),
         Arm("B from random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001},
             id="B_random")])
+
+    def __post_init__(self):
+        if self.last_n is not None:  # the older name: one concept (freeze_to) replaces it
+            warnings.warn(f"last_n {self.last_n} is deprecated; write freeze_to: {-self.last_n}", FutureWarning,
+                          stacklevel=3)
+            object.__setattr__(self, "freeze_to", -self.last_n)
+            object.__setattr__(self, "last_n", None)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def _share(caches, datasets, prefix: nn.Module, model: nn.Module, image_size, in
     """Fill each cache from the disk store (built there first, after `check()`, when absent); what
     happened, for the record."""
     status, keys, t0 = {}, {}, time.perf_counter()
-    about = {k: model.info.get(k) for k in ("backbone", "weights_file", "weights_sha256", "scope", "last_n")} \
+    about = {k: model.info.get(k) for k in ("backbone", "weights_file", "weights_sha256", "scope", "freeze_to")} \
         if hasattr(model, "info") else {}
     for part, cache, ds in zip(("train", "val"), caches, datasets):
         key, inputs = prefix_cache.prefix_key(prefix, ds.images, image_size, interpolation, channels_last,
