@@ -132,6 +132,11 @@ def regime(params: dict, arms: dict, arm_specs: dict, paper_epochs: int | None, 
     return out
 
 
+def _pct(share: float) -> str:
+    """A share of parameters: whole percents, two decimals below 1% (a new first conv and head)."""
+    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.2%}"
+
+
 def describe(reg: dict, labels: dict | None = None) -> str:
     """The regime in one line: "48 px · 15,000 training images · epochs 3 (paper: 10) · trains A 30%
     (resnet50: 64%), B 100%"."""
@@ -143,7 +148,7 @@ def describe(reg: dict, labels: dict | None = None) -> str:
         if s is None:
             continue
         paper = reg.get("paper architecture trains", {}).get(aid)
-        shares.append(f"{labels.get(aid, aid)} {s:.0%}" + (f" (paper's net: {paper:.0%})" if paper is not None else ""))
+        shares.append(f"{labels.get(aid, aid)} {_pct(s)}" + (f" (paper's net: {_pct(paper)})" if paper is not None else ""))
     if shares:
         parts.append("trains " + ", ".join(shares))
     return " · ".join(p for p in parts if p)
