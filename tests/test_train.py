@@ -170,12 +170,15 @@ def test_frozen_batchnorm_keeps_its_statistics(data):
     torch.testing.assert_close(frozen_bn.running_mean, before)
 
 
-def test_early_stopping_stops_when_monitor_stalls(data):
+def test_early_stopping_stops_when_monitor_stalls(data, monkeypatch):
+    from studylib.train import loop
     train, val = data
-    # lr 0 and BN momentum 0: the model never changes, so val_loss never improves after epoch 1
+    # an optimizer at lr 0 (a config refuses lr <= 0) and BN momentum 0: the model never changes, so
+    # val_loss never improves after epoch 1
+    monkeypatch.setattr(loop, "build_optimizer", lambda model, cfg: torch.optim.SGD(model.parameters(), lr=0.0))
     model = make_model()
     model.body[1].momentum = 0.0
-    cfg = TrainConfig(epochs=10, lr=0.0, monitor="val_loss", early_stopping_patience=2, seed=0, device="cpu",
+    cfg = TrainConfig(epochs=10, monitor="val_loss", early_stopping_patience=2, seed=0, device="cpu",
                       max_steps_per_epoch=2)
     res = fit(model, train, val, cfg)
     assert res.stopped_early and len(res.history) == 3 and res.best_epoch == 1

@@ -1,4 +1,9 @@
-"""`studylib data check`: which datasets are present, their sizes, and verified checksums."""
+"""`studylib data check`: which datasets are present, their sizes, and verified checksums.
+
+Every image of the image-folder sets (faces, plants, DeepWeeds) is decoded: each unreadable or non-image
+file is listed, all at once, where a run would stop at the first. "missing" means the folder is absent;
+a folder that is there but unusable is "invalid", with what is wrong.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +14,7 @@ import pandas as pd
 from . import deepweeds, fer2013, ferplus, imagefolder
 from ..io import sha256_file, sha256_folder
 from .base import DataError
+from .images import unreadable
 
 # sha256 of the files as published (see ../shared/data/PROVENANCE.md)
 KNOWN_SHA256 = {
@@ -30,7 +36,7 @@ class Item:
     required: bool
     where: str
     fix: str = ""
-    error: str = ""    # invalid: the first problem found (file, line), as the loader reports it
+    error: str = ""    # invalid: the first problem found (file, line) as the loader reports it; for images, all
     sha256: str = ""   # of the file (or of a folder's images) as read, for the audit's run record
 
 
@@ -40,6 +46,12 @@ def _invalid(dataset: str, path: Path, error: DataError, required: bool, generat
            f"the file is in the right place but unusable: correct what is named, or replace it with the "
            f"original ({original})")
     return Item(dataset, "invalid", None, None, "-", required, str(path), fix, str(error))
+
+
+def _bad_images(what: str, problems: list[str], total: int) -> DataError:
+    """One error listing every unusable image file, one per line."""
+    return DataError(f"{len(problems)} of {total} files of {what} are not usable images:\n    "
+                     + "\n    ".join(problems))
 
 
 def _verify(path: Path, key: str, generated: bool) -> tuple[str, str]:
@@ -100,13 +112,20 @@ def _deepweeds(d: Path, generated: bool) -> list[Item]:
     folds = sum((root / "labels" / f"{s}_subset{k}.csv").is_file() for s in deepweeds.SPLITS for k in range(5))
     items = [Item("DeepWeeds labels", "ok" if folds == 15 else "partial", len(df), df["Label"].nunique(), ck,
                   False, str(labels), "" if folds == 15 else f"only {folds} of 15 split files found", sha256=digest)]
-    present = sum((root / "images" / f).is_file() for f in df["Filename"])
-    status = "ok" if present == len(df) else ("missing" if present == 0 else "partial")
-    items.append(Item("DeepWeeds images", status, present, None, "-", False, str(root / "images"),
-                      "" if status == "ok" else f"{len(df) - present} of {len(df)} images absent. "
-                      + deepweeds.GET_IMAGES.format(folder=root / "images")
-                      + " Only the gpu profile needs them."))
-    return items
+    images = root / "images"
+    get = deepweeds.GET_IMAGES.format(folder=images) + " Only the gpu profile needs them."
+    if not images.is_dir():
+        return items + [Item("DeepWeeds images", "missing", 0, None, "-", False, str(images), get)]
+    present = [images / f for f in df["Filename"] if (images / f).is_file()]
+    absent = "" if len(present) == len(df) else f"{len(df) - len(present)} of {len(df)} images absent. {get}"
+    problems = unreadable(present, "DeepWeeds images")
+    if problems:
+        item = _invalid("DeepWeeds images", images, _bad_images(str(images), problems, len(present)), False,
+                        generated, "https://github.com/AlexOlsen/DeepWeeds: images.zip")
+        item.rows, item.fix = len(present), " ".join(filter(None, [item.fix, absent]))
+        return items + [item]
+    return items + [Item("DeepWeeds images", "partial" if absent else "ok", len(present), None, "-", False,
+                         str(images), absent)]
 
 
 def _folder(label: str, root: Path, generated: bool, expect: tuple[int, int], labels_key: str | None,
@@ -116,6 +135,12 @@ def _folder(label: str, root: Path, generated: bool, expect: tuple[int, int], la
     except DataError as e:  # a folder that is there but holds no class folders of images is invalid
         return (_invalid(label, root, e, True, generated, fix) if root.is_dir()
                 else Item(label, "missing", None, None, "-", True, str(root), fix))
+    strays = [f"{p}: not an image file (the loaders skip it); move it out of the class folder"
+              for p in imagefolder.not_images(root)]
+    problems = sorted(strays + unreadable([root / p for p in files["path"]], label))
+    if problems:
+        return _invalid(label, root, _bad_images(str(root), problems, len(files) + len(strays)), True, generated,
+                        fix)
     ck = "-"
     if labels_key and (root / "labels.csv").is_file():
         ck = _verify(root / "labels.csv", labels_key, generated)[0]

@@ -25,11 +25,22 @@ SPLITS = ("train", "val", "test")
 FRACTIONS = (0.6, 0.2, 0.2)
 
 
+def _classes(root: Path) -> list[str]:
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def not_images(root: Path) -> list[Path]:
+    """Files in root's class folders that are no image by name (hidden files aside): the loaders skip them,
+    so a stray copy or a renamed photo would go unnoticed but for the data check."""
+    return [f for c in _classes(root) for f in sorted((root / c).iterdir())
+            if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in IMAGE_SUFFIXES]
+
+
 def scan(root: Path) -> pd.DataFrame:
     """Every image file under root's class folders (classes sorted by name, as torchvision)."""
     if not root.is_dir():
         raise DataError(f"image folder not found: {root}. Run `studylib data check` for where to get it.")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    classes = _classes(root)
     rows = [(f"{c}/{f.name}", c) for c in classes for f in sorted((root / c).iterdir())
             if f.suffix.lower() in IMAGE_SUFFIXES]
     if not rows:
@@ -68,9 +79,10 @@ def split_name(name: str, files: pd.DataFrame, seed: int = 0, fractions=FRACTION
 
 
 def split_table(root: Path, name: str, seed: int = 0, fractions=FRACTIONS, split_file=None,
-                splits_dir=None) -> tuple[pd.DataFrame, Path]:
-    """The recorded split of this folder's contents (`split_name`), drawn and written on first use;
-    `split_file` names one explicitly (it must then cover every image of the folder)."""
+                splits_dir=None, record: bool = True) -> tuple[pd.DataFrame, Path]:
+    """The recorded split of this folder's contents (`split_name`), drawn on first use and written unless
+    `record` is False (`load` writes it once its images decode); `split_file` names one explicitly (it must
+    then cover every image of the folder)."""
     splits_dir = Path(splits_dir) if splits_dir else default_splits_dir(root)
     files = scan(root)
     explicit = split_file is not None
@@ -91,8 +103,13 @@ def split_table(root: Path, name: str, seed: int = 0, fractions=FRACTIONS, split
                     "folder's current contents.")
     else:
         table = make_split(files, fractions, seed)
-        atomic_write(split_file, lambda tmp: table.to_csv(tmp, index=False))
+        if record:
+            _record(table, split_file)
     return table, split_file
+
+
+def _record(table: pd.DataFrame, split_file: Path) -> None:
+    atomic_write(split_file, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
 
 
 def load(root, split: str = "train", image_size: int | None = None, seed: int = 0, fractions=FRACTIONS,
@@ -103,11 +120,23 @@ def load(root, split: str = "train", image_size: int | None = None, seed: int = 
         raise DataError(f"unknown split {split!r}; expected one of {SPLITS}")
     root = Path(root)
     name = name or root.name
-    table, split_file = split_table(root, name, seed, fractions, split_file, splits_dir)
+    table, split_file = split_table(root, name, seed, fractions, split_file, splits_dir, record=False)
     classes = sorted(table["class"].unique())
     part = table[table["split"] == split]
-    images = decode_all([root / p for p in part["path"]], image_size, "L" if grayscale else "RGB", cache_dir,
-                        desc=f"{name} {split}")
+
+    def decode(s: str):
+        return decode_all([root / p for p in table.loc[table["split"] == s, "path"]], image_size,
+                          "L" if grayscale else "RGB", cache_dir, desc=f"{name} {s}")
+
+    images = decode(split)
+    if not split_file.is_file():
+        # drawn just now: recorded only once every image of every split decodes, so a run that fails on a
+        # broken image leaves no split in the (committed) splits/ folder. The decodes are cached: the
+        # other splits' loads read them from there.
+        for other in SPLITS:
+            if other != split:
+                decode(other)
+        _record(table, split_file)
     labels = part["class"].map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
     # provenance: the split file, and one hash over the folder's file list and bytes
     sources = {str(split_file): sha256_file(split_file), str(root): sha256_folder(root, table["path"])}

@@ -30,6 +30,18 @@ def read_image(path: Path, size: int | None, mode: str = "RGB") -> np.ndarray:
     return arr[..., None] if arr.ndim == 2 else arr
 
 
+def unreadable(paths: list[Path], desc: str = "check") -> list[str]:
+    """Every file of `paths` that does not decode, each as the loaders' own error for it (empty, truncated,
+    not an image): a data check lists them all at once, where a run would stop at the first."""
+    problems = []
+    for p in tqdm(paths, desc=desc, leave=False):
+        try:
+            read_image(p, None, "RGB")  # a full decode: opening reads only the header, truncation shows later
+        except DataError as e:
+            problems.append(str(e))
+    return problems
+
+
 def check_exist(paths: list[Path], what: str, how_to_fix: str) -> None:
     """Raise one DataError listing how many files are missing and the first few."""
     missing = [p for p in paths if not p.is_file()]

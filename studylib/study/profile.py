@@ -1,12 +1,16 @@
 """Parameter profiles: `params/<profile>.yaml` is a list of runs (a notebook + overrides of its parameters).
 
 A profile is checked whole against the notebooks' parameter dataclasses (`study.experiments`) before
-anything runs: an unknown key or a wrong type, at any depth, is one error naming the file, run and key.
+anything runs: an unknown key, a wrong type or a value out of range (`study.schema`), at any depth and in
+`defaults` too, is one error naming the file, run and key. Numbers read as YAML 1.2 reads them: `1e-3` is
+the float 0.001 (YAML 1.1, PyYAML's default, would read the string "1e-3").
 
     profile: cpu
     title: Real data, cut down for 2 CPU cores
-    data_dir: ../shared/data          # or `generated` (demo data written beside the reports)
-    defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key
+    data_dir: ../shared/data          # relative: from the repository root (where params/ is), whatever the
+                                      # current folder; or `generated` (demo data written beside the reports)
+    defaults: {train: {device: cpu}}  # merged into every run whose notebook has the key (a key no notebook
+                                      # of the profile has is an error, as in a run's params)
     seeds: [0, 1, 2, 3, 4]            # training seeds of every run that trains (a run may list its own)
     resources: {cpus: 1, gpus: 0}     # what one task asks of the Ray cluster (a run may set its own)
     cuts: ["...", ...]                # what the whole profile changes from the papers, shown in every report
@@ -25,20 +29,32 @@ none of that name, a field of its `train` settings (`lr` above). Every task writ
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from .. import paths
-from .experiments import params_class, resolve
-from .schema import ParamsError
+from ..train.config import SEED_BOUNDS, describe, out_of_bounds
+from .experiments import EXPERIMENTS, params_class, resolve
+from .schema import ParamsError, build
 
 __all__ = ["ParamsError", "Profile", "Run", "load_profile"]
 
 PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds", "resources"}
 RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "grid", "resources", "cuts"}
 RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader reading floats as YAML 1.2 does: `1e-3` and `2E5` are numbers, not strings."""
+
+
+_Loader.add_implicit_resolver(  # copies the inherited resolvers first: yaml.SafeLoader is left as it is
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"), list("-+.0123456789"))
 
 
 @dataclass
@@ -81,6 +97,9 @@ def _seeds(value, where: str, default: int = 0) -> list[int]:
     if (not isinstance(value, list) or not value or len(set(value)) != len(value)
             or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)):
         raise ParamsError(f"{where}: key 'seeds' must be a non-empty list of distinct integers, got {value!r}")
+    for i, s in enumerate(value):
+        if out_of_bounds(SEED_BOUNDS, s):  # the bounds of TrainConfig.seed: numpy and torch refuse others
+            raise ParamsError(f"{where}: key 'seeds[{i}]' is {s}; valid: integers {describe(SEED_BOUNDS)}")
     return list(value)
 
 
@@ -135,6 +154,30 @@ def _cuts(value, where: str) -> list[str]:
     return list(value)
 
 
+def _check_defaults(defaults, classes: list, where: str) -> None:
+    """`defaults` checked as a run's params are: each key a parameter of some notebook of the profile, its
+    value valid for every one that has it (else a typo, `trian:`, would silently apply to no run)."""
+    if not isinstance(defaults, dict):
+        raise ParamsError(f"{where}: key 'defaults' must be a mapping of notebook parameters, got {defaults!r}")
+    fields = {cls: {f.name for f in dataclasses.fields(cls)} for cls in classes}
+    for key, value in defaults.items():
+        having = [cls for cls in classes if key in fields[cls]]
+        if not having:
+            valid = ", ".join(sorted(set().union(*fields.values())))
+            raise ParamsError(f"{where}: unknown key 'defaults.{key}': no notebook of this profile has it; "
+                              f"valid: {valid}")
+        for cls in having:
+            build(cls, {key: value}, where, prefix="defaults.")
+
+
+def data_folder(value: str) -> str:
+    """A profile's data_dir: `generated`, or a folder; a relative one is read from the repository root (where
+    params/ is: `../shared/data` is the folder beside the checkout), never from the current folder."""
+    if value == "generated" or Path(value).is_absolute():
+        return value
+    return os.path.normpath(Path(paths.ROOT, value))
+
+
 def profile_path(profile: str, params_dir=None) -> Path:
     """params/<profile>.yaml, or the path itself when it names a YAML file."""
     if str(profile).endswith((".yaml", ".yml")):
@@ -149,7 +192,7 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         have = sorted(p.stem for p in Path(params_dir or paths.PARAMS).glob("*.yaml"))
         raise ParamsError(f"profile {profile!r}: {path} does not exist; profiles: {', '.join(have)}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as e:
         raise ParamsError(f"profile {path}: not valid YAML ({e})") from e
     name = path.stem
@@ -165,10 +208,14 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
     defaults = raw.get("defaults") or {}
     shared_cuts = _cuts(raw.get("cuts"), f"profile {name} ({path})")
     notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
-    runs, seen = [], set()
     for i, r in enumerate(runs_raw):
         if not isinstance(r, dict) or not {"name", "notebook"} <= set(r):
             raise ParamsError(f"profile {name} ({path}), run #{i + 1}: needs 'name' and 'notebook'")
+    # an unknown notebook is reported with its run below
+    classes = list(dict.fromkeys(EXPERIMENTS[r["notebook"]] for r in runs_raw if r["notebook"] in EXPERIMENTS))
+    _check_defaults(defaults, classes, f"profile {name} ({path})")
+    runs, seen = [], set()
+    for r in runs_raw:
         where = f"profile {name} ({path}), run {r['name']}"
         bad = set(r) - RUN_KEYS
         if bad:
@@ -194,8 +241,16 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
                 task = r["name"] + suffix + (f"--seed{seed}" if len(seeds) > 1 else "")
                 runs.append(Run(task, r["notebook"], {**point, "seed": seed}, r["name"], seed, point_values,
                                 resources, getattr(cls, "READS_RECORDS", False), cuts))
-    data = str(data_dir or raw.get("data_dir") or paths.default_data_dir())
+    # --data-dir (and $STUDYLIB_DATA_DIR) is relative to the current folder, where it was typed; the
+    # profile's data_dir to the repository root, so a run means the same data from any folder
+    if data_dir:
+        data = data_dir if data_dir == "generated" else str(Path(data_dir).absolute())
+    elif raw.get("data_dir"):
+        data = data_folder(str(raw["data_dir"]))
+    else:
+        data = str(Path(paths.default_data_dir()).absolute())
     if data != "generated" and not Path(data).is_dir():
-        raise ParamsError(f"profile {name}: data_dir '{data}' does not exist; pass --data-dir DIR "
+        given = "" if data == str(data_dir or raw.get("data_dir")) else f" ('{data_dir or raw.get('data_dir')}')"
+        raise ParamsError(f"profile {name}: data_dir '{data}'{given} does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
     return Profile(name, path, raw.get("title", name), data, shared_cuts, runs)

@@ -1,5 +1,10 @@
-"""Typed parameters from plain mappings (YAML, papermill): unknown keys and wrong types, at any depth,
-are one error naming where (file, run) and the key path (`arms[0].scope`, `train.lr`)."""
+"""Typed parameters from plain mappings (YAML, papermill): unknown keys, wrong types and values out of
+range, at any depth, are one error naming where (file, run) and the key path (`arms[0].scope`, `train.lr`).
+
+A value's range comes from its field's metadata (`ge`, `gt`, `lt`, `choices`; `TrainConfig`'s fields carry
+theirs), else from `SHARED_RULES` for the parameters every notebook names alike. The notebook's `Run.start`
+resolves its parameters through `build` too, so a profile and a notebook refuse the same values.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -7,9 +12,46 @@ import types
 import typing
 from typing import Any, get_args, get_origin, get_type_hints
 
+from ..data.splits import DATASETS
+from ..train.config import TrainConfig, bounds_of, describe, out_of_bounds
+
 
 class ParamsError(ValueError):
     """A bad parameter file or value: the message names the profile, run and key."""
+
+
+_TRAIN = {f.name: f for f in dataclasses.fields(TrainConfig)}
+# Parameters the notebooks' dataclasses (`study.experiments`) declare without a rule of their own: a
+# top-level seed and image_size become TrainConfig's, every rate of an lr_grid is a TrainConfig.lr, a
+# subset size of 0 would silently mean "all" (`data.splits.subsample`), a dataset is one load_splits reads.
+# A rule in a field's own metadata wins over this table. A list's rule applies to each item.
+SHARED_RULES = {
+    "seed": bounds_of(_TRAIN["seed"]),
+    "image_size": bounds_of(_TRAIN["image_size"]),
+    "lr_grid": bounds_of(_TRAIN["lr"]),
+    "max_train": {"ge": 1},
+    "max_eval": {"ge": 1},
+    "dataset": {"choices": DATASETS},
+    "datasets": {"choices": DATASETS},
+}
+
+
+def rule_of(f: dataclasses.Field) -> dict:
+    """The range of a dataclass field: its metadata's bounds and choices, else the shared rule of its name."""
+    rule = {k: f.metadata[k] for k in ("ge", "gt", "lt", "choices") if k in f.metadata}
+    return rule or SHARED_RULES.get(f.name, {})
+
+
+def check_rule(value, rule: dict, where: str, key: str) -> None:
+    """ParamsError naming the key (and item) when a typed value breaks its field's rule."""
+    items = enumerate(value) if isinstance(value, list) else [(None, value)]
+    bounds = {k: v for k, v in rule.items() if k != "choices"}
+    for i, v in items:
+        at = key if i is None else f"{key}[{i}]"
+        if "choices" in rule and v not in rule["choices"]:
+            raise ParamsError(f"{where}: key '{at}' is {v!r}; valid: {', '.join(map(str, rule['choices']))}")
+        if out_of_bounds(bounds, v):
+            raise ParamsError(f"{where}: key '{at}' is {v!r}; valid: {describe(bounds)}")
 
 
 def _type_name(tp) -> str:
@@ -86,6 +128,7 @@ def build(cls, mapping: dict, where: str, prefix: str = ""):
                                       fields[key].metadata.get("reserved", ()))
         else:
             out[key] = check_value(value, hints[key], where, f"{prefix}{key}")
+            check_rule(out[key], rule_of(fields[key]), where, f"{prefix}{key}")
     try:
         return cls(**out)
     except (TypeError, ValueError) as e:
@@ -103,15 +146,17 @@ def config_mapping(config, value, where: str, key: str, base: dict | None = None
     merged mapping must build a valid `config` (its own checks, e.g. known optimizer names, run)."""
     if not isinstance(value, dict):
         raise ParamsError(f"{where}: key '{key}' must be a mapping of {config.__name__} settings, got {value!r}")
-    fields = {f.name for f in dataclasses.fields(config)}
+    fields = {f.name: f for f in dataclasses.fields(config)}
     hints = get_type_hints(config)
     merged = dict(base or {})
     for k, v in value.items():
         if k in reserved:
             raise ParamsError(f"{where}: key '{key}.{k}' is set at the top level of the run's parameters, not here")
         if k not in fields:
-            raise ParamsError(f"{where}: unknown key '{key}.{k}'; valid: {', '.join(sorted(fields - set(reserved)))}")
+            valid = ", ".join(sorted(set(fields) - set(reserved)))
+            raise ParamsError(f"{where}: unknown key '{key}.{k}'; valid: {valid}")
         merged[k] = check_value(v, hints[k], where, f"{key}.{k}")
+        check_rule(merged[k], rule_of(fields[k]), where, f"{key}.{k}")
     try:
         config(**merged)
     except (TypeError, ValueError) as e:
