@@ -162,3 +162,16 @@ def test_data_check_on_generated(demo_data, capsys):
     assert main(["data", "check", "--data-dir", str(demo_data)]) == 0
     df = check.check(demo_data)
     assert (df["status"] == "ok").all()
+
+
+def test_the_fer2013_ferplus_crosstab_labels_each_axis_with_its_own_classes(demo_data):
+    """Each axis in its own dataset's classes, FERPlus's shared emotions in the order of the FER2013 rows
+    they match: on the demo data, where the labels agree everywhere, the heatmap is the identity."""
+    from studylib.data import fer2013
+    table = audit.crosstab_votes(demo_data)
+    assert list(table.index) == fer2013.CLASSES
+    assert list(table.columns[:7]) == ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
+    shares = table.to_numpy() / table.to_numpy().sum(1, keepdims=True)
+    np.testing.assert_allclose(shares[:, :7], np.eye(7))
+    odd = audit.oddities_table([3, 9], {"groups": 2, "images": 5, "cross_split_groups": 1, "label_conflict_groups": 0})
+    assert odd.set_index("finding")["count"].to_dict()["groups across splits"] == 1

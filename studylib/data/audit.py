@@ -89,11 +89,17 @@ def ferplus_agreement(data_dir, cache_dir=None) -> dict:
 
 
 def crosstab_votes(data_dir, cache_dir=None) -> pd.DataFrame:
-    """FER2013 label (rows) vs FERPlus plurality label (columns), named rows."""
+    """FER2013 label (rows, FER2013's own classes) vs FERPlus plurality label (columns, FERPlus's own
+    classes), named rows. The columns put FERPlus's 7 shared emotions in the order of the FER2013 rows
+    they correspond to (ferplus.TO_FER2013), then contempt, unknown and not-a-face: full agreement is
+    then the diagonal of the first 7 columns."""
     t = ferplus.votes_table(data_dir, cache_dir)
     t = t[t["named"]]
+    to_fer = {fer: plus for plus, fer in ferplus.TO_FER2013.items()}
+    order = [ferplus.CLASSES_10[to_fer[i]] for i in range(len(fer2013.CLASSES))]
+    order += [c for c in ferplus.CLASSES_10 if c not in order]
     return pd.crosstab(pd.Categorical(np.array(fer2013.CLASSES)[t["fer2013"]], fer2013.CLASSES),
-                       pd.Categorical(np.array(ferplus.CLASSES_10)[t["plurality"]], ferplus.CLASSES_10),
+                       pd.Categorical(np.array(ferplus.CLASSES_10)[t["plurality"]], order),
                        rownames=["FER2013"], colnames=["FERPlus plurality"], dropna=False)
 
 
@@ -112,6 +118,18 @@ def blank_rows(fer: dict[str, ImageDataset]) -> list[int]:
 def duplicates(fer: dict[str, ImageDataset], enabled: bool) -> dict:
     """duplicate_summary of FER2013's byte-identical images ({} when disabled or not audited)."""
     return duplicate_summary(duplicate_groups(list(fer.values()))) if fer and enabled else {}
+
+
+def oddities_table(blank: list[int], dups: dict) -> pd.DataFrame:
+    """The blank images and the duplicates as one small table a reader reads (finding, count, why it
+    matters), instead of a printed dict."""
+    why = {"blank images": "one grey value everywhere: no face to learn from",
+           "duplicate groups": "byte-identical images",
+           "images in duplicate groups": "",
+           "groups across splits": "the same image in Training and a test split: test images leak into training",
+           "groups with conflicting labels": "the same image under two labels"}
+    counts = [len(blank), *(dups.get(k, 0) for k in ("groups", "images", "cross_split_groups", "label_conflict_groups"))]
+    return pd.DataFrame({"finding": list(why), "count": counts, "why it matters": list(why.values())})
 
 
 def sample_indices(ds: ImageDataset, n: int) -> list[int]:

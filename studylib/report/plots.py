@@ -72,6 +72,21 @@ def confusion_matrix(cm, class_names: list[str], title: str = "", annotate: bool
     return fig
 
 
+def crosstab(table: pd.DataFrame, title: str = "") -> Figure:
+    """Row-normalised heatmap of a crosstab whose rows and columns are different label sets (one
+    dataset's labels against another's), each axis labelled with its own classes."""
+    counts = table.to_numpy(dtype=float)
+    rows = counts.sum(1, keepdims=True)
+    norm = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(1.5 + 0.6 * counts.shape[1], 1.0 + 0.5 * counts.shape[0]), layout="constrained")
+    sns.heatmap(norm, vmin=0, vmax=1, cmap="Blues", annot=True, fmt=".2f", xticklabels=list(table.columns),
+                yticklabels=list(table.index), ax=ax, cbar_kws=dict(shrink=0.8))
+    ax.set(xlabel=table.columns.name or "", ylabel=table.index.name or "", title=title)
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.tick_params(axis="y", labelrotation=0)
+    return fig
+
+
 def per_class_f1(report, title: str = "") -> Figure:
     """Per-class F1 bars; several runs side by side when given a dict.
 
