@@ -87,3 +87,13 @@ def test_try_your_image_draws_the_face_box_and_names_the_prediction():
     upload.value = ({"name": "x.png", "type": "image/png", "size": 3, "content": memoryview(b"abc"),
                      "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
     assert "could not read the file as an image" in result.value
+
+
+def test_a_seed_report_says_its_verdict_is_this_seeds_alone_and_links_the_pooled_one():
+    from studylib.report import display
+    row = {"claim": "test accuracy 72.57%", "paper_value": 0.7257, "estimate": 0.71, "ci": [0.69, 0.73], "n": 1,
+           "verdict": "inconclusive", "this_seed": 3}
+    text = display.verdict_sentence([row])
+    assert text.startswith("**This seed alone (seed 3).**") and "(06_scorecard.html)" in text
+    assert "verdict (seed 3 alone)" in display.claims_table([row]).columns
+    assert display.verdict_sentence([{k: v for k, v in row.items() if k != "this_seed"}]).startswith("**Verdict.**")

@@ -70,10 +70,12 @@ def claims_table(claims: list[dict]) -> pd.DataFrame | None:
     """The paper's claim beside our figure, as a table for display (None when there is none)."""
     if not claims:
         return None
+    seed = next((c["this_seed"] for c in claims if c.get("this_seed") is not None), None)
+    verdict = "verdict" if seed is None else f"verdict (seed {seed} alone)"
     return pd.DataFrame([{"claim": c["claim"], "paper": c["paper_value"],
                           "ours": None if c.get("estimate") is None else round(c["estimate"], 4),
                           "95% CI": fmt_ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
-                          "verdict": verdict_label(c["verdict"], c.get("indicative")),
+                          verdict: verdict_label(c["verdict"], c.get("indicative")),
                           "tested": PROTOCOLS.get(c.get("test_protocol"), ""),
                           "other protocol (not counted)": _other(c),
                           "note": "; ".join(x for x in (c.get("stand_in"), c.get("protocol"), c.get("note")) if x)}
@@ -92,7 +94,11 @@ def verdict_sentence(claims: list[dict]) -> str:
         extra = "; ".join(x for x in (ours, tested, other, f"indicative: {c['stand_in']}" if c.get("indicative") else "",
                                       c.get("note", "")) if x)
         parts.append(f"{c['claim']}: **{c['verdict']}**" + (f" ({extra})" if extra else ""))
-    return "**Verdict.** " + "; ".join(parts) + "."
+    seed = next((c["this_seed"] for c in claims if c.get("this_seed") is not None), None)
+    if seed is None:
+        return "**Verdict.** " + "; ".join(parts) + "."
+    return (f"**This seed alone (seed {seed}).** " + "; ".join(parts) + ". **Pooled over every seed** of this run, "
+            "each claim is judged on the [scorecard](06_scorecard.html) (VERDICTS.md: one seed is never a verdict).")
 
 
 def say(text: str) -> None:

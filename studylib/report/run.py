@@ -123,6 +123,8 @@ class Run:
                                       other=seeds(verdicts.other_protocol(c)))
                        for c in registry.for_run(self.notebook, self.p)
                        if c.kind != "check" and c.split == "test" and all(arm in seeds(c.test_protocol) for arm in c.arms)]
+        for row in self.claims:  # one seed's view: the pooled verdict is the scorecard's
+            row["this_seed"] = self.p.seed
         return self.claims
 
     def check(self, claim_id: str, ours) -> dict:
