@@ -86,7 +86,7 @@ def test_try_your_image_draws_the_face_box_and_names_the_prediction():
     assert ((drawn == [0, 255, 0]).all(-1)).sum() > 100  # the green face box is in the figure
     upload.value = ({"name": "x.png", "type": "image/png", "size": 3, "content": memoryview(b"abc"),
                      "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
-    assert "could not read the file as an image" in result.value
+    assert result.value == "not an image: x.png" and box.image.value == b""  # one line; the old figure goes
 
 
 def test_a_seed_report_says_its_verdict_is_this_seeds_alone_and_links_the_pooled_one():
@@ -97,3 +97,18 @@ def test_a_seed_report_says_its_verdict_is_this_seeds_alone_and_links_the_pooled
     assert text.startswith("**This seed alone (seed 3).**") and "(06_scorecard.html)" in text
     assert "verdict (seed 3 alone)" in display.claims_table([row]).columns
     assert display.verdict_sentence([{k: v for k, v in row.items() if k != "this_seed"}]).startswith("**Verdict.**")
+
+
+def test_widgets_offer_only_confusions_that_occur_and_refuse_a_non_image_in_one_line():
+    from types import SimpleNamespace
+    from studylib.report import widgets
+    ds = SimpleNamespace(labels=np.array([0, 0, 1, 1, 2, 2]), classes=["a", "b", "c"],
+                         images=np.zeros((6, 8, 8, 1), np.uint8))
+    pred = np.array([0, 1, 0, 0, 2, 1])
+    assert widgets.misclassified_pairs(ds, pred) == [("b", "a", 2), ("a", "b", 1), ("c", "b", 1)]
+    box = widgets.misclassified_browser(ds, pred)
+    labels = [label for label, _ in box.children[0].children[0].options]
+    assert labels[0] == "all misclassified (4)" and "b → a (2)" in labels and not any("a → a" in x for x in labels)
+    assert widgets.read_image("notes.txt", b"plain text") == "not an image: notes.txt"
+    empty = widgets.FigureBox([], "x")
+    assert empty.image.layout.display == "none"  # no broken-image icon before a figure

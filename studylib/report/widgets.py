@@ -43,12 +43,19 @@ class FigureBox(w.VBox):
     """
 
     def __init__(self, controls: list, note: str, extra: list | None = None):
-        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        # hidden until there is a figure: an empty Image widget draws a broken-image icon
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         self.note = note
         super().__init__([w.HBox(controls), *(extra or []), self.image])
 
     def show(self, fig) -> None:
         self.image.value = figure_png(fig)
+        self.image.layout.display = ""
+
+    def clear(self) -> None:
+        """No figure (and no broken-image icon) until the next `show`."""
+        self.image.value = b""
+        self.image.layout.display = "none"
 
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs)
@@ -108,21 +115,34 @@ def misclassified(ds, y_pred, true_class: str | None = None, pred_class: str | N
     return np.flatnonzero(wrong)
 
 
+def misclassified_pairs(ds, y_pred) -> list[tuple[str, str, int]]:
+    """(true class, predicted class, count) of every confusion that occurs, most frequent first: the
+    browser offers only these (never true = predicted, never a pair with no image)."""
+    y_pred = np.asarray(y_pred)
+    wrong = ds.labels != y_pred
+    pairs = pd.Series(list(zip(ds.labels[wrong], y_pred[wrong]))).value_counts()
+    return [(ds.classes[t], ds.classes[p], int(n)) for (t, p), n in pairs.items()]
+
+
 def misclassified_browser(ds, y_pred, n: int = 24) -> FigureBox:
-    """Browse misclassified test images by true and predicted class."""
-    any_ = "(any)"
-    t = w.Dropdown(options=[any_] + ds.classes, description="true")
-    p = w.Dropdown(options=[any_] + ds.classes, description="predicted")
-    box = FigureBox([t, p], "misclassified-image browser (interactive in JupyterLab)")
+    """Browse misclassified test images: all of them, or one confusion (true → predicted) that occurs."""
+    total = int((ds.labels != np.asarray(y_pred)).sum())
+    options = [(f"all misclassified ({total})", None)] + [(f"{t} → {p} ({k})", (t, p))
+                                                          for t, p, k in misclassified_pairs(ds, y_pred)]
+    pick = w.Dropdown(options=options, description="show", layout=w.Layout(width="24em"))
+    box = FigureBox([pick], "misclassified-image browser (interactive in JupyterLab)")
 
     def redraw(*_):
-        idx = misclassified(ds, y_pred, None if t.value == any_ else t.value, None if p.value == any_ else p.value)
+        true, pred = pick.value or (None, None)
+        idx = misclassified(ds, y_pred, true, pred)
+        if not len(idx):
+            box.clear()
+            return
         titles = [f"{ds.classes[ds.labels[i]]}→{ds.classes[y_pred[i]]}" for i in idx[:n]]
         box.show(plots.image_grid(ds.images[idx[:n]], titles, ncols=8, title=f"{len(idx)} misclassified"))
 
     redraw()
-    t.observe(redraw, names="value")
-    p.observe(redraw, names="value")
+    pick.observe(redraw, names="value")
     return box
 
 
@@ -158,10 +178,22 @@ def predict_face(model, rgb: np.ndarray, classes: list[str], image_size: int = 4
     return arr[0], found, pd.Series(probs, index=classes).sort_values(ascending=False)
 
 
-def read_upload(value) -> bytes:
-    """The bytes of the first file of a FileUpload value (ipywidgets 8: a tuple of dicts; 7: a dict)."""
-    first = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
-    return bytes(first["content"])
+def read_upload(value) -> tuple[str, bytes]:
+    """(name, bytes) of the first file of a FileUpload value (ipywidgets 8: a tuple of dicts; 7: a dict)."""
+    if isinstance(value, (list, tuple)):
+        first = value[0]
+        return str(first.get("name", "upload")), bytes(first["content"])
+    name, first = next(iter(value.items()))
+    return str(first.get("name", name)), bytes(first["content"])
+
+
+def read_image(name: str, content: bytes) -> np.ndarray | str:
+    """The upload as an RGB array, or one line saying it is not an image (no exception text, no repr)."""
+    try:
+        with Image.open(io.BytesIO(content)) as img:
+            return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return f"not an image: {name}"
 
 
 def describe_prediction(box, probs: pd.Series) -> str:
@@ -180,10 +212,10 @@ def try_your_image(model, classes: list[str], image_size: int = 48, channels: in
     def on_upload(change):
         if not change["new"]:
             return
-        try:
-            rgb = np.asarray(Image.open(io.BytesIO(read_upload(change["new"]))).convert("RGB"))
-        except (OSError, ValueError) as e:  # not an image: say so, keep the last figure
-            result.value = f"could not read the file as an image ({type(e).__name__}: {e})"
+        rgb = read_image(*read_upload(change["new"]))
+        if isinstance(rgb, str):  # not an image: one line, and the previous figure goes
+            box.clear()
+            result.value = rgb
             return
         crop, _, probs = predict_face(model, rgb, classes, image_size, channels)
         found = face_box(rgb)
