@@ -17,7 +17,7 @@ def _data_check(args) -> int:
 
 def _data_make_demo(args) -> int:
     from .data import synthetic
-    out = synthetic.make_demo_data(args.out, seed=args.seed, real_data_dir=args.real_data_dir)
+    out = synthetic.make_demo_data(args.out, seed=args.seed)
     print(f"Generated demo data in {out}")
     return 0
 
@@ -79,11 +79,12 @@ def get_parser() -> argparse.ArgumentParser:
     m = data.add_parser("make-demo", help="write generated data laid out like the real sets")
     m.add_argument("out", help="folder to write")
     m.add_argument("--seed", type=int, default=0, help="generator seed (default: %(default)s)")
-    m.add_argument("--real-data-dir", default=None, help="take DeepWeeds file names from a real labels.csv here")
     m.set_defaults(func=_data_make_demo)
     r = sub.add_parser("run", help="execute a profile's tasks on Ray (papermill), render HTML reports; resumable")
     r.add_argument("--profile", default="demo", help="params/<profile>.yaml (default: %(default)s)")
-    r.add_argument("--only", default=None, help="run only runs whose name matches this glob pattern")
+    r.add_argument("--only", default=None,
+                   help="run only the tasks whose name matches this glob pattern (or contains it); matching none "
+                        "is an error listing the runs")
     r.add_argument("--data-dir", default=None, help="data folder (default: the profile's)")
     r.add_argument("--out-dir", default=None, help="reports folder (default: reports/<profile>)")
     r.add_argument("--allow-dirty", action="store_true",
@@ -120,9 +121,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except Exception as e:  # one clear line for expected input errors, not a traceback
         from .data.base import DataError
+        from .io import WriteError
         from .study.schema import ParamsError
-        from .runner import DirtyTreeError
-        if isinstance(e, (DataError, ParamsError, DirtyTreeError)):
+        from .runner import DirtyTreeError, RunRefused
+        if isinstance(e, (DataError, ParamsError, DirtyTreeError, RunRefused, WriteError)):
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise

@@ -20,8 +20,7 @@ def shared_data() -> Path:
 def demo_data(tmp_path_factory) -> Path:
     """A generated data folder laid out like the real one."""
     from studylib.data import synthetic
-    real = SHARED_DATA if SHARED_DATA.is_dir() else None
-    return synthetic.make_demo_data(tmp_path_factory.mktemp("demo-data"), seed=0, real_data_dir=real)
+    return synthetic.make_demo_data(tmp_path_factory.mktemp("demo-data"), seed=0)
 
 
 @pytest.fixture()

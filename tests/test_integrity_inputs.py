@@ -41,10 +41,11 @@ def plain_demo(tmp_path_factory) -> dict[str, str]:
     return _tree_hash(synthetic.make_demo_data(tmp_path_factory.mktemp("plain"), seed=0))
 
 
-def test_demo_data_ignore_a_real_data_folder(tmp_path, fake_real, plain_demo):
-    out = synthetic.make_demo_data(tmp_path / "demo", seed=0, real_data_dir=fake_real)
-    assert _tree_hash(out) == plain_demo
-    assert main(["data", "make-demo", str(tmp_path / "cli"), "--real-data-dir", str(fake_real)]) == 0
+def test_demo_data_ignore_a_real_data_folder(tmp_path, fake_real, plain_demo, monkeypatch):
+    monkeypatch.setattr(paths, "SHARED_DATA", fake_real)  # a real data folder beside the checkout
+    monkeypatch.setenv("STUDYLIB_DATA_DIR", str(fake_real))
+    assert _tree_hash(synthetic.make_demo_data(tmp_path / "demo", seed=0)) == plain_demo
+    assert main(["data", "make-demo", str(tmp_path / "cli")]) == 0
     assert _tree_hash(tmp_path / "cli") == plain_demo
 
 

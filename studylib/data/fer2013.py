@@ -104,7 +104,10 @@ def load_arrays(path: str | Path, cache_dir: str | Path | None = None, verbose: 
         how = "cache"
     else:
         arrays = parse_csv(path)  # raises before anything is cached
-        atomic_write(cache, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        def save(tmp):
+            with open(tmp, "wb") as f:  # closed (and flushed) before the rename
+                np.savez(f, **arrays)
+        atomic_write(cache, save)
         how = "parsed"
     if verbose:
         print(f"FER2013: {len(arrays['labels'])} rows from {how} in {time.perf_counter() - t0:.2f}s ({path.name})")

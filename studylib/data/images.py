@@ -67,5 +67,8 @@ def decode_all(paths: list[Path], size: int | None, mode: str = "RGB", cache_dir
     if len(shapes) > 1:
         raise DataError(f"{desc}: images differ in size {sorted(shapes)[:3]}...; pass image_size to resize them")
     out = np.stack(arrays) if arrays else np.zeros((0, size or 1, size or 1, 3 if mode == "RGB" else 1), np.uint8)
-    atomic_write(cache, lambda tmp: np.save(open(tmp, "wb"), out))
+    def save(tmp):
+        with open(tmp, "wb") as f:  # closed (and flushed) before the rename
+            np.save(f, out)
+    atomic_write(cache, save)
     return out

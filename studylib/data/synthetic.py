@@ -148,13 +148,9 @@ FACE_IDS = ["Ada_Lovelace", "Alan_Turing", "Grace_Hopper", "John_von_Neumann", "
 PLANTS = ["Black-grass", "Charlock", "Cleavers", "Common_Chickweed", "Fat_Hen", "Maize"]
 
 
-def make_demo_data(data_dir, seed: int = 0, real_data_dir=None, scale: int = 1) -> Path:
-    """A whole data folder laid out like ../shared/data, every set generated from `seed` alone.
-
-    `real_data_dir` is ignored: it once lent DeepWeeds' real file names, which made the demo's bytes (and
-    so its figures) depend on whether ../shared/data existed. It stays accepted until its callers (the
-    `--real-data-dir` option, the runner, the tests' fixture) drop it.
-    """
+def make_demo_data(data_dir, seed: int = 0, scale: int = 1) -> Path:
+    """A whole data folder laid out like ../shared/data, every set generated from `seed` alone: nothing
+    outside the repository is read, so the demo's bytes (and its figures) are the same everywhere."""
     data_dir = Path(data_dir)
     make_fer(data_dir, n_per_class=(60 * scale, 15 * scale, 15 * scale), seed=seed)
     make_deepweeds(data_dir, n_per_class=10 * scale, seed=seed)

@@ -104,7 +104,10 @@ def write_predictions(path: str | Path, predictions: dict) -> dict:
             arrays[f"{key}_pred"] = np.asarray(y_pred, dtype=np.int16)
             if probs is not None:
                 arrays[f"{key}_prob"] = np.asarray(probs, dtype=np.float16)
-    atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+    def save(tmp):
+        with open(tmp, "wb") as f:  # closed (and flushed) before the rename: a short file is never published
+            np.savez_compressed(f, **arrays)
+    atomic_write(path, save)
     return {"file": Path(path).name, "sha256": sha256_file(path), "protocols": keys}
 
 

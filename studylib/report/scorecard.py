@@ -86,7 +86,7 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
         return verdicts.judge_scores(claim, scores, n_val, params, profile, run, flags=flags, regime=regime)
     for p, r in group:
         if p not in preds_of:
-            preds_of[p] = {proto: _by_id(nb, per, r["params"]) for proto, per in records.read_predictions(p, r).items()}
+            preds_of[p] = {proto: _by_id(nb, per, r["params"]) for proto, per in _predictions(p, r).items()}
     protocol, other = claim.test_protocol, verdicts.other_protocol(claim)
     preds = [preds_of[p] for p, _ in group]
     if not all(arm in pr.get(protocol, {}) for pr in preds for arm in claim.arms):
@@ -97,6 +97,16 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
     row = verdicts.judge(claim, per_seed, params, profile, run, other=shown, flags=flags, regime=regime)
     row["per_class"] = per_class
     return row
+
+
+def _predictions(path: Path, record: dict) -> dict:
+    """A record's predictions; a missing or changed .npz names the command that restores it (a resume
+    reruns the task whose predictions do not match its record)."""
+    try:
+        return records.read_predictions(path, record)
+    except ValueError as e:
+        raise ValueError(f"{e}: `studylib run --profile {record.get('profile', '<profile>')}` reruns task "
+                         f"{record.get('task', path.stem)}, then this scorecard") from None
 
 
 def _per_class(claim, metrics: list[dict]) -> dict:

@@ -6,17 +6,53 @@ Ray's dashboard is not started; its token authentication is left as Ray sets it 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
+import threading
 import time
 from pathlib import Path
 
 from ..train.speed import usable_cpus
 from .task import execute_task, finish_task, running_path
 
-__all__ = ["RayCluster", "cpu_share", "run_tasks"]
+__all__ = ["RayCluster", "Terminated", "cpu_share", "run_tasks", "sigterm_as_interrupt", "terminated"]
 
 STARTS = 5  # attempts at starting the local instance (see RayCluster.__enter__)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a scheduler ending the job): handled as Ctrl-C is."""
+
+
+_SIGTERM = threading.Event()  # set by the handler: Ray turns an exception raised in its calls into a
+#                               plain KeyboardInterrupt, so the type alone cannot say it was SIGTERM
+
+
+def _raise_terminated(signum, frame):
+    _SIGTERM.set()
+    raise Terminated()
+
+
+def terminated(e: BaseException) -> bool:
+    """Whether an interrupt came from SIGTERM (else Ctrl-C)."""
+    return isinstance(e, Terminated) or _SIGTERM.is_set()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block SIGTERM raises Terminated (a KeyboardInterrupt): the running tasks are stopped and
+    reported interrupted, with a message, rather than the process dying (or Ray's handler exiting mid-call)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    _SIGTERM.clear()
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class RayCluster:
@@ -30,9 +66,13 @@ class RayCluster:
         kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         if not self.address:  # embedded: this machine's usable CPUs (cgroup limits included), GPUs as Ray finds
             kwargs["num_cpus"] = usable_cpus()
+        # ray.init replaces the SIGTERM handler with one calling sys.exit: keep the caller's
+        sigterm = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
         for attempt in range(1, STARTS + 1):
             try:
                 ray.init(address=self.address, **kwargs)
+                if sigterm is not None:
+                    signal.signal(signal.SIGTERM, sigterm)
                 return self
             except Exception as e:  # Ray raises a bare Exception for this
                 # On a busy machine the raylet gives its metrics agent a fixed 15 s to start and exits
@@ -60,9 +100,11 @@ class RayCluster:
 
 
 def cpu_share(requested: int, workers: int, resources: dict) -> int:
-    """CPUs (and so torch threads) a task gets: what it asks, or its share of the cluster's CPUs when
-    fewer tasks than CPUs run at once, never more than one node has. Concurrent tasks then use the
-    cores without oversubscribing them (two 2-thread torch processes on 2 cores thrash)."""
+    """CPUs (and so torch threads) a task gets: what it asks, or its share of the cluster's CPUs for
+    `workers` tasks at once, never more than one node has. Concurrent tasks then use the cores without
+    oversubscribing them (two 2-thread torch processes on 2 cores thrash). The share does not depend on
+    how many tasks are left to run: torch's numbers depend on its thread count, so a task resumed alone
+    must compute what it computed beside others (`--workers 1` gives each task every core)."""
     share = max(requested, resources["cpus"] // max(1, workers))
     return max(1, min(share, resources["node_cpus"] or share))
 
@@ -87,8 +129,9 @@ def _crashed(spec: dict, error: Exception) -> dict:
 
 def run_tasks(specs: list[dict], workers: int, on_done) -> None:
     """Run `specs` on the started cluster, at most `workers` at once; `on_done(spec, entry)` as each ends.
-    On Ctrl-C the running tasks are cancelled (their workers killed), reported 'interrupted', and the
-    KeyboardInterrupt goes on to the caller."""
+    On Ctrl-C (or SIGTERM, see `sigterm_as_interrupt`) the running tasks are cancelled (their workers
+    killed), reported 'interrupted', and the KeyboardInterrupt goes on to the caller. On any other error
+    (e.g. the state of a task could not be written) they are cancelled and the error goes on."""
     import ray
     remote = _remote()
     pending, inflight = list(specs), {}
@@ -106,9 +149,15 @@ def run_tasks(specs: list[dict], workers: int, on_done) -> None:
                 except (ray.exceptions.RayError, OSError) as e:  # the worker died, the node was lost
                     entry = _crashed(spec, e)
                 on_done(spec, entry)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        how = "terminated (SIGTERM)" if terminated(e) else "interrupted (Ctrl-C)"
         for ref, spec in inflight.items():
             ray.cancel(ref, force=True)
-            entry = _crashed(spec, KeyboardInterrupt("interrupted (Ctrl-C); a resume reruns it"))
+            entry = _crashed(spec, KeyboardInterrupt(f"{how}; a resume reruns it"))
             on_done(spec, dict(entry, status="interrupted"))
+        raise
+    except BaseException:
+        for ref in inflight:  # their states are not written: a resume reruns them
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
         raise

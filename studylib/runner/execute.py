@@ -6,10 +6,15 @@ There is one execution path: a local Ray instance by default, a cluster with `ad
 still renders its HTML (with the error visible), is marked failed, the others go on, and the command
 exits non-zero; a resume reruns it. Tasks that read the profile's records (the scorecard) start once
 every other task has ended.
+
+Before Ray starts: the reports folder is locked (one run per folder), and it, the cache and Ray's temp
+folder are checked writable (`preflight`). A file the run cannot write ends it with one line naming the
+path and what to free or set; the task states written so far stay, so the same command resumes.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import time
 from pathlib import Path
@@ -17,15 +22,20 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import paths
+from ..io import WriteError, describe_write_error
 from ..report import records
 from ..report.index import write_index
 from ..study.experiments import EXPERIMENTS
 from ..study.profile import load_profile
 from ..study.search import SEARCH_SEED
-from .engine import RayCluster, cpu_share, run_tasks
+from .engine import RayCluster, cpu_share, run_tasks, sigterm_as_interrupt, terminated
+from .preflight import RunRefused, check_writable, run_lock, setting_for
 from .resume import code_version, load_state, reason_to_run, save_state, task_inputs
 
-__all__ = ["DirtyTreeError", "check_clean", "prepare_data", "run_profile"]
+__all__ = ["DirtyTreeError", "RunRefused", "check_clean", "prepare_data", "run_profile", "select"]
+
+
+WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def prepare_data(data_dir: str, out_dir: Path) -> Path:
@@ -35,8 +45,7 @@ def prepare_data(data_dir: str, out_dir: Path) -> Path:
     from ..data import synthetic
     target = out_dir / "data"
     if not (target / "GENERATED.txt").is_file():
-        real = paths.SHARED_DATA  # only DeepWeeds' file names are borrowed from it
-        synthetic.make_demo_data(target, seed=0, real_data_dir=real if real.is_dir() else None)
+        synthetic.make_demo_data(target, seed=0)  # from the seed alone: the same bytes everywhere
     return target.resolve()
 
 
@@ -90,6 +99,16 @@ def _longest_first(specs: list[dict]) -> list[dict]:
     return sorted(specs, key=key)  # stable: untimed tasks keep the profile's order
 
 
+def select(prof, only: str | None) -> list:
+    """The profile's tasks whose name matches `only` (a glob, or a part of the name); all without it.
+    Matching nothing is refused, listing the runs (a typo would otherwise run nothing and say ok)."""
+    tasks = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
+    if not tasks:
+        runs = ", ".join(dict.fromkeys(r.run for r in prof.runs))
+        raise RunRefused(f"--only {only!r} matches no task of profile {prof.name}; its runs: {runs}")
+    return tasks
+
+
 def _line(entry: dict) -> str:
     return (f"{entry['name']}: {entry['status']} in {entry['wall_s']:.0f}s on {entry['node']}  "
             f"{entry['headline'] or entry['error']}")
@@ -99,12 +118,44 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
                 allow_dirty: bool = False, workers: int | None = None, address: str | None = None,
                 force: bool = False) -> int:
     """Validate the profile, run its tasks that are not done yet, render reports and the index; 0 when
-    every selected task is ok (ran now or earlier)."""
+    every selected task is ok (ran now or earlier). Refusals before anything runs raise RunRefused (or
+    ParamsError, DirtyTreeError); Ctrl-C and SIGTERM return 130 and 143, a file that cannot be written 1."""
     prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
     check_clean(prof.name, allow_dirty)
+    tasks = select(prof, only)
     out = Path(out_dir or paths.REPORTS / prof.name).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    tasks = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
+    t0 = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as stack:  # the lock, a scratch cache, Ray, the bar: released on any exit
+            stack.enter_context(sigterm_as_interrupt())
+            for warning in check_writable(out, local_ray=not address, stack=stack):
+                print(warning, flush=True)
+            if took_over := stack.enter_context(run_lock(out)):
+                print(took_over, flush=True)
+            entries = _run(prof, tasks, out, stack, workers, address, force)
+    except KeyboardInterrupt as e:  # Ray is shut down by now, the running tasks reported interrupted
+        how = "terminated (SIGTERM)" if terminated(e) else "interrupted"
+        print(f"{how}: the running tasks were stopped; run the same command again to resume", flush=True)
+        return 143 if terminated(e) else 130
+    except OSError as e:  # the driver's own writes (a task's state, the index, the demo data)
+        if not _a_write(e):
+            raise
+        print(f"error: {describe_write_error(e, setting_for(e.filename, out) if e.filename else '')}; "
+              "the tasks finished so far are kept: run the same command again to resume", flush=True)
+        return 1
+    failed = [n for n in (r.name for r in tasks) if entries.get(n, {}).get("status") != "ok"]
+    print(f"done in {(time.perf_counter() - t0) / 60:.1f} min: {len(tasks) - len(failed)} ok, {len(failed)} failed"
+          f"{' (' + ', '.join(failed) + ')' if failed else ''}; index: {out / 'index.html'}", flush=True)
+    return 1 if failed else 0
+
+
+def _a_write(e: OSError) -> bool:
+    """Whether an OSError is a file that could not be written (not, say, Ray's ConnectionError)."""
+    return isinstance(e, WriteError) or bool(e.filename) or e.errno in WRITE_ERRNOS
+
+
+def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, address, force) -> dict:
+    """Run the selected tasks not done yet, in two stages (record readers last); {task: index entry}."""
     data = prepare_data(prof.data_dir, out)
     code = code_version()
     order = [r.name for r in prof.runs]
@@ -114,51 +165,41 @@ def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, o
         write_index(out, prof, [entries[n] for n in order if n in entries],
                     pending=[r.name for r in tasks if r.name not in entries])
 
-    t0 = time.perf_counter()
     stages = [[r for r in tasks if not r.after_all], [r for r in tasks if r.after_all]]
     print(f"{prof.title}: {len(tasks)} tasks -> {out}", flush=True)
-    bar = tqdm(total=len(tasks), unit="task", desc=prof.name)
-    with contextlib.ExitStack() as stack:  # Ray is started only when a task must run, shut down on any exit
-        res = None
-        try:
-            for stage in stages:  # inputs of the second stage include the records the first one wrote
-                todo = []
-                for run in stage:
-                    spec = _spec(run, prof, data, out)
-                    spec["inputs"] = task_inputs(spec, code)
-                    state = load_state(out, run.name)
-                    spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
-                    why = "--force" if force else reason_to_run(state, spec["inputs"], out, data)
-                    if why:
-                        todo.append((run, spec))
-                        bar.write(f"run  {run.name}: {why}")
-                    else:
-                        bar.write(f"skip {run.name}: unchanged, ok")
-                        bar.update(1)
-                if not todo:
-                    continue
-                if res is None:
-                    res = stack.enter_context(RayCluster(address)).resources()
-                    workers = _workers(workers, res, tasks, prof)
-                    bar.write(f"Ray: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
-                for run, spec in todo:
-                    spec["threads"] = cpu_share(run.resources["cpus"], workers, res)
+    bar = stack.enter_context(tqdm(total=len(tasks), unit="task", desc=prof.name))
+    res = None
+    for stage in stages:  # inputs of the second stage include the records the first one wrote
+        todo = []
+        for run in stage:
+            spec = _spec(run, prof, data, out)
+            spec["inputs"] = task_inputs(spec, code)
+            state = load_state(out, run.name)
+            spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
+            why = "--force" if force else reason_to_run(state, spec["inputs"], out, data)
+            if why:
+                todo.append((run, spec))
+                bar.write(f"run  {run.name}: {why}")
+            else:
+                bar.write(f"skip {run.name}: unchanged, ok")
+                bar.update(1)
+        if not todo:
+            continue
+        if res is None:  # Ray is started only when a task must run
+            res = stack.enter_context(RayCluster(address)).resources()
+            workers = _workers(workers, res, tasks, prof)
+            bar.write(f"Ray: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
+        # the cores / workers, however many are left to run: a resume computes what the first run did
+        for run, spec in todo:
+            spec["threads"] = cpu_share(run.resources["cpus"], workers, res)
 
-                def done(spec, entry):
-                    entries[entry["name"]] = entry
-                    save_state(out, entry, spec["inputs"], data)
-                    publish()
-                    bar.write(_line(entry))
-                    bar.update(1)
+        def done(spec, entry):
+            entries[entry["name"]] = entry
+            save_state(out, entry, spec["inputs"], data)
+            publish()
+            bar.write(_line(entry))
+            bar.update(1)
 
-                run_tasks(_longest_first([spec for _, spec in todo]), workers, done)
-        except KeyboardInterrupt:
-            bar.close()
-            print("interrupted: the running tasks were stopped; run the same command again to resume", flush=True)
-            return 130
-    bar.close()
+        run_tasks(_longest_first([spec for _, spec in todo]), workers, done)
     publish()
-    failed = [n for n in (r.name for r in tasks) if entries.get(n, {}).get("status") != "ok"]
-    print(f"done in {(time.perf_counter() - t0) / 60:.1f} min: {len(tasks) - len(failed)} ok, {len(failed)} failed"
-          f"{' (' + ', '.join(failed) + ')' if failed else ''}; index: {out / 'index.html'}", flush=True)
-    return 1 if failed else 0
+    return entries

@@ -12,7 +12,10 @@ in a folder, does.
 
 The state of each task is `tasks/<task>.json` in the profile's report folder: its index entry, its
 inputs, the sha256 of its record and its data signature. A task is skipped when that state says ok,
-the inputs match, the record still has the sha256 it was written with, and the data are unchanged.
+the inputs match, the record still has the sha256 it was written with, every file the record lists
+beside it (its predictions `.npz`) is there with the sha256 the record holds, its HTML report is there,
+and the data are unchanged. Otherwise the task reruns: a plain resume restores a deleted or damaged
+output, no --force needed.
 """
 from __future__ import annotations
 
@@ -125,6 +128,26 @@ def save_state(out_dir: Path, entry: dict, inputs: dict, data_dir: Path) -> None
         "data": data_signature(record, data_dir) if entry["status"] == "ok" else {}})
 
 
+def _outputs_changed(record: Path, entry: dict) -> str:
+    """'' when the files a record lists beside it (its predictions) have the sha256 it holds, and the
+    task's HTML report is there; else what is missing or changed. Hashed now, never from the in-process
+    memo: a byte changed in place may keep the file's size and mtime."""
+    try:
+        info = json.loads(record.read_text()).get("predictions") or {}
+    except ValueError:
+        return "its record is not valid JSON"
+    if info:
+        path = record.parent / info["file"]
+        if not path.is_file():
+            return f"its predictions {info['file']} are missing"
+        if sha256_file(path, cached=False) != info.get("sha256"):
+            return f"its predictions {info['file']} were changed (sha256 differs from its record's)"
+    html = entry.get("html")
+    if html and not (record.parent.parent / html).is_file():
+        return f"its report {html} is missing"
+    return ""
+
+
 def reason_to_run(state: dict | None, inputs: dict, out_dir: Path, data_dir: Path) -> str:
     """Why the task must run ('' when it can be skipped)."""
     if state is None:
@@ -137,6 +160,6 @@ def reason_to_run(state: dict | None, inputs: dict, out_dir: Path, data_dir: Pat
     record = Path(out_dir) / "results" / f"{state['entry']['name']}.json"
     if not record.is_file():
         return "its record is missing"
-    if sha256_file(record) != state["record_sha256"]:
+    if sha256_file(record, cached=False) != state["record_sha256"]:
         return "its record was changed"
-    return _data_changed(state["data"], data_dir)
+    return _outputs_changed(record, state["entry"]) or _data_changed(state["data"], data_dir)

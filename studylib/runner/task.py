@@ -3,21 +3,26 @@
 This is what a Ray worker runs (`engine`), in its own process; papermill starts the notebook's kernel
 as a child of it, with the worker's environment (Ray sets OMP_NUM_THREADS to the task's CPUs and
 CUDA_VISIBLE_DEVICES to its GPUs). Nothing half-written is ever visible: the notebook is executed into
-a hidden temporary file and renamed when it ends, the HTML and JSON are written atomically.
+a hidden temporary file in the same folder and renamed when it ends (dropped when it does not read back
+whole), the HTML and JSON are written atomically. A file the task cannot write (a full disk) fails it
+with one line naming the path and what to free or set.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 from pathlib import Path
 
 from .. import paths
+from ..io import describe_write_error, write_json
 from ..report.display import title
 from ..report.kernel import papermill_kwargs
 from ..report.render import has_error_output, render_html
 from ..train.speed import task_env
+from .preflight import setting_for
 
 __all__ = ["execute_task", "finish_task", "log_path", "partial_notebook", "running_path"]
 
@@ -41,17 +46,30 @@ def _node() -> str:
     return socket.gethostname()
 
 
+def write_failed(e: OSError, out_dir: Path) -> str:
+    """A task's error line for a file it could not write: the path, and what to free or set."""
+    return describe_write_error(e, setting_for(e.filename, out_dir) if e.filename else "")
+
+
+def _kernel_error(e, out_dir: Path) -> str:
+    """The error line of a notebook that raised; a write error names what to set (the kernel's paths are
+    relative to the reports folder)."""
+    hint = ""
+    if e.ename == "WriteError" and (m := re.match(r"cannot write (.+?): ", e.evalue)):
+        hint = setting_for(m.group(1), out_dir)
+    return f"{e.ename}: {e.evalue}" + (f", or {hint}" if hint else "")
+
+
 def execute_task(spec: dict) -> dict:
     """Execute one task (see `engine.task_spec`); returns its index entry. Never raises for a failing
-    notebook: the error is in the entry and in the rendered report."""
+    notebook, nor for a file it cannot write (a full disk): the error is in the entry, one line, and in
+    the rendered report."""
     import papermill as pm
     out_dir = Path(spec["out_dir"])
     task, nb_in = spec["name"], paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
     log = log_path(out_dir, task)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    running = running_path(out_dir, task)
-    running.parent.mkdir(parents=True, exist_ok=True)
-    running.write_text(json.dumps({"pid": os.getpid(), "node": _node(), "start": time.time()}))
+    start = time.time()
+    status, error = "ok", ""
     # The kernel inherits these (OpenMP reads them when torch loads): the task's share of the cores as
     # threads, and idle threads that sleep rather than spin (see `train.speed.task_env`).
     os.environ.update(task_env(spec["threads"]))
@@ -61,22 +79,40 @@ def execute_task(spec: dict) -> dict:
                   data_dir=os.path.relpath(spec["data_dir"], out_dir),
                   results_dir=os.path.relpath(out_dir / "results", out_dir), params=spec["params"],
                   cuts=spec["cuts"])
-    start = time.time()
-    status, error = "ok", ""
-    with open(log, "w") as f:
-        f.write(f"task {task} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
-                f"GPUs {os.environ.get('CUDA_VISIBLE_DEVICES', 'none')}\n")
-        f.flush()
-        try:
-            pm.execute_notebook(str(nb_in), str(partial_notebook(out_dir, task)), parameters=params,
-                                kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
-                                stdout_file=f, stderr_file=f, **papermill_kwargs())
-        except pm.PapermillExecutionError as e:
-            status, error = "failed", f"{e.ename}: {e.evalue}"
-        except Exception as e:  # a kernel that died, a notebook that could not start
-            status, error = "failed", f"{type(e).__name__}: {e}"
-        f.write(f"\n{status} in {time.time() - start:.1f} s {error}\n")
+    try:
+        write_json(running_path(out_dir, task), {"pid": os.getpid(), "node": _node(), "start": start})
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # The log is written as the task runs (to be followed while it does), not atomically.
+        with open(log, "w") as f:
+            f.write(f"task {task} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
+                    f"GPUs {os.environ.get('CUDA_VISIBLE_DEVICES', 'none')}\n")
+            f.flush()
+            try:
+                pm.execute_notebook(str(nb_in), str(partial_notebook(out_dir, task)), parameters=params,
+                                    kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
+                                    stdout_file=f, stderr_file=f, **papermill_kwargs())
+            except pm.PapermillExecutionError as e:
+                status, error = "failed", _kernel_error(e, out_dir)
+            except OSError as e:  # the notebook could not be written (the kernel's own writes are above)
+                status, error = "failed", write_failed(e, out_dir)
+            except Exception as e:  # a kernel that died, a notebook that could not start
+                status, error = "failed", f"{type(e).__name__}: {e}"
+            f.write(f"\n{status} in {time.time() - start:.1f} s {error}\n")
+    except OSError as e:  # the log or the task's state could not be written
+        status, error = "failed", write_failed(e, out_dir)
     return finish_task(spec, status, error, start, time.time(), _node())
+
+
+def _whole(notebook: Path) -> bool:
+    """Whether a notebook file reads back as one (papermill writes it in place, not atomically)."""
+    import nbformat
+    try:
+        nbformat.read(notebook, as_version=4)
+    except OSError:
+        raise
+    except Exception:  # NotJSONError (a ValueError), a missing key, a wrong type: not a whole notebook
+        return False
+    return True
 
 
 def finish_task(spec: dict, status: str, error: str, start: float, end: float, node: str) -> dict:
@@ -84,19 +120,31 @@ def finish_task(spec: dict, status: str, error: str, start: float, end: float, n
     runner for a task whose worker died, on whatever notebook it had written."""
     out_dir, task = Path(spec["out_dir"]), spec["name"]
     part, nb_out = partial_notebook(out_dir, task), out_dir / f"{task}.ipynb"
-    if part.is_file():
-        os.replace(part, nb_out)
-        render_html(nb_out, out_dir / f"{task}.html", title(task, spec["profile"]))
-        if status == "ok" and has_error_output(nb_out):
-            status, error = "failed", "a cell shows an error output"
     record = out_dir / "results" / f"{task}.json"
     headline = ""
-    if status == "ok" and record.is_file():
-        headline = json.loads(record.read_text()).get("headline", "")
-    elif status != "ok":
-        record.unlink(missing_ok=True)  # a failed task leaves no result for the scorecard
-        record.with_suffix(".npz").unlink(missing_ok=True)
-    running_path(out_dir, task).unlink(missing_ok=True)
+    try:
+        if part.is_file() and not _whole(part):  # a worker killed (or a disk full) while papermill wrote it
+            part.unlink()
+            status, error = "failed", error or "its notebook was left half-written; a resume reruns it"
+        if part.is_file():
+            os.replace(part, nb_out)  # papermill wrote it under a hidden name in this folder
+            render_html(nb_out, out_dir / f"{task}.html", title(task, spec["profile"]))
+            if status == "ok" and has_error_output(nb_out):
+                status, error = "failed", "a cell shows an error output"
+        if status == "ok" and record.is_file():
+            headline = json.loads(record.read_text()).get("headline", "")
+    except OSError as e:  # the report could not be written: the task is failed, its record removed below
+        status, error = "failed", write_failed(e, out_dir)
+    if status != "ok":  # a failed task leaves no result for the scorecard
+        for path in (record, record.with_suffix(".npz")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                error = error or write_failed(e, out_dir)
+    try:
+        running_path(out_dir, task).unlink(missing_ok=True)
+    except OSError:
+        pass  # a stale .running file is harmless: the next run of the task overwrites it
     return {"name": task, "run": spec["run"], "seed": spec["seed"], "grid": spec["grid"],
             "notebook": spec["notebook"], "status": status, "error": error, "start": round(start, 3),
             "end": round(end, 3), "wall_s": round(end - start, 1), "node": node, "headline": headline,

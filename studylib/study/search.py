@@ -8,24 +8,23 @@ grid). Every seed then trains at that rate. Test is never read.
 Why every task can run alone: the search depends on nothing seed-specific, so a task of any seed can
 compute it and gets the same answer. Each trial's outcome is memoised as a small JSON file in `memo_dir`
 (named by a hash of everything the trial depends on: the run's parameters but its seed, the arm, the
-rate, the data files' sha256; the caller puts the code version in `memo_dir`), under a file lock. So the
-trials are trained once however the tasks are ordered or spread over processes, an interrupted search
-resumes at its first unfinished trial, and tasks of several seeds running at once share the trials. While a
-trial trains, it checkpoints beside its memo (`<key>.ck/`, removed once the memo is written), so a trial
-interrupted mid-way continues from its last epoch.
+rate, the data files' sha256; the caller puts the code version in `memo_dir`), under a file lock
+(`io.file_lock`). So the trials are trained once however the tasks are ordered or spread over processes,
+an interrupted search resumes at its first unfinished trial, and tasks of several seeds running at once
+share the trials. While a trial trains, it checkpoints beside its memo (`<key>.ck/`, removed once the memo
+is written), so a trial interrupted mid-way continues from its last epoch. A memoised trial's checkpoints
+are removed by whoever finds them (a process killed between the memo and the removal leaves them).
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
 from ..data.splits import data_sources
-from ..io import write_json
+from ..io import file_lock, write_json
 from ..train import fit, seed_everything
 from ..train.checkpoint import resumable
 from ..train.config import MONITORS
@@ -42,18 +41,6 @@ def trial_key(params, arm: Arm, lr: float, splits: dict) -> str:
     payload = {"params": settings, "arm": dataclasses.asdict(arm), "lr": lr, "seed": SEARCH_SEED,
                "data": sorted(data_sources(splits["train"], splits["val"]).items())}  # never test
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock on `path` (another process computing the same trial makes this one wait)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _summary(lr: float, result) -> dict:
@@ -95,11 +82,12 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
         result, memo = None, None
         if memo_dir is not None:
             memo = Path(memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
-            with _locked(memo.with_suffix(".lock")):
+            # another process training the same trial makes this one wait, then read its memo
+            with file_lock(memo.with_suffix(".lock"), wait=True):
                 if not memo.is_file():
                     result = _trial(params, arm, lr, splits, build, memo.with_suffix(".ck"))
                     write_json(memo, {"arm": arm.name, "monitor": monitor, **_summary(lr, result)})
-                    shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)  # memoised: nothing to resume
+                shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)  # memoised: nothing to resume
             summary = json.loads(memo.read_text())
         else:
             result = _trial(params, arm, lr, splits, build)

@@ -4,7 +4,7 @@ Seeds, arms and runs of a profile that freeze the same prefix (same weights, sam
 same images compute its outputs once: the first fit builds them, the others read the file. An entry
 is named by a key over everything that determines the outputs (`prefix_key`), holds the sha256 of its
 data file (checked on every read: a corrupted or half-copied file is rebuilt, never used), is written
-whole or not at all (temp file, then rename), and is built by one process at a time (a file lock; a
+whole or not at all (temp file, then rename), and is built by one process at a time (`io.file_lock`; a
 second process asking for the same entry waits, then reads the finished file).
 
 Layout under ``<cache>/prefix/``: ``<key>.npy`` (the outputs, float, sample order of the dataset),
@@ -23,13 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io import atomic_write, write_json
+from ..io import atomic_write, file_lock, write_json
 from ..paths import default_cache_dir
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no cross-process lock, each process may build its own copy
-    fcntl = None
 
 __all__ = ["FORMAT", "PREFIX_CACHE_MAX_BYTES", "cache_folder", "images_sha256", "load_or_build", "prefix_key",
            "state_sha256"]
@@ -112,19 +107,6 @@ def _read(folder: Path, key: str) -> torch.Tensor | None:
     return torch.from_numpy(arr)
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock on `path` held for the block (blocks while another process holds it)."""
-    with open(path, "a+b") as f:
-        if fcntl is not None:
-            fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _write(folder: Path, key: str, feats: torch.Tensor, inputs: dict, about: dict) -> None:
     """Data first, then its meta (the meta names the data's sha256, so a reader never takes a mismatch)."""
     arr = feats.detach().cpu().contiguous().numpy()
@@ -174,7 +156,7 @@ def load_or_build(key: str, inputs: dict, build: Callable[[], torch.Tensor], cac
     feats = _read(folder, key)
     if feats is not None:
         return feats, "hit"
-    with _locked(folder / f"{key}.lock"):
+    with file_lock(folder / f"{key}.lock", wait=True, keep=True):
         feats = _read(folder, key)  # another process may have built it while this one waited
         if feats is not None:
             return feats, "hit"
