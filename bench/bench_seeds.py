@@ -49,7 +49,7 @@ def load_run(profile: str, run_name: str, data_dir: str, seed: int):
     from studylib.data import splits as S
     from studylib.study import experiments, profile as P
     prof = P.load_profile(profile, data_dir=data_dir)
-    run = next(r for r in prof.runs if r.name == run_name)
+    run = next(r for r in prof.tasks if r.name == run_name)
     p = experiments.resolve(run.notebook, {**run.params, "seed": seed})
     if run.notebook in ("04_frozen_vs_full", "05_partial_vs_full"):
         from studylib.study.arms import experiment_splits
@@ -128,7 +128,7 @@ def claim_bearing(profile: str, data_dir: str, pattern: str):
     from studylib.study import claims, experiments, profile as P
     prof = P.load_profile(profile, data_dir=data_dir)
     out, seen = [], set()
-    for run in prof.runs:
+    for run in prof.tasks:
         if run.run in seen:  # one task per run: its seeds cost the same (the projection multiplies)
             continue
         seen.add(run.run)

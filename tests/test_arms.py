@@ -181,7 +181,7 @@ def test_each_run_lists_its_own_cuts(tmp_path):
            "runs": [{"name": "a", "notebook": nb, "cuts": ["only a"]}, {"name": "b", "notebook": nb}]}
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(doc))
     prof = load_profile(str(tmp_path / "t.yaml"))
-    assert [r.cuts for r in prof.runs] == [["everywhere", "only a"], ["everywhere"]] and prof.cuts == ["everywhere"]
+    assert [r.cuts for r in prof.tasks] == [["everywhere", "only a"], ["everywhere"]] and prof.cuts == ["everywhere"]
     doc["runs"][0]["cuts"] = "only a"
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(doc))
     with pytest.raises(ParamsError, match="run a: key 'cuts' must be a list of strings"):
@@ -247,13 +247,13 @@ def test_an_interrupted_task_resumes_each_arm_where_it_stopped(tmp_path, monkeyp
 
 def test_a_tasks_checkpoints_are_keyed_by_its_inputs_and_go_once_it_is_recorded(tmp_path):
     from studylib.report import Run
-    run = Run.start("03_cnn_from_scratch", "demo", "r", "r--seed0", "", str(tmp_path / "results"), {})
+    task = {"name": "r--seed0", "notebook": "03_cnn_from_scratch", "run": "r", "results_dir": str(tmp_path / "results")}
+    run = Run.start("03_cnn_from_scratch", task)
     first = run.checkpoints()
     assert first.parent == tmp_path / "checkpoints" / "r--seed0"
     first.mkdir(parents=True)
     assert run.checkpoints() == first and first.is_dir()  # the same inputs resume
-    other = Run.start("03_cnn_from_scratch", "demo", "r", "r--seed0", "", str(tmp_path / "results"),
-                      {"train": {"epochs": 3}})
+    other = Run.start("03_cnn_from_scratch", {**task, "params": {"train": {"epochs": 3}}})
     assert other.checkpoints() != first and not first.exists()  # other settings start afresh
     run.sources["x.csv"] = "0" * 64
     assert run.checkpoints() != first  # so does other data

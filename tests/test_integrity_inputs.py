@@ -117,7 +117,7 @@ runs:
     notebook: 05_partial_vs_full
     params: {arms: [{name: A, lr_grid: [3e-4, 1e-3]}]}
 """)
-    runs = load_profile(path).runs
+    runs = load_profile(path).tasks
     train = runs[0].params["train"]
     assert train["lr"] == 0.001 and isinstance(train["lr"], float) and train["weight_decay"] == 1e-5
     assert [r.name for r in runs[:2]] == ["cnn--momentum=0.5", "cnn--momentum=0.9"]
@@ -139,7 +139,7 @@ def test_the_dataclass_refuses_what_the_profile_refuses():
 
 def test_the_shipped_profiles_still_load():
     for name in ("demo", "cpu", "gpu", "sweep-003"):
-        assert load_profile(name, data_dir="generated").runs
+        assert load_profile(name, data_dir="generated").tasks
 
 
 # --- 3. a relative data_dir is read from the repository root ----------------------------------------------

@@ -134,8 +134,14 @@ def test_a_write_that_fails_midway_leaves_no_file_and_names_the_path(tmp_path):
 
 
 def _spec(out: Path) -> dict:
-    return {"name": "t", "run": "t", "seed": 0, "grid": {}, "notebook": "03_cnn_from_scratch", "profile": "p",
-            "out_dir": str(out), "data_dir": str(out), "params": {}, "cuts": [], "threads": 1}
+    from studylib.study.task import Task
+    task = Task("t", "03_cnn_from_scratch", "t", profile="p", data_dir=".", results_dir="results")
+    return {"task": task.as_dict(), "out_dir": str(out), "threads": 1, "gpus": 0}
+
+
+def _paths(out: Path):
+    from studylib.study.task import TaskPaths
+    return TaskPaths(out, "t")
 
 
 def test_a_task_whose_report_cannot_be_written_fails_with_one_line(tmp_path, monkeypatch):
@@ -146,7 +152,7 @@ def test_a_task_whose_report_cannot_be_written_fails_with_one_line(tmp_path, mon
     out = tmp_path / "out"
     (out / "results").mkdir(parents=True)
     (out / "results" / "t.json").write_text("{}")
-    task.partial_notebook(out, "t").write_text(json.dumps(
+    _paths(out).partial_notebook.write_text(json.dumps(
         {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     html = out / "t.html"
 
@@ -174,9 +180,9 @@ def test_a_notebook_papermill_left_half_written_is_not_published(tmp_path, monke
     monkeypatch.setattr(papermill, "execute_notebook", fills_the_disk)
     entry = task.execute_task(_spec(out))
     assert entry["status"] == "failed" and "free space" in entry["error"] and "\n" not in entry["error"]
-    assert str(task.partial_notebook(out, "t")) in entry["error"]
+    assert str(_paths(out).partial_notebook) in entry["error"]
     assert not (out / "t.ipynb").exists() and not (out / "t.html").exists()
-    assert not task.partial_notebook(out, "t").exists() and not task.running_path(out, "t").exists()
+    assert not _paths(out).partial_notebook.exists() and not _paths(out).running.exists()
 
 
 def test_a_state_that_cannot_be_written_ends_the_run_with_one_line(tmp_path, monkeypatch, capsys):

@@ -51,7 +51,7 @@ def test_notebook_cells_are_short_calls_without_defs_lambdas_or_loops():
 @pytest.mark.parametrize("profile", ["demo", "cpu", "gpu"])
 def test_profiles_validate_against_the_notebooks(profile, tmp_path):
     prof = params.load_profile(profile, data_dir=tmp_path)  # every key and type checked
-    assert prof.runs and {r.notebook for r in prof.runs} <= {p.stem for p in NOTEBOOKS}
+    assert prof.tasks and {r.notebook for r in prof.tasks} <= {p.stem for p in NOTEBOOKS}
 
 
 def _write_profile(tmp_path, run_params):
@@ -88,12 +88,12 @@ def test_missing_data_dir_is_a_profile_error(tmp_path):
 def test_papermill_injects_the_parameters(tmp_path):
     import papermill as pm
     out = tmp_path / "prepared.ipynb"
-    params_ = {"params": {"train": {"epochs": 3}}, "profile": "demo"}
+    params_ = {"task": {"name": "cnn", "notebook": "03_cnn_from_scratch", "params": {"train": {"epochs": 3}}}}
     pm.execute_notebook(str(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb"), str(out),
                         parameters=params_, prepare_only=True, kernel_name="python3")
     nb = nbformat.read(out, as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and 'params = {"train": {"epochs": 3}}' in injected[0].source
+    assert len(injected) == 1 and '"params": {"train": {"epochs": 3}}' in injected[0].source
     assert nb.metadata.papermill.parameters == params_
 
 
@@ -104,17 +104,17 @@ def test_demo_profile_runs_every_notebook(demo_reports):
     failed = [(r["name"], r["error"]) for r in index["runs"] if r["status"] != "ok"]
     assert code == 0 and not failed, failed
     prof = params.load_profile("demo", data_dir=out)
-    assert {r["name"] for r in index["runs"]} == {r.name for r in prof.runs}
-    for run in prof.runs:
+    assert {r["name"] for r in index["runs"]} == {r.name for r in prof.tasks}
+    for run in prof.tasks:
         nb = nbformat.read(out / f"{run.name}.ipynb", as_version=4)
         assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
-        assert nb.metadata.papermill.parameters["task"] == run.name
-        assert nb.metadata.papermill.parameters["params"] == run.params
+        given = nb.metadata.papermill.parameters["task"]  # the notebook's one parameter: its task
+        assert given["name"] == run.name and given["params"] == run.params and given["upstream"] == run.upstream
         html = (out / f"{run.name}.html").read_text()
         assert "DEMO" in html and "Traceback" not in html
         for absolute in (str(out), str(paths.ROOT)):  # reports show paths relative to the data or report folder
             assert absolute not in html, f"{run.name}.html shows {absolute}"
-        if run.notebook != "01_data_audit" and not run.after_all:  # the audit and record readers load no weights
+        if run.notebook != "01_data_audit" and not run.upstream:  # the audit and record readers load no weights
             assert "sha256" in html
     assert "<table>" in (out / "index.html").read_text()
 
@@ -123,7 +123,7 @@ def test_demo_profile_runs_every_notebook(demo_reports):
 def test_demo_run_records(demo_reports):
     out, _ = demo_reports
     records = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
-    assert set(records) == {r.name for r in params.load_profile("demo", data_dir=out).runs}
+    assert set(records) == {r.name for r in params.load_profile("demo", data_dir=out).tasks}
     for name, rec in records.items():
         assert rec["headline"] and rec["git_commit"] and rec["wall_time_s"] > 0, name
         assert rec["versions"]["torch"].startswith("2.14")

@@ -393,4 +393,4 @@ def test_a_valid_profile_still_loads(tmp_path):
              {"arms": [{"name": "A", "scope": "last_block", "train": {"lr": 0.001}}], "max_train": 100,
               "train": {"class_weights": "balanced"}})
     prof = load_profile("pinned", params_dir=tmp_path, data_dir="generated")
-    assert [r.name for r in prof.runs] == ["run-ok"] and prof.runs[0].params["max_train"] == 100
+    assert [r.name for r in prof.tasks] == ["run-ok"] and prof.tasks[0].params["max_train"] == 100

@@ -31,7 +31,7 @@ def test_a_grid_expands_to_the_documented_task_names(tmp_path):
     p = _profile(tmp_path, {"profile": "g", "data_dir": str(tmp_path), "seeds": [0, 1], "runs": [
         {"name": "sweep", "notebook": "03_cnn_from_scratch",
          "grid": {"lr": [0.1, 0.01], "optimizer": ["sgd", "adam"], "dropout": [0.5]}}]})
-    runs = load_profile(p).runs
+    runs = load_profile(p).tasks
     assert [r.name for r in runs][:3] == ["sweep--lr=0.1--optimizer=sgd--dropout=0.5--seed0",
                                           "sweep--lr=0.1--optimizer=sgd--dropout=0.5--seed1",
                                           "sweep--lr=0.1--optimizer=adam--dropout=0.5--seed0"]
@@ -60,9 +60,11 @@ def test_resources_are_checked_and_tasks_get_their_share_of_the_cpus(tmp_path):
     p = _profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "resources": {"cpus": 2},
                             "runs": [{"name": "a", "notebook": "01_data_audit"},
                                      {"name": "b", "notebook": "06_scorecard", "resources": {"gpus": 1}}]})
-    a, b = load_profile(p).runs
+    a, b = load_profile(p).tasks
     assert a.resources == {"cpus": 2, "gpus": 0} and b.resources == {"cpus": 2, "gpus": 1}
-    assert not a.after_all and b.after_all  # the scorecard reads the records: it runs last
+    assert a.upstream == [] and b.upstream == ["a"]  # the scorecard declares the records it reads: it runs after
+    from studylib.runner.execute import _stages
+    assert [[t.name for t in stage] for stage in _stages([b, a])] == [["a"], ["b"]]
     with pytest.raises(ParamsError, match="resources"):
         load_profile(_profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "resources": {"cpu": 1},
                                          "runs": [{"name": "a", "notebook": "01_data_audit"}]}))
@@ -91,14 +93,13 @@ def _files(out: Path) -> dict:
 
 @pytest.mark.slow
 def test_a_sweep_table_reads_its_points_and_the_scorecard_reads_every_task(tmp_path):
-    """What an after_all task reads is its input: the sweep's table must not rerun when a record it never
+    """What a task declares upstream is its input: the sweep's table must not rerun when a record it never
     reads changes (03's), the scorecard must."""
-    from studylib.runner.execute import _spec
     prof = load_profile(_profile(tmp_path, {"profile": "r", "data_dir": str(tmp_path), "seeds": [0], "runs": [
         {"name": "cnn", "notebook": "03_cnn_from_scratch"}, {"name": "pt", "notebook": "03_cnn_sweep",
                                                               "grid": {"lr": [0.1, 0.01]}},
         {"name": "card", "notebook": "06_scorecard"}, {"name": "table", "notebook": "07_sweep"}]}))
-    reads = {r.name: _spec(r, prof, tmp_path, tmp_path)["reads"] for r in prof.runs}
+    reads = {r.name: r.upstream for r in prof.tasks}
     assert reads["table"] == ["pt--lr=0.1", "pt--lr=0.01"]
     assert reads["card"] == ["cnn", "pt--lr=0.1", "pt--lr=0.01"] and reads["cnn"] == []
 
@@ -118,7 +119,7 @@ def test_seed_zero_of_every_run_starts_first_then_the_longest():
     """A run's learning-rate search is trained at seed 0: its other seeds must not start beside it (they
     would wait on the search's lock); among the rest the longest (or never timed) task goes first."""
     from studylib.runner.execute import _longest_first
-    specs = [{"name": n, "seed": s, "last_wall_s": w} for n, s, w in [
+    specs = [{"name": n, "task": {"seed": s}, "last_wall_s": w} for n, s, w in [
         ("a--seed1", 1, None), ("a--seed0", 0, 50.0), ("b--seed2", 2, 900.0), ("card", None, 1.0),
         ("b--seed0", 0, None), ("c--seed3", 3, 20.0)]]
     assert [s["name"] for s in _longest_first(specs)] == [

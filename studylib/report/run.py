@@ -2,7 +2,7 @@
 
 The notebook's header cell makes it; `run.save()` writes the record. Every notebook starts alike:
 
-    run = report.Run.start("04_frozen_vs_full", profile, run_name, task, data_dir, results_dir, params, cuts)
+    run = report.Run.start("04_frozen_vs_full", task)   # task: the notebook's one parameter (study.task.Task)
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study import verdicts
 from ..study.experiments import as_dict, resolve
+from ..study.task import Task
 from ..train import resolve_device, seed_everything
 from ..train.augment import describe
 from . import display as show
@@ -34,27 +35,45 @@ class Run:
 
     notebook: str
     p: object                         # the notebook's parameters dataclass (study.experiments)
-    profile: str = "demo"
-    run_name: str = ""
-    task: str = ""                    # the run at this seed (the record's file name); "" = run_name
-    data_dir: str = ""
-    results_dir: str = ""
-    cuts: list = dataclasses.field(default_factory=list)
+    task: Task                        # what the runner handed the notebook (an interactive session: the defaults)
     started: float = dataclasses.field(default_factory=time.perf_counter)
     sources: dict = dataclasses.field(default_factory=dict)
     weights: dict = dataclasses.field(default_factory=dict)
     claims: list = dataclasses.field(default_factory=list)
 
     @classmethod
-    def start(cls, notebook: str, profile: str = "demo", run_name: str = "", task: str = "", data_dir: str = "",
-              results_dir: str = "", params: dict | None = None, cuts: list | None = None) -> "Run":
-        """Resolve the notebook's parameters (its defaults, then `params`), seed every RNG with the run's
-        seed before anything random is built (Run All twice in one kernel gives the same record), and
-        start the clock."""
-        where = f"notebook {notebook}" + (f", run {run_name} of profile {profile}" if run_name else "")
-        p = resolve(notebook, params or {}, where)
+    def start(cls, notebook: str, task: dict | Task | None = None) -> "Run":
+        """Resolve the notebook's parameters (its defaults, then the task's), seed every RNG with the
+        task's seed before anything random is built (Run All twice in one kernel gives the same record),
+        and start the clock. `task`: the notebook's `task` parameter (empty in an interactive session:
+        the notebook's defaults on the demo data)."""
+        task = task if isinstance(task, Task) else Task.from_dict(task, notebook)
+        if task.notebook != notebook:
+            raise ValueError(f"task {task.name} is of notebook {task.notebook}, not {notebook}")
+        where = f"notebook {notebook}" + (f", run {task.run} of profile {task.profile}" if task.run else "")
+        p = resolve(notebook, task.params, where)
         seed_everything(p.seed)
-        return cls(notebook, p, profile, run_name, task, str(data_dir), str(results_dir), list(cuts or []))
+        return cls(notebook, p, task)
+
+    profile = property(lambda self: self.task.profile, doc="the profile the task belongs to")
+    run_name = property(lambda self: self.task.run or self.notebook, doc="the profile's run name")
+    cuts = property(lambda self: list(self.task.cuts), doc="what the profile and the run change from the papers")
+    results_dir = property(lambda self: self.task.results_dir, doc="where the record goes ('': none)")
+
+    @property
+    def data_dir(self) -> str:
+        """The task's data folder; in an interactive session without one, the demo data (generated once
+        into the cache), so every notebook runs as cloned."""
+        if self.task.data_dir:
+            return self.task.data_dir
+        from ..data import synthetic
+        demo = paths.default_cache_dir() / "demo-data"
+        if not (demo / "GENERATED.txt").is_file():
+            synthetic.make_demo_data(demo, seed=0)
+        return str(demo)
+
+    def _paths(self):
+        return self.task.paths(Path(self.results_dir).parent)
 
     @property
     def device(self) -> str:
@@ -80,11 +99,11 @@ class Run:
             return None
         key = hashlib.sha256(json.dumps([records.code_version(), as_dict(self.p), self.sources], sort_keys=True,
                                         default=str).encode()).hexdigest()[:16]
-        task = Path(self.results_dir).parent / "checkpoints" / (self.task or self.run_name or self.notebook)
-        for old in task.glob("*"):
+        folder = self._paths().checkpoints
+        for old in folder.glob("*"):
             if old.name != key:
                 shutil.rmtree(old, ignore_errors=True)
-        return task / key
+        return folder / key
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
@@ -119,7 +138,7 @@ class Run:
         def seeds(protocol):  # {arm id: [(y_true, y_pred)]}: claims cite arms by id (study.claims.ARMS)
             return {registry.arm_id(self.notebook, label, self.p): [tuple(pred[:2])]
                     for label, pred in predictions[protocol].items()}
-        self.claims = [verdicts.judge(c, seeds(c.test_protocol), self.p, self.profile, self.task or self.run_name,
+        self.claims = [verdicts.judge(c, seeds(c.test_protocol), self.p, self.profile, self.task.name,
                                       other=seeds(verdicts.other_protocol(c)))
                        for c in registry.for_run(self.notebook, self.p)
                        if c.kind != "check" and c.split == "test" and all(arm in seeds(c.test_protocol) for arm in c.arms)]
@@ -144,15 +163,14 @@ class Run:
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")
             return
-        name = self.task or self.run_name or self.notebook
-        folder = Path(self.results_dir)
-        preds = records.write_predictions(folder / f"{name}.npz", predictions) if predictions else None
+        where = self._paths()
+        preds = records.write_predictions(where.predictions, predictions) if predictions else None
         # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
         rec = dataclasses.asdict(records.make_record(self.run_name or self.notebook, paper, as_dict(self.p),
                                                      metrics, self.sources, self.weights, self.wall_time(),
                                                      self.device, self.claims))
-        rec.update(headline=headline, run_name=self.run_name or self.notebook, task=name, seed=self.p.seed,
+        rec.update(headline=headline, run_name=self.run_name, task=self.task.name, seed=self.p.seed,
                    notebook=self.notebook, profile=self.profile, predictions=preds)
-        path = records.write_record(rec, folder / f"{name}.json")
-        shutil.rmtree(folder.parent / "checkpoints" / name, ignore_errors=True)  # done: nothing left to resume
+        path = records.write_record(rec, where.record)
+        shutil.rmtree(where.checkpoints, ignore_errors=True)  # done: nothing left to resume
         print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")

@@ -38,7 +38,7 @@ def markdown(results_dir, profile: str) -> str:
         return f"No run records in `{results_dir}`: render the `{profile}` profile first (`make study PROFILE={profile}`)."
     commits = ", ".join(f"`{c}`" for c in sorted({str(r["git_commit"])[:12] for r in runs}))
     card = next((r for r in recs if r.get("notebook") == "06_scorecard"), None)
-    read = [r for r in runs if not getattr(EXPERIMENTS.get(r.get("notebook")), "READS_RECORDS", False)]
+    read = [r for r in runs if not getattr(EXPERIMENTS.get(r.get("notebook")), "READS", None)]
     if card and all(str(card.get("timestamp")) >= str(r.get("timestamp")) for r in read):
         judged_by = str(card.get("git_commit"))[:12]
         by = "" if f"`{judged_by}`" == commits else f" (the scorecard's code: commit `{judged_by}`)"

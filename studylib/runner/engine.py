@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from ..train.speed import usable_cpus
-from .task import execute_task, finish_task, running_path
+from ..study.task import Task
+from .task import execute_task, finish_task
 
 __all__ = ["RayCluster", "Terminated", "cpu_share", "run_tasks", "sigterm_as_interrupt", "terminated"]
 
@@ -119,7 +120,7 @@ def _crashed(spec: dict, error: Exception) -> dict:
     """The entry of a task whose worker process died (or was cancelled): what it had written is published."""
     out = Path(spec["out_dir"])
     try:
-        info = json.loads(running_path(out, spec["name"]).read_text())
+        info = json.loads(Task.from_dict(spec["task"]).paths(out).running.read_text())
     except (OSError, ValueError):
         info = {}
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

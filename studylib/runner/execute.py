@@ -4,8 +4,8 @@ and keep the index current as tasks end.
 
 There is one execution path: a local Ray instance by default, a cluster with `address`. A failing task
 still renders its HTML (with the error visible), is marked failed, the others go on, and the command
-exits non-zero; a resume reruns it. Tasks that read the profile's records (the scorecard) start once
-every other task has ended.
+exits non-zero; a resume reruns it. A task starts once the tasks it declares upstream (those whose
+records it reads: the scorecard's, a sweep table's) have ended.
 
 Before Ray starts: the reports folder is locked (one run per folder), and it, the cache and Ray's temp
 folder are checked writable (`preflight`). A file the run cannot write ends it with one line naming the
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
+import os
 import time
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from .. import paths
 from ..io import WriteError, describe_write_error
 from ..report import records
 from ..report.index import write_index
-from ..study.experiments import EXPERIMENTS
 from ..study.profile import load_profile
 from ..study.search import SEARCH_SEED
 from .engine import RayCluster, cpu_share, run_tasks, sigterm_as_interrupt, terminated
@@ -71,21 +71,11 @@ def _workers(workers: int | None, res: dict, tasks: list, prof) -> int:
     return max(1, workers or res["cpus"] // max(r.resources["cpus"] for r in tasks))
 
 
-def _spec(run, prof, data: Path, out: Path) -> dict:
-    """What a worker needs to execute one task (plain data: it travels to the worker)."""
-    return {"name": run.name, "notebook": run.notebook, "params": run.params, "run": run.run, "seed": run.seed,
-            "grid": run.grid, "after_all": run.after_all, "profile": prof.name, "cuts": run.cuts,
-            "data_dir": str(data), "out_dir": str(out), "gpus": run.resources["gpus"],
-            "reads": _reads(run, prof)}
-
-
-def _reads(run, prof) -> list[str]:
-    """The tasks whose records an after_all task reads (its inputs): a sweep's table reads the tasks of its
-    points' notebook (its `notebook` parameter), the scorecard every task that is not after_all."""
-    if not run.after_all:
-        return []
-    source = run.params.get("notebook", getattr(EXPERIMENTS[run.notebook], "notebook", None))
-    return [r.name for r in prof.runs if not r.after_all and source in (None, r.notebook)]
+def _spec(task, data: Path, out: Path) -> dict:
+    """What a worker needs to execute one task (plain data: it travels to the worker): the task, its data
+    and results folders relative to the reports folder (where its kernel works), and its GPUs."""
+    task = task.with_paths(os.path.relpath(data, out), os.path.relpath(task.paths(out).results, out))
+    return {"task": task.as_dict(), "out_dir": str(out), "gpus": task.resources["gpus"]}
 
 
 def _longest_first(specs: list[dict]) -> list[dict]:
@@ -95,16 +85,16 @@ def _longest_first(specs: list[dict]) -> list[dict]:
     only wait on the search's lock, holding a core."""
     def key(spec):
         last = float("inf") if spec["last_wall_s"] is None else spec["last_wall_s"]
-        return ((spec["seed"] or SEARCH_SEED) != SEARCH_SEED, -last)
+        return ((spec["task"]["seed"] or SEARCH_SEED) != SEARCH_SEED, -last)
     return sorted(specs, key=key)  # stable: untimed tasks keep the profile's order
 
 
 def select(prof, only: str | None) -> list:
     """The profile's tasks whose name matches `only` (a glob, or a part of the name); all without it.
     Matching nothing is refused, listing the runs (a typo would otherwise run nothing and say ok)."""
-    tasks = [r for r in prof.runs if not only or fnmatch.fnmatch(r.name, only) or only in r.name]
+    tasks = [t for t in prof.tasks if not only or fnmatch.fnmatch(t.name, only) or only in t.name]
     if not tasks:
-        runs = ", ".join(dict.fromkeys(r.run for r in prof.runs))
+        runs = ", ".join(dict.fromkeys(t.run for t in prof.tasks))
         raise RunRefused(f"--only {only!r} matches no task of profile {prof.name}; its runs: {runs}")
     return tasks
 
@@ -154,25 +144,39 @@ def _a_write(e: OSError) -> bool:
     return isinstance(e, WriteError) or bool(e.filename) or e.errno in WRITE_ERRNOS
 
 
+def _stages(tasks: list) -> list[list]:
+    """The tasks in stages: a task comes after every task it declares upstream (`Task.upstream`)."""
+    level: dict[str, int] = {}
+    names = {t.name for t in tasks}
+
+    def depth(t) -> int:
+        if t.name not in level:
+            level[t.name] = 1 + max((depth(u) for u in tasks if u.name in t.upstream and u.name in names), default=-1)
+        return level[t.name]
+    for t in tasks:
+        depth(t)
+    return [[t for t in tasks if level[t.name] == k] for k in range(max(level.values(), default=-1) + 1)]
+
+
 def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, address, force) -> dict:
-    """Run the selected tasks not done yet, in two stages (record readers last); {task: index entry}."""
+    """Run the selected tasks not done yet, stage by stage (a task after its upstream); {task: index entry}."""
     data = prepare_data(prof.data_dir, out)
     code = code_version()
-    order = [r.name for r in prof.runs]
+    order = [t.name for t in prof.tasks]
     entries = {name: s["entry"] for name in order if (s := load_state(out, name))}
 
     def publish():
         write_index(out, prof, [entries[n] for n in order if n in entries],
                     pending=[r.name for r in tasks if r.name not in entries])
 
-    stages = [[r for r in tasks if not r.after_all], [r for r in tasks if r.after_all]]
+    stages = _stages(tasks)
     print(f"{prof.title}: {len(tasks)} tasks -> {out}", flush=True)
     bar = stack.enter_context(tqdm(total=len(tasks), unit="task", desc=prof.name))
     res = None
     for stage in stages:  # inputs of the second stage include the records the first one wrote
         todo = []
         for run in stage:
-            spec = _spec(run, prof, data, out)
+            spec = _spec(run, data, out)
             spec["inputs"] = task_inputs(spec, code)
             state = load_state(out, run.name)
             spec["last_wall_s"] = state["entry"]["wall_s"] if state else None

@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import paths
 from ..io import sha256_file, sha256_folder, write_json
 from ..report.records import code_version
+from ..study.task import TaskPaths
 
 __all__ = ["code_version", "data_signature", "load_state", "reason_to_run", "save_state", "task_inputs"]
 
@@ -38,11 +39,12 @@ def records_digest(results_dir: Path, tasks: list[str]) -> dict:
 
 
 def task_inputs(spec: dict, code: str) -> dict:
-    nb = paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
-    inputs = {"notebook_sha256": sha256_file(nb), "params": spec["params"], "seed": spec["seed"],
-              "grid": spec["grid"], "profile": spec["profile"], "cuts": spec["cuts"], "code": code}
-    if spec.get("after_all"):  # the records it reads: those of the tasks that do not read records themselves
-        inputs["records"] = records_digest(Path(spec["out_dir"]) / "results", spec["reads"])
+    task = spec["task"]
+    nb = paths.NOTEBOOKS / f"{task['notebook']}.ipynb"
+    inputs = {"notebook_sha256": sha256_file(nb), "params": task["params"], "seed": task["seed"],
+              "grid": task["grid"], "profile": task["profile"], "cuts": task["cuts"], "code": code}
+    if task["upstream"]:  # the records it reads: those of the tasks it declares upstream
+        inputs["records"] = records_digest(TaskPaths(Path(spec["out_dir"]), "").results, task["upstream"])
     return json.loads(json.dumps(inputs))  # as it reads back from JSON (tuples -> lists)
 
 
@@ -110,20 +112,17 @@ def _data_changed(signature: dict, data_dir: Path) -> str:
     return ""
 
 
-def state_path(out_dir: Path, task: str) -> Path:
-    return Path(out_dir) / "tasks" / f"{task}.json"
-
-
 def load_state(out_dir: Path, task: str) -> dict | None:
     try:
-        return json.loads(state_path(out_dir, task).read_text())
+        return json.loads(TaskPaths(Path(out_dir), task).state.read_text())
     except (OSError, ValueError):
         return None
 
 
 def save_state(out_dir: Path, entry: dict, inputs: dict, data_dir: Path) -> None:
-    record = Path(out_dir) / "results" / f"{entry['name']}.json"
-    write_json(state_path(out_dir, entry["name"]), {
+    where = TaskPaths(Path(out_dir), entry["name"])
+    record = where.record
+    write_json(where.state, {
         "entry": entry, "inputs": inputs, "record_sha256": sha256_file(record) if record.is_file() else None,
         "data": data_signature(record, data_dir) if entry["status"] == "ok" else {}})
 
@@ -157,7 +156,7 @@ def reason_to_run(state: dict | None, inputs: dict, out_dir: Path, data_dir: Pat
     changed = sorted(k for k in set(inputs) | set(state["inputs"]) if inputs.get(k) != state["inputs"].get(k))
     if changed:
         return f"changed: {', '.join(changed)}"
-    record = Path(out_dir) / "results" / f"{state['entry']['name']}.json"
+    record = TaskPaths(Path(out_dir), state["entry"]["name"]).record
     if not record.is_file():
         return "its record is missing"
     if sha256_file(record, cached=False) != state["record_sha256"]:

@@ -21,25 +21,11 @@ from ..io import describe_write_error, write_json
 from ..report.display import title
 from ..report.kernel import papermill_kwargs
 from ..report.render import has_error_output, render_html
+from ..study.task import Task
 from ..train.speed import task_env
 from .preflight import setting_for
 
-__all__ = ["execute_task", "finish_task", "log_path", "partial_notebook", "running_path"]
-
-
-def log_path(out_dir: Path, task: str) -> Path:
-    """The task's log: the runner's lines and everything the kernel printed."""
-    return Path(out_dir) / "logs" / f"{task}.log"
-
-
-def running_path(out_dir: Path, task: str) -> Path:
-    """Written while a task runs: which process (pid) on which node runs it."""
-    return Path(out_dir) / "tasks" / f"{task}.running"
-
-
-def partial_notebook(out_dir: Path, task: str) -> Path:
-    """Where papermill writes the notebook while it runs (hidden; renamed when the task ends)."""
-    return Path(out_dir) / f".{task}.ipynb.part"
+__all__ = ["execute_task", "finish_task"]
 
 
 def _node() -> str:
@@ -61,34 +47,30 @@ def _kernel_error(e, out_dir: Path) -> str:
 
 
 def execute_task(spec: dict) -> dict:
-    """Execute one task (see `engine.task_spec`); returns its index entry. Never raises for a failing
-    notebook, nor for a file it cannot write (a full disk): the error is in the entry, one line, and in
-    the rendered report."""
+    """Execute one task (spec: {"task": study.task.Task as a dict, "out_dir", "threads", ...}); returns its
+    index entry. Never raises for a failing notebook, nor for a file it cannot write (a full disk): the
+    error is in the entry, one line, and in the rendered report."""
     import papermill as pm
-    out_dir = Path(spec["out_dir"])
-    task, nb_in = spec["name"], paths.NOTEBOOKS / f"{spec['notebook']}.ipynb"
-    log = log_path(out_dir, task)
+    out_dir, task = Path(spec["out_dir"]), Task.from_dict(spec["task"])
+    where = task.paths(out_dir)
+    nb_in = paths.NOTEBOOKS / f"{task.notebook}.ipynb"
     start = time.time()
     status, error = "ok", ""
     # The kernel inherits these (OpenMP reads them when torch loads): the task's share of the cores as
     # threads, and idle threads that sleep rather than spin (see `train.speed.task_env`).
     os.environ.update(task_env(spec["threads"]))
-    # The kernel works in the report folder and gets paths relative to it: no machine's absolute path
-    # lands in a report.
-    params = dict(profile=spec["profile"], run_name=spec["run"], task=task,
-                  data_dir=os.path.relpath(spec["data_dir"], out_dir),
-                  results_dir=os.path.relpath(out_dir / "results", out_dir), params=spec["params"],
-                  cuts=spec["cuts"])
     try:
-        write_json(running_path(out_dir, task), {"pid": os.getpid(), "node": _node(), "start": start})
-        log.parent.mkdir(parents=True, exist_ok=True)
+        write_json(where.running, {"pid": os.getpid(), "node": _node(), "start": start})
+        where.log.parent.mkdir(parents=True, exist_ok=True)
         # The log is written as the task runs (to be followed while it does), not atomically.
-        with open(log, "w") as f:
-            f.write(f"task {task} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
+        with open(where.log, "w") as f:
+            f.write(f"task {task.name} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
                     f"GPUs {os.environ.get('CUDA_VISIBLE_DEVICES', 'none')}\n")
             f.flush()
             try:
-                pm.execute_notebook(str(nb_in), str(partial_notebook(out_dir, task)), parameters=params,
+                # the notebook's one parameter: the task (its paths relative to the reports folder, where the
+                # kernel works: no machine's absolute path lands in a report)
+                pm.execute_notebook(str(nb_in), str(where.partial_notebook), parameters={"task": task.as_dict()},
                                     kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
                                     stdout_file=f, stderr_file=f, **papermill_kwargs())
             except pm.PapermillExecutionError as e:
@@ -118,9 +100,9 @@ def _whole(notebook: Path) -> bool:
 def finish_task(spec: dict, status: str, error: str, start: float, end: float, node: str) -> dict:
     """Publish what a task left (its notebook, HTML report) and return its index entry. Also called by the
     runner for a task whose worker died, on whatever notebook it had written."""
-    out_dir, task = Path(spec["out_dir"]), spec["name"]
-    part, nb_out = partial_notebook(out_dir, task), out_dir / f"{task}.ipynb"
-    record = out_dir / "results" / f"{task}.json"
+    out_dir, task = Path(spec["out_dir"]), Task.from_dict(spec["task"])
+    where = task.paths(out_dir)
+    part, nb_out, record = where.partial_notebook, where.notebook, where.record
     headline = ""
     try:
         if part.is_file() and not _whole(part):  # a worker killed (or a disk full) while papermill wrote it
@@ -128,7 +110,7 @@ def finish_task(spec: dict, status: str, error: str, start: float, end: float, n
             status, error = "failed", error or "its notebook was left half-written; a resume reruns it"
         if part.is_file():
             os.replace(part, nb_out)  # papermill wrote it under a hidden name in this folder
-            render_html(nb_out, out_dir / f"{task}.html", title(task, spec["profile"]))
+            render_html(nb_out, where.html, title(task.name, task.profile))
             if status == "ok" and has_error_output(nb_out):
                 status, error = "failed", "a cell shows an error output"
         if status == "ok" and record.is_file():
@@ -136,16 +118,16 @@ def finish_task(spec: dict, status: str, error: str, start: float, end: float, n
     except OSError as e:  # the report could not be written: the task is failed, its record removed below
         status, error = "failed", write_failed(e, out_dir)
     if status != "ok":  # a failed task leaves no result for the scorecard
-        for path in (record, record.with_suffix(".npz")):
+        for path in (record, where.predictions):
             try:
                 path.unlink(missing_ok=True)
             except OSError as e:
                 error = error or write_failed(e, out_dir)
     try:
-        running_path(out_dir, task).unlink(missing_ok=True)
+        where.running.unlink(missing_ok=True)
     except OSError:
         pass  # a stale .running file is harmless: the next run of the task overwrites it
-    return {"name": task, "run": spec["run"], "seed": spec["seed"], "grid": spec["grid"],
-            "notebook": spec["notebook"], "status": status, "error": error, "start": round(start, 3),
+    return {"name": task.name, "run": task.run, "seed": task.seed, "grid": task.grid,
+            "notebook": task.notebook, "status": status, "error": error, "start": round(start, 3),
             "end": round(end, 3), "wall_s": round(end - start, 1), "node": node, "headline": headline,
-            "html": f"{task}.html", "log": os.path.relpath(log_path(out_dir, task), out_dir)}
+            "html": where.html.name, "log": os.path.relpath(where.log, out_dir)}

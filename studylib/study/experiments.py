@@ -194,7 +194,7 @@ class PartialVsFullParams:
 class ScorecardParams:
     """06 · the scorecard."""
 
-    READS_RECORDS: ClassVar[bool] = True  # the runner starts it once every other task has ended
+    READS: ClassVar[str] = "records"  # its upstream: every task that does not read records itself
     seed: int = 0
     allow_mixed: bool = False      # read records of several commits or profiles (refused by default)
 
@@ -203,7 +203,7 @@ class ScorecardParams:
 class SweepParams:
     """07 · a sweep's table and plots, read from its points' records."""
 
-    READS_RECORDS: ClassVar[bool] = True  # the runner starts it once every point has ended
+    READS: ClassVar[str] = "points"   # its upstream: the tasks of its `notebook` (the sweep's points)
     seed: int = 0
     notebook: str = "03_cnn_sweep"  # whose records are the sweep's points
 

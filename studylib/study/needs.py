@@ -12,7 +12,7 @@ def pretrained_backbones(profile: Profile) -> list[tuple[str, str]]:
     from scratch (03's small CNN, `pretrained: false`) needs none.
     """
     seen: dict[tuple[str, str], None] = {}
-    for run in profile.runs:
+    for run in profile.tasks:
         p = resolve(run.notebook, run.params)
         if getattr(p, "pretrained", False) and getattr(p, "backbone", None):
             seen.setdefault((p.backbone, getattr(p, "weights_dir", "") or ""), None)

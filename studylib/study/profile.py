@@ -40,12 +40,12 @@ from .. import paths
 from ..train.config import SEED_BOUNDS, describe, out_of_bounds
 from .experiments import EXPERIMENTS, params_class, resolve
 from .schema import ParamsError, build
+from .task import RESOURCES, Task
 
-__all__ = ["ParamsError", "Profile", "Run", "load_profile"]
+__all__ = ["ParamsError", "Profile", "Task", "load_profile"]
 
 PROFILE_KEYS = {"profile", "title", "data_dir", "defaults", "cuts", "runs", "description", "seeds", "resources"}
 RUN_KEYS = {"name", "notebook", "params", "headline", "seeds", "grid", "resources", "cuts"}
-RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
 
 
 class _Loader(yaml.SafeLoader):
@@ -58,28 +58,13 @@ _Loader.add_implicit_resolver(  # copies the inherited resolvers first: yaml.Saf
 
 
 @dataclass
-class Run:
-    """One task: a run of the profile at one seed."""
-
-    name: str                                     # the task: `<run>`, or `<run>--seed<k>` when it has several
-    notebook: str
-    params: dict = field(default_factory=dict)   # the overrides (defaults merged, seed set), checked
-    run: str = ""                                 # the profile's run name
-    seed: int = 0
-    grid: dict = field(default_factory=dict)     # this task's grid point ({} when the run has no grid)
-    resources: dict = field(default_factory=lambda: dict(RESOURCES))
-    after_all: bool = False                       # reads the profile's records: runs once the others ended
-    cuts: list = field(default_factory=list)     # what its report lists: the profile's cuts, then the run's own
-
-
-@dataclass
 class Profile:
     name: str
     path: Path
     title: str
     data_dir: str
     cuts: list
-    runs: list
+    tasks: list                     # study.task.Task, in the profile's order
 
 
 def _merge(defaults: dict, params: dict, fields: set) -> dict:
@@ -239,8 +224,8 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
                 resolve(r["notebook"], point, f"{where}, grid point {suffix[2:]}")
             for seed in seeds:
                 task = r["name"] + suffix + (f"--seed{seed}" if len(seeds) > 1 else "")
-                runs.append(Run(task, r["notebook"], {**point, "seed": seed}, r["name"], seed, point_values,
-                                resources, getattr(cls, "READS_RECORDS", False), cuts))
+                runs.append(Task(task, r["notebook"], r["name"], seed, point_values, point, cuts,
+                                 resources=resources, profile=name))
     # --data-dir (and $STUDYLIB_DATA_DIR) is relative to the current folder, where it was typed; the
     # profile's data_dir to the repository root, so a run means the same data from any folder
     if data_dir:
@@ -253,4 +238,23 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         given = "" if data == str(data_dir or raw.get("data_dir")) else f" ('{data_dir or raw.get('data_dir')}')"
         raise ParamsError(f"profile {name}: data_dir '{data}'{given} does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
-    return Profile(name, path, raw.get("title", name), data, shared_cuts, runs)
+    return Profile(name, path, raw.get("title", name), data, shared_cuts, _with_upstream(runs))
+
+
+def _with_upstream(tasks: list) -> list:
+    """Each task with the tasks it reads (declared by its notebook's parameters class, `READS`): the
+    scorecard reads every task that does not read records itself, a sweep's table its points' tasks."""
+    readers = {t.name for t in tasks if getattr(params_class(t.notebook), "READS", None)}
+    out = []
+    for t in tasks:
+        cls = params_class(t.notebook)
+        reads = getattr(cls, "READS", None)
+        if reads == "records":
+            up = [u.name for u in tasks if u.name not in readers]
+        elif reads == "points":
+            source = t.params.get("notebook", getattr(cls, "notebook", None))
+            up = [u.name for u in tasks if u.notebook == source]
+        else:
+            up = []
+        out.append(dataclasses.replace(t, upstream=up))
+    return out

@@ -3,6 +3,11 @@
 `to_batch` converts; `iter_batches` orders and slices; `BatchSource` puts conversion,
 augmentation, channels_last and a frozen prefix (cached, or run under no_grad) behind one
 iterator, so the loop (`loop.train_one_epoch`) only sees (inputs, targets) it can feed the model.
+
+Resident data (`use_resident`, on CUDA by default): the uint8 training images and their targets move to the
+device once per fit, batches are gathered there and augmented there, so a training step copies nothing from
+the host. The shuffle order is still drawn on the CPU from the same generator, so the samples and their
+order are those of the host path.
 """
 from __future__ import annotations
 
@@ -13,7 +18,11 @@ from torch import nn
 
 from .speed import autocast
 
-__all__ = ["BatchSource", "iter_batches", "to_batch"]
+__all__ = ["RESIDENT_MAX_SHARE", "BatchSource", "iter_batches", "to_batch", "use_resident"]
+
+# Largest share of the GPU's free memory the resident training images may take (the rest is the
+# model's, its activations' and the optimizer's); a larger dataset stays on the host.
+RESIDENT_MAX_SHARE = 0.25
 
 
 def _size(image_size) -> tuple[int, int]:
@@ -55,11 +64,27 @@ def to_batch(images, image_size: int | tuple[int, int] | None = None,
     return x.contiguous()
 
 
+def use_resident(requested: bool | None, device: torch.device, nbytes: int) -> bool:
+    """Whether the training data (`nbytes`) lives on `device` during a fit: `requested` when set, else on
+    CUDA when it takes at most RESIDENT_MAX_SHARE of the free GPU memory (on the CPU it already is)."""
+    if requested is not None:
+        return bool(requested)
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= RESIDENT_MAX_SHARE * free
+
+
 def iter_batches(images: torch.Tensor, targets: torch.Tensor, batch_size: int,
                  generator: torch.Generator | None = None, max_steps: int | None = None):
-    """Yield (images, targets) batches; shuffled with `generator` when given."""
+    """Yield (images, targets) batches; shuffled with `generator` when given.
+
+    The order is drawn on the CPU (a CPU generator: the same order wherever the data lives) and moved to
+    the data's device once per pass, so resident data is indexed on its device without a copy per batch.
+    """
     n = len(images)
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    order = order.to(images.device)
     for step, i in enumerate(range(0, n, batch_size)):
         idx = order[i:i + batch_size]
         # stop at max_steps; when training, drop a trailing batch of one (BatchNorm cannot train on it)
@@ -82,12 +107,22 @@ class BatchSource:
             and augmentation), or None.
         frozen: a frozen module run under no_grad on each batch before the trainable model, or None.
         channels_last, amp_dtype: memory format of 4-d inputs; autocast dtype for `frozen` (CUDA).
+        resident: move images and targets to `device` now, so each batch is gathered there (build one
+            BatchSource per fit and iterate it every epoch: the data moves once); not with `features`,
+            whose sample indices select a cache that keeps its bookkeeping on the CPU.
+
+    Each iteration is one epoch, in a new order drawn from `generator`.
     """
 
     def __init__(self, images, targets, batch_size: int, generator: torch.Generator, *, device: torch.device,
                  max_steps: int | None = None, image_size=None, augment: nn.Module | None = None, features=None,
                  frozen: nn.Module | None = None, channels_last: bool = False, amp_dtype=None,
-                 interpolation: str = "bilinear"):
+                 interpolation: str = "bilinear", resident: bool = False):
+        if resident and features is not None:
+            raise ValueError("resident data needs images, not the sample indices of a feature cache")
+        if resident:
+            images, targets = images.to(device), targets.to(device)
+        self.resident = resident
         self.images, self.targets, self.batch_size, self.generator = images, targets, batch_size, generator
         self.device, self.max_steps, self.image_size, self.augment = device, max_steps, image_size, augment
         self.features, self.frozen, self.channels_last, self.amp_dtype = features, frozen, channels_last, amp_dtype

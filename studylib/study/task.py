@@ -1,0 +1,114 @@
+"""One task, typed: a run of a profile at one grid point and seed, made once by `load_profile` and handed
+as is to Ray, to papermill (as the notebook's one `task` parameter) and to the notebook's `Run`.
+
+`TaskPaths` owns where a task's files go in its profile's reports folder: its record and predictions under
+`results/`, its state under `tasks/`, its log under `logs/`, its checkpoints under `checkpoints/`, its
+report and the hidden name papermill writes the notebook under. Nothing else builds these paths.
+
+A task declares what it reads (`upstream`, as ploomber's tasks do): the scorecard reads every task that
+does not itself read records, a sweep's table the tasks of its points' notebook. The runner starts a task
+once its upstream tasks have ended, and its inputs include their records.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["RESOURCES", "Task", "TaskPaths"]
+
+RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
+
+
+@dataclass(frozen=True)
+class TaskPaths:
+    """Where one task's files are, in its profile's reports folder `out`."""
+
+    out: Path
+    name: str
+
+    @property
+    def results(self) -> Path:
+        return self.out / "results"
+
+    @property
+    def record(self) -> Path:
+        return self.results / f"{self.name}.json"
+
+    @property
+    def predictions(self) -> Path:
+        return self.results / f"{self.name}.npz"
+
+    @property
+    def state(self) -> Path:
+        return self.out / "tasks" / f"{self.name}.json"
+
+    @property
+    def running(self) -> Path:
+        """Written while the task runs: which process on which node runs it."""
+        return self.out / "tasks" / f"{self.name}.running"
+
+    @property
+    def log(self) -> Path:
+        return self.out / "logs" / f"{self.name}.log"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.out / "checkpoints" / self.name
+
+    @property
+    def html(self) -> Path:
+        return self.out / f"{self.name}.html"
+
+    @property
+    def notebook(self) -> Path:
+        return self.out / f"{self.name}.ipynb"
+
+    @property
+    def partial_notebook(self) -> Path:
+        """Where papermill writes the notebook while it runs (hidden; renamed when the task ends)."""
+        return self.out / f".{self.name}.ipynb.part"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A run of a profile at one grid point and seed."""
+
+    name: str                       # `<run>[--<key>=<value>...][--seed<k>]`: names its record and report
+    notebook: str
+    run: str = ""                   # the profile's run name ("" in an interactive session)
+    seed: int = 0
+    grid: dict = field(default_factory=dict)       # this task's grid point ({} when the run has no grid)
+    params: dict = field(default_factory=dict)     # the notebook's parameter overrides, checked; seed set
+    cuts: list = field(default_factory=list)       # what its report lists: the profile's cuts, then the run's own
+    upstream: list = field(default_factory=list)   # the tasks whose records it reads (it starts once they ended)
+    resources: dict = field(default_factory=lambda: dict(RESOURCES))
+    profile: str = "demo"
+    data_dir: str = ""              # as the notebook sees it (relative to the reports folder when run)
+    results_dir: str = ""           # "" in an interactive session: no record is written
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", {**self.params, "seed": self.seed})  # the seed, set once, here
+
+    def paths(self, out) -> TaskPaths:
+        return TaskPaths(Path(out), self.name)
+
+    def as_dict(self) -> dict:
+        """Plain data: what travels to a Ray worker and into the notebook's `task` parameter."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None, notebook: str = "") -> "Task":
+        """The task a notebook was given (a dict), or, for an interactive session (an empty dict), one
+        of `notebook` with its defaults."""
+        d = dict(d or {})
+        if not d:
+            return cls(name=notebook, notebook=notebook)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"task {d.get('name', '?')}: unknown key {unknown[0]!r}; a task has {', '.join(sorted(known))}")
+        return cls(**d)
+
+    def with_paths(self, data_dir: str, results_dir: str) -> "Task":
+        return dataclasses.replace(self, data_dir=str(data_dir), results_dir=str(results_dir))
