@@ -120,7 +120,7 @@ def test_lr_search_chooses_on_validation_memoises_and_never_reads_test(tmp_path,
     assert best[3e-2] > best[1e-5] and fitted is not None
     assert all(t["final_epoch"] <= 4 for t in selection["trials"])
     # every task finds the trials memoised (another seed, another process): nothing trains again
-    monkeypatch.setattr(search, "fit", lambda *a, **k: pytest.fail("a memoised trial was trained again"))
+    monkeypatch.setattr(search, "fit_arm", lambda *a, **k: pytest.fail("a memoised trial was trained again"))
     again, fitted_again = search.choose_lr(TinyParams(seed=1), p.arms[0], splits, _build, tmp_path)
     assert again == selection and fitted_again is None
     # the key follows what the trial depends on: not the seed, but the arm's settings and the data

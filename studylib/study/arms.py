@@ -5,46 +5,12 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
-from .. import data, models
-from ..train import PROTOCOLS, seed_everything, train_and_test
-from .experiments import Arm, FrozenVsFullParams, PartialVsFullParams, train_config
+from ..train import PROTOCOLS, train_and_test
+from .build import build_arm_model, experiment_splits, fit_arm
+from .experiments import train_config
 from .search import SEARCH_SEED, choose_lr
 
 __all__ = ["build_arm_model", "experiment_splits", "selection_table", "train_arms"]
-
-
-def experiment_splits(params, data_dir) -> dict:
-    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training).
-
-    The same for every seed of a run (VERDICTS §2: a seed sets initialisation, data order, augmentation and
-    dropout, never the split): subsets, recorded splits and the validation split use the data's own seed
-    (`data.splits.SPLIT_SEED`), not the run's."""
-    if isinstance(params, FrozenVsFullParams):
-        return data.splits.load_splits("ferplus", data_dir, label_mode=params.label_mode,
-                                       num_classes=params.num_classes, max_train=params.max_train)
-    if isinstance(params, PartialVsFullParams):
-        splits = data.splits.load_splits(params.dataset, data_dir, fold=params.fold, image_size=params.load_size,
-                                         max_train=params.max_train, max_eval=params.max_eval)
-        return data.splits.split_off_val(splits, params.val_from_train)
-    raise TypeError(f"experiment_splits knows notebooks 04 and 05, not {type(params).__name__}")
-
-
-def build_arm_model(params, arm: Arm, splits: dict):
-    """The StudyModel an arm trains, from the experiment's parameters and the data's shape."""
-    train = splits["train"]
-    if not hasattr(params, "backbone"):  # 03: the paper's small CNN, trained from scratch
-        return models.build_model("small_cnn", params.num_classes, in_channels=1, pretrained=False,
-                                  dropout=params.dropout)
-    image_size = getattr(params, "image_size", None) or train.images.shape[1]
-    extra = {k: getattr(params, k) for k in ("head", "dropout", "mlp_width") if hasattr(params, k)}
-    pretrained = params.pretrained if arm.pretrained is None else arm.pretrained
-    frozen_bn = arm.frozen_bn or getattr(params, "frozen_bn", "eval")
-    return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
-                              pretrained=pretrained, weights_dir=params.weights_dir or None,
-                              gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
-                              freeze_to=arm.freeze_to if arm.freeze_to is not None else getattr(params, "freeze_to", -1),
-                              image_size=image_size,
-                              frozen_bn=frozen_bn, **extra)
 
 
 def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=None) -> dict:
@@ -69,15 +35,14 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
                 splits0 = splits if params.seed == SEARCH_SEED else experiment_splits(
                     dataclasses.replace(params, seed=SEARCH_SEED), data_dir)
             selection, fitted = choose_lr(params, arm, splits0, build_arm_model, memo_dir)
-        cfg = train_config(params, arm, **({"lr": selection["lr"]} if selection else {}))
-        if fitted is not None and params.seed == SEARCH_SEED:
-            o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
-        else:
-            seed_everything(params.seed)
+        chosen = {"lr": selection["lr"]} if selection else {}
+        cfg = train_config(params, arm, **chosen)
+        if fitted is None or params.seed != SEARCH_SEED:  # at seed 0 the chosen trial is the arm's model
             # each arm its own folder, named by a hash (arm names hold ':' and ',')
             folder = (Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]
                       if checkpoints is not None else None)
-            o = train_and_test(arm.name, build_arm_model(params, arm, splits), splits, cfg, checkpoint_dir=folder)
+            fitted = fit_arm(params, arm, splits, checkpoint_dir=folder, build=build_arm_model, **chosen)
+        o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
         o.selection = selection
         out[arm.name] = o
     return out

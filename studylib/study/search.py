@@ -25,9 +25,8 @@ from pathlib import Path
 
 from ..data.splits import data_sources
 from ..io import file_lock, write_json
-from ..train import fit, seed_everything
-from ..train.checkpoint import resumable
 from ..train.config import MONITORS
+from .build import fit_arm
 from .experiments import Arm, as_dict, train_config
 
 __all__ = ["SEARCH_SEED", "choose_lr", "trial_key"]
@@ -54,10 +53,7 @@ def _summary(lr: float, result) -> dict:
 def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None):
     """Train the arm at seed 0 at rate lr on train, scored on val; the FitResult. With `checkpoint_dir` it
     checkpoints there each epoch and continues from what is there (a trial interrupted before)."""
-    p0 = dataclasses.replace(params, seed=SEARCH_SEED)
-    seed_everything(SEARCH_SEED)
-    model = build(p0, arm, splits)
-    return fit(model, splits["train"], splits["val"], resumable(train_config(p0, arm, lr=lr), checkpoint_dir))
+    return fit_arm(params, arm, splits, seed=SEARCH_SEED, checkpoint_dir=checkpoint_dir, build=build, lr=lr)
 
 
 def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:

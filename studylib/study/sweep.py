@@ -6,9 +6,7 @@ validation figures alone; `report.sweep` reads the points' records and picks on 
 """
 from __future__ import annotations
 
-from ..train import fit, seed_everything
-from .arms import build_arm_model
-from .experiments import train_config
+from .build import fit_arm
 
 __all__ = ["fit_on_validation", "record_metrics", "results_table", "without_test"]
 
@@ -24,9 +22,7 @@ def fit_on_validation(params, splits: dict) -> dict:
         raise ValueError("a sweep point must not see the test split: pass study.sweep.without_test(splits)")
     out = {}
     for arm in params.arms:
-        seed_everything(params.seed)
-        out[arm.name] = fit(build_arm_model(params, arm, splits), splits["train"], splits["val"],
-                            train_config(params, arm))
+        out[arm.name] = fit_arm(params, arm, splits)
     return out
 
 
