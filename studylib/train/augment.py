@@ -70,11 +70,13 @@ class RandomAffineChain(nn.Module):
         self.degrees, self.p_rotate, self.padding_mode, self.mode = degrees, p_rotate, padding_mode, mode
 
     def draw(self, n: int, h: int, w: int, device=None) -> dict:
-        """Per-sample parameters from torch's global RNG (which fit seeds and checkpoints):
-        shift (n, 2) in pixels (x, y), flip (n,) bool, angle (n,) in degrees, counter-clockwise."""
+        """Per-sample parameters from torch's global RNG (which fit seeds and checkpoints), drawn on `device`
+        (the batch's): shift (n, 2) in pixels (x, y), flip (n,) bool, angle (n,) in degrees, counter-clockwise."""
         u = torch.rand(n, 7, device=device)
-        side = torch.tensor([w, h], device=device, dtype=u.dtype)
-        shift = (u[:, 1:3] * 2 - 1) * self.translate * side * (u[:, :1] < self.p_translate)
+        # the sides multiply as Python numbers, column by column: a torch.tensor([w, h]) would be a copy from
+        # the host at every GPU step (same products, bit for bit)
+        shift = (u[:, 1:3] * 2 - 1) * self.translate
+        shift = torch.stack([shift[:, 0] * w, shift[:, 1] * h], dim=1) * (u[:, :1] < self.p_translate)
         angle = (u[:, 5] * 2 - 1) * self.degrees * (u[:, 4] < self.p_rotate)
         return dict(shift=shift, flip=u[:, 3] < self.p_flip, angle=angle)
 

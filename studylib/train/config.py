@@ -74,6 +74,8 @@ class TrainConfig:
     seed: int = _f(0, **SEED_BOUNDS)      # seeds torch, numpy, random and the shuffle generator
     device: str = _resume("auto")         # auto: cuda, then mps, then cpu
     amp: bool = True                      # mixed precision for GPU speed; ignored off CUDA
+    deterministic: bool = _resume(True)   # CUDA: deterministic kernels, cuDNN benchmark off (speed.apply_determinism);
+                                          # False trades them for speed: float rounding then differs run to run
     eval_batch_size: int = _resume(256, ge=1)  # evaluation has no gradients, so bigger batches fit
     max_steps_per_epoch: int | None = _f(None, ge=1)  # cut-down CPU profiles train on part of each epoch
     checkpoint_dir: str | None = _resume(None)  # None = keep best weights in memory only
@@ -85,6 +87,8 @@ class TrainConfig:
                                           # off: plain forward of the whole model
     num_threads: int | None = _resume(None, ge=1)  # CPU threads; None: torch's default capped at the usable cores
     channels_last: bool | None = _resume(None)  # None: on CPU for nets with depthwise convs (EfficientNets)
+    resident: bool | None = _resume(None)  # training images on the device, moved once per fit (no copy per step);
+                                           # None: on CUDA when they fit (batches.use_resident)
 
     def __post_init__(self):
         for name, valid in [("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
