@@ -399,3 +399,17 @@ def test_sigterm_stops_a_run_cleanly_and_a_resume_reruns_it(tmp_path):
     assert not (out / ".lock").exists()
     from studylib.runner import resume
     assert resume.reason_to_run(state, state["inputs"], out, out / "data") == "last run interrupted"
+
+
+def test_a_render_starts_with_its_projection_of_task_hours_and_temporary_space():
+    """Printed before Ray runs anything: task-hours from each task's last wall time, the tasks never timed,
+    and the disk the checkpoints of the tasks running at once need (a trial's checkpoint is tens of MB)."""
+    from studylib.study.needs import checkpoint_bytes, projection
+    from studylib.study.profile import load_profile
+    tasks = load_profile("cpu", data_dir="generated").tasks
+    text = projection(tasks, {tasks[1].name: 7200.0, tasks[2].name: 3600.0}, workers=2)
+    assert text.startswith(f"projection: {len(tasks)} task(s) to run; 2 ran before, 3.0 task-hours")
+    assert f"{len(tasks) - 2} never timed" in text
+    lite0 = next(t for t in tasks if t.notebook == "05_partial_vs_full")
+    assert checkpoint_bytes(lite0) > 40e6 and checkpoint_bytes(tasks[0]) == 0  # the audit trains nothing
+    assert f"at most {2 * checkpoint_bytes(lite0) / 1e6:,.0f} MB" in text or "MB (2 at once" in text

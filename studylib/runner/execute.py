@@ -26,6 +26,7 @@ from .. import paths
 from ..io import WriteError, describe_write_error
 from ..report import records
 from ..report.index import write_index
+from ..study.needs import projection
 from ..study.profile import load_profile
 from ..study.search import SEARCH_SEED
 from .engine import RayCluster, cpu_share, run_tasks, sigterm_as_interrupt, terminated
@@ -193,6 +194,9 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, add
             res = stack.enter_context(RayCluster(address)).resources()
             workers = _workers(workers, res, tasks, prof)
             bar.write(f"Ray: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
+            # the render's projection: this stage's tasks to run and every later stage's (they read these)
+            ahead = [r for r, _ in todo] + [t for st in stages[stages.index(stage) + 1:] for t in st]
+            bar.write(projection(ahead, {n: e.get("wall_s") for n, e in entries.items()}, workers))
         # the cores / workers, however many are left to run: a resume computes what the first run did
         for run, spec in todo:
             spec["threads"] = cpu_share(run.resources["cpus"], workers, res)

@@ -17,3 +17,37 @@ def pretrained_backbones(profile: Profile) -> list[tuple[str, str]]:
         if getattr(p, "pretrained", False) and getattr(p, "backbone", None):
             seen.setdefault((p.backbone, getattr(p, "weights_dir", "") or ""), None)
     return list(seen)
+
+
+def _parameters(backbone: str) -> int:
+    """How many parameters a backbone has (built from random init, 10 classes: only the size counts)."""
+    import contextlib
+    import io
+    from .. import models
+    with contextlib.redirect_stdout(io.StringIO()):  # build_model prints its summary
+        return models.build_model(backbone, 10, pretrained=False).info["total_params"]
+
+
+def checkpoint_bytes(task) -> int:
+    """Disk a training task holds at most in checkpoints while it runs: its arm's last and best epoch,
+    each the weights and Adam's two moments in float32 (an lr-search trial keeps the same beside its
+    memo). 0 for a task that trains nothing."""
+    p = resolve(task.notebook, task.params)
+    if not getattr(p, "arms", None):
+        return 0
+    backbone = getattr(p, "backbone", "small_cnn")
+    return 2 * 3 * 4 * _parameters(backbone)
+
+
+def projection(tasks: list, last_wall_s: dict, workers: int) -> str:
+    """The render's projection, printed before it starts: task-hours from each task's last wall time
+    (where it ran before), how many were never timed, and the temporary disk its checkpoints need at
+    once (the largest `workers` tasks' checkpoints; each is removed when its task ends)."""
+    timed = [last_wall_s[t.name] for t in tasks if last_wall_s.get(t.name)]
+    untimed = len(tasks) - len(timed)
+    need = sorted((checkpoint_bytes(t) for t in tasks), reverse=True)[:max(1, workers)]
+    hours = sum(timed) / 3600
+    return (f"projection: {len(tasks)} task(s) to run; {len(timed)} ran before, {hours:.1f} task-hours at their "
+            f"last wall times" + (f"; {untimed} never timed (see README: bench figures)" if untimed else "")
+            + f"; temporary space for checkpoints at most {sum(need) / 1e6:,.0f} MB "
+              f"({max(1, workers)} at once, removed as each task ends)")
