@@ -126,16 +126,18 @@ def test_key_covers_what_sets_the_outputs(data):
     train, _ = data
     prefix = split_frozen_prefix(make(), cacheable=True)[0]
     args = dict(image_size=32, interpolation="bilinear", channels_last=False, amp_dtype=None, device=torch.device("cpu"))
-    base = store.prefix_key(prefix, train.images, **args)[0]
-    assert store.prefix_key(prefix, train.images.copy(), **args)[0] == base  # same bytes, same key
+    from studylib.train.numerics import Numerics
+    key = lambda p, images, **a: store.prefix_key(p, images, Numerics(**a))[0]  # noqa: E731
+    base = key(prefix, train.images, **args)
+    assert key(prefix, train.images.copy(), **args) == base  # same bytes, same key
     for change in (dict(image_size=40), dict(interpolation="bicubic"), dict(channels_last=True),
                    dict(amp_dtype=torch.bfloat16), dict(device=torch.device("meta"))):
-        assert store.prefix_key(prefix, train.images, **{**args, **change})[0] != base, change
+        assert key(prefix, train.images, **{**args, **change}) != base, change
     shorter = split_frozen_prefix(make(scope="all").set_scope("last_n", 2), cacheable=True)[0]  # another cut point
-    assert len(shorter) < len(prefix) and store.prefix_key(shorter, train.images, **args)[0] != base
+    assert len(shorter) < len(prefix) and key(shorter, train.images, **args) != base
     with torch.no_grad():
         next(m for m in prefix.modules() if isinstance(m, torch.nn.BatchNorm2d)).running_mean.add_(1)
-    assert store.prefix_key(prefix, train.images, **args)[0] != base  # BatchNorm statistics are part of the state
+    assert key(prefix, train.images, **args) != base  # BatchNorm statistics are part of the state
 
 
 def _ask(folder, barrier, log, out):

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .numerics import Numerics
 from .speed import autocast
 
 __all__ = ["RESIDENT_MAX_SHARE", "BatchSource", "iter_batches", "to_batch", "use_resident"]
@@ -100,13 +101,12 @@ class BatchSource:
         images: uint8 (N, H, W, C) tensor, or sample indices (N,) when `features` serves the inputs.
         targets: (N,) int64 class indices or (N, K) float soft targets.
         batch_size, generator, max_steps: as `iter_batches` (the generator shuffles).
-        device: where the batches go.
-        image_size, interpolation: `to_batch` resize (None keeps the images' size).
+        numerics: where the batches go (device), their resize (image_size, interpolation: None keeps the
+            images' size), memory format (channels_last) and the autocast dtype of `frozen`.
         augment: batched augmentation module or None (drawn per batch from torch's global RNG).
         features: callable mapping sample indices to cached prefix outputs (replaces conversion
             and augmentation), or None.
         frozen: a frozen module run under no_grad on each batch before the trainable model, or None.
-        channels_last, amp_dtype: memory format of 4-d inputs; autocast dtype for `frozen` (CUDA).
         resident: move images and targets to `device` now, so each batch is gathered there (build one
             BatchSource per fit and iterate it every epoch: the data moves once); not with `features`,
             whose sample indices select a cache that keeps its bookkeeping on the CPU.
@@ -114,19 +114,16 @@ class BatchSource:
     Each iteration is one epoch, in a new order drawn from `generator`.
     """
 
-    def __init__(self, images, targets, batch_size: int, generator: torch.Generator, *, device: torch.device,
-                 max_steps: int | None = None, image_size=None, augment: nn.Module | None = None, features=None,
-                 frozen: nn.Module | None = None, channels_last: bool = False, amp_dtype=None,
-                 interpolation: str = "bilinear", resident: bool = False):
+    def __init__(self, images, targets, batch_size: int, generator: torch.Generator, numerics: Numerics, *,
+                 max_steps: int | None = None, augment: nn.Module | None = None, features=None,
+                 frozen: nn.Module | None = None, resident: bool = False):
         if resident and features is not None:
             raise ValueError("resident data needs images, not the sample indices of a feature cache")
         if resident:
-            images, targets = images.to(device), targets.to(device)
-        self.resident = resident
+            images, targets = images.to(numerics.device), targets.to(numerics.device)
+        self.resident, self.numerics, self.device = resident, numerics, numerics.device
         self.images, self.targets, self.batch_size, self.generator = images, targets, batch_size, generator
-        self.device, self.max_steps, self.image_size, self.augment = device, max_steps, image_size, augment
-        self.features, self.frozen, self.channels_last, self.amp_dtype = features, frozen, channels_last, amp_dtype
-        self.interpolation = interpolation
+        self.max_steps, self.augment, self.features, self.frozen = max_steps, augment, features, frozen
 
     def __len__(self) -> int:
         steps = -(-len(self.images) // self.batch_size)
@@ -137,13 +134,14 @@ class BatchSource:
         if self.features is not None:
             x = self.features(images)
         else:
-            x = to_batch(images, self.image_size, self.device, self.interpolation)
+            n = self.numerics
+            x = to_batch(images, n.image_size, n.device, n.interpolation)
             if self.augment is not None:
                 x = self.augment(x)
-        if self.channels_last and x.ndim == 4:
+        if self.numerics.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         if self.frozen is not None:
-            with torch.no_grad(), autocast(self.device, self.amp_dtype):
+            with torch.no_grad(), autocast(self.device, self.numerics.amp_dtype):
                 x = self.frozen(x)
         return x
 

@@ -25,9 +25,11 @@ from .augment import make_augment
 from .batches import BatchSource, iter_batches, to_batch, use_resident
 from .checkpoint import resume, rng_state, save
 from .config import MONITORS, TrainConfig, resume_may_change
+from .numerics import Numerics
 from .optim import build_loss, build_optimizer, build_scheduler
 from .prefix import plan_prefix
 from .speed import apply_determinism, autocast, cpu_threads, pick_amp_dtype, use_channels_last
+
 
 __all__ = ["FitResult", "evaluate", "fit", "resolve_device", "seed_everything", "train_one_epoch"]
 
@@ -176,13 +178,13 @@ def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConf
         they differ; with checkpoint_dir, last.pt and best.pt hold both).
     """
     device = resolve_device(cfg.device)
-    numerics = apply_determinism(device, cfg.deterministic)  # before the model moves: cuBLAS reads its setting once
+    determinism = apply_determinism(device, cfg.deterministic)  # before the model moves: cuBLAS reads its setting once
     threads_before = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads(cfg.num_threads))
     channels_last = use_channels_last(model, cfg.channels_last, device)
     try:
-        return _fit(model, train, val, cfg, device, channels_last, numerics)
+        return _fit(model, train, val, cfg, device, channels_last, determinism)
     finally:
         torch.set_num_threads(threads_before)
         if channels_last:  # hand the model back in the usual layout
@@ -190,8 +192,8 @@ def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConf
 
 
 def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig, device: torch.device,
-         channels_last: bool, numerics: dict) -> FitResult:
-    """`fit`'s body, with threads, memory format and determinism (`numerics`, recorded) already decided."""
+         channels_last: bool, determinism: dict) -> FitResult:
+    """`fit`'s body, with threads, memory format and determinism (recorded) already decided."""
     seed_everything(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # the shuffle order depends on nothing else
     model.to(device)
@@ -217,13 +219,13 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     print(f"device {device} | params trainable {trainable:,} / total {total:,} | {len(train)} train, {len(val)} val")
-    plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.image_size, cfg.eval_batch_size,
-                       train, val, device, amp_dtype, channels_last, interpolation_of(model))
+    numerics = Numerics(device, cfg.image_size, interpolation_of(model), channels_last, amp_dtype)
+    plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.eval_batch_size, train, val, numerics)
     # the cache's sample indices select outputs already on the device, through bookkeeping on the CPU
     resident = plan["mode"] != "cached" and use_resident(cfg.resident, device, images.nbytes + targets.nbytes)
     speed = dict(plan["speed"], num_threads=torch.get_num_threads() if device.type == "cpu" else None,
                  channels_last=channels_last, amp_dtype=str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
-                 resident=resident, **numerics)
+                 resident=resident, **determinism)
     if plan["mode"] == "cached":
         print(f"frozen prefix: {speed['cached_steps']} of {speed['frozen_steps']} frozen steps computed once per "
               f"sample and cached ({speed['cache_mb']:,} MB); only the rest trains each epoch")
@@ -232,10 +234,9 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     elif plan["mode"] == "no_grad":
         print(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
     # one source for the whole fit, so resident data moves to the device once; each pass draws a new order
-    batches = BatchSource(images, targets, cfg.batch_size, gen, device=device, max_steps=cfg.max_steps_per_epoch,
-                          image_size=cfg.image_size, augment=augment, frozen=plan["frozen"],
-                          features=plan["caches"][0] if plan["caches"] else None, channels_last=channels_last,
-                          amp_dtype=amp_dtype, interpolation=interpolation_of(model), resident=resident)
+    batches = BatchSource(images, targets, cfg.batch_size, gen, numerics, max_steps=cfg.max_steps_per_epoch,
+                          augment=augment, frozen=plan["frozen"], features=plan["caches"][0] if plan["caches"] else None,
+                          resident=resident)
     stopped = False
     for epoch in range(start, cfg.epochs + 1):
         if cfg.early_stopping_patience is not None and history and epoch - 1 - best_epoch >= cfg.early_stopping_patience:

@@ -19,6 +19,7 @@ from ..data.base import ImageDataset
 from ..models import split_frozen_prefix
 from . import prefix_cache
 from .batches import to_batch
+from .numerics import Numerics
 from .speed import autocast
 
 __all__ = ["FEATURE_CACHE_MAX_BYTES", "FeatureCache", "plan_prefix"]
@@ -31,21 +32,20 @@ class FeatureCache:
     """Outputs of a deterministic frozen prefix, computed once per sample (the first time it is asked
     for, under no_grad, in eval mode) and then served from memory. Calling it maps sample indices to outputs."""
 
-    def __init__(self, prefix: nn.Module, images: torch.Tensor, image_size, device: torch.device, amp_dtype,
-                 channels_last: bool, batch_size: int, interpolation: str = "bilinear"):
-        self.prefix, self.images, self.image_size, self.device = prefix, images, image_size, device
-        self.amp_dtype, self.channels_last, self.batch_size = amp_dtype, channels_last, batch_size
-        self.interpolation = interpolation
+    def __init__(self, prefix: nn.Module, images: torch.Tensor, numerics: Numerics, batch_size: int):
+        self.prefix, self.images, self.numerics, self.batch_size = prefix, images, numerics, batch_size
+        self.device, self.channels_last = numerics.device, numerics.channels_last
         self.done = torch.zeros(len(images), dtype=torch.bool)
         self.feats: torch.Tensor | None = None
 
     @torch.no_grad()
     def compute(self, images: torch.Tensor) -> torch.Tensor:
         self.prefix.eval()  # frozen BN is in eval in training too, and nothing in it is random: same output
-        x = to_batch(images, self.image_size, self.device, self.interpolation)
-        if self.channels_last:
+        n = self.numerics
+        x = to_batch(images, n.image_size, n.device, n.interpolation)
+        if n.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(self.device, self.amp_dtype):
+        with autocast(n.device, n.amp_dtype):
             return self.prefix(x)
 
     def __call__(self, idx: torch.Tensor) -> torch.Tensor:
@@ -97,16 +97,14 @@ def _probe(cache: "FeatureCache", n: int) -> tuple:
     return tuple(probe.shape[1:])
 
 
-def _share(caches, datasets, prefix: nn.Module, model: nn.Module, image_size, interpolation: str,
-           channels_last: bool, amp_dtype, device: torch.device, cache_dir, check) -> dict:
+def _share(caches, datasets, prefix: nn.Module, model: nn.Module, numerics: Numerics, cache_dir, check) -> dict:
     """Fill each cache from the disk store (built there first, after `check()`, when absent); what
     happened, for the record."""
     status, keys, t0 = {}, {}, time.perf_counter()
     about = {k: model.info.get(k) for k in ("backbone", "weights_file", "weights_sha256", "scope", "freeze_to")} \
         if hasattr(model, "info") else {}
     for part, cache, ds in zip(("train", "val"), caches, datasets):
-        key, inputs = prefix_cache.prefix_key(prefix, ds.images, image_size, interpolation, channels_last,
-                                              amp_dtype, device)
+        key, inputs = prefix_cache.prefix_key(prefix, ds.images, numerics)
         def build(c=cache):
             check()
             return c.compute_all().cpu()
@@ -122,9 +120,8 @@ def _share(caches, datasets, prefix: nn.Module, model: nn.Module, image_size, in
                 prefix_cache_seconds=round(time.perf_counter() - t0, 3))
 
 
-def plan_prefix(model: nn.Module, mode: str, augmented: bool, image_size, batch_size: int, train: ImageDataset,
-                val: ImageDataset, device: torch.device, amp_dtype, channels_last: bool,
-                interpolation: str = "bilinear", cache_dir=None) -> dict:
+def plan_prefix(model: nn.Module, mode: str, augmented: bool, batch_size: int, train: ImageDataset,
+                val: ImageDataset, numerics: Numerics, cache_dir=None) -> dict:
     """How fit runs a frozen prefix: 'cached' (outputs computed once), 'no_grad' (per batch) or 'off'.
 
     `mode` is TrainConfig.frozen_prefix: 'auto' caches in memory and on disk under `cache_dir`
@@ -146,14 +143,13 @@ def plan_prefix(model: nn.Module, mode: str, augmented: bool, image_size, batch_
     if cacheable is None or len(train) == 0:
         return plan
     prefix = cacheable[0]
-    caches = [FeatureCache(prefix, torch.from_numpy(ds.images), image_size, device, amp_dtype, channels_last,
-                           batch_size, interpolation) for ds in (train, val)]
+    caches = [FeatureCache(prefix, torch.from_numpy(ds.images), numerics, batch_size) for ds in (train, val)]
     n = len(train) + len(val)
     probed: list[tuple] = []  # the probe runs once, whichever split is built first
     try:
         if mode == "auto":  # sized before building, or after reading what is stored: a hit never runs the prefix
-            shared = _share(caches, (train, val), prefix, model, image_size, interpolation, channels_last,
-                            amp_dtype, device, cache_dir, check=lambda: probed or probed.append(_probe(caches[0], n)))
+            shared = _share(caches, (train, val), prefix, model, numerics, cache_dir,
+                            check=lambda: probed or probed.append(_probe(caches[0], n)))
             shape = tuple(caches[0].feats.shape[1:])
             _check_size(sum(c.feats.numel() * c.feats.element_size() for c in caches))
         else:

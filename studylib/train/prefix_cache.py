@@ -25,6 +25,7 @@ from torch import nn
 
 from ..io import atomic_write, file_lock, write_json
 from ..paths import default_cache_dir
+from .numerics import Numerics
 
 __all__ = ["FORMAT", "PREFIX_CACHE_MAX_BYTES", "cache_folder", "images_sha256", "load_or_build", "prefix_key",
            "state_sha256"]
@@ -63,8 +64,7 @@ def images_sha256(images: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def prefix_key(prefix: nn.Module, images: np.ndarray, image_size, interpolation: str, channels_last: bool,
-               amp_dtype, device: torch.device) -> tuple[str, dict]:
+def prefix_key(prefix: nn.Module, images: np.ndarray, numerics: Numerics) -> tuple[str, dict]:
     """(key, inputs): the entry's name and what it was computed from.
 
     Everything that changes the outputs is in it: the prefix's structure (its modules and their
@@ -74,10 +74,7 @@ def prefix_key(prefix: nn.Module, images: np.ndarray, image_size, interpolation:
     """
     inputs = dict(format=FORMAT, structure=hashlib.sha256(repr(prefix).encode()).hexdigest(),
                   steps=len(prefix), state=state_sha256(prefix), images=images_sha256(images),
-                  image_size=list(image_size) if isinstance(image_size, (tuple, list)) else image_size,
-                  interpolation=interpolation, channels_last=bool(channels_last),
-                  amp_dtype=str(amp_dtype) if amp_dtype is not None else None, device=torch.device(device).type,
-                  torch=torch.__version__)
+                  **numerics.key(), torch=torch.__version__)
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
     return key, inputs
 
