@@ -25,7 +25,8 @@ def _data_make_demo(args) -> int:
 def _run(args) -> int:
     from .runner import run_profile
     return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir,
-                       allow_dirty=args.allow_dirty, workers=args.workers, address=args.address, force=args.force)
+                       allow_dirty=args.allow_dirty, workers=args.workers, address=args.address, force=args.force,
+                       smoke=args.smoke)
 
 
 def _results(args) -> int:
@@ -95,6 +96,9 @@ def get_parser() -> argparse.ArgumentParser:
     r.add_argument("--address", default=None,
                    help="join a running Ray cluster ('auto' or host:port) instead of starting a local instance")
     r.add_argument("--force", action="store_true", help="rerun the selected tasks even when they are done")
+    r.add_argument("--smoke", action="store_true",
+                   help="every run of the profile once at a tiny scale on generated data, random init where pretrained "
+                        "weights are absent (into reports/<profile>-smoke): proves the code path, judges nothing")
     r.set_defaults(func=_run)
     s = sub.add_parser("results", help="the results block of a rendered profile, as markdown from its records")
     s.add_argument("--profile", default="cpu", help="reports/<profile>/results (default: %(default)s)")

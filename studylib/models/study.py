@@ -192,10 +192,17 @@ def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretraine
     body = arch.build(in_channels, size, dropout)
     new_layers: list[nn.Module] = [body] if arch.fc is None else []
     if pretrained:
-        spec, path, digest = W.find_weights(backbone, weights_dir)
-        body.load_state_dict(W.load_state_dict(path))  # strict: a wrong file fails here, loudly
-        info.update(weights=f"{path.name} (sha256 {digest})", weights_file=path.name,
-                    weights_sha256=digest, weights_source=spec.source)
+        try:
+            spec, path, digest = W.find_weights(backbone, weights_dir)
+        except W.WeightsError:
+            if not W.random_fallback():
+                raise
+            spec, path = arch.weights[0], None  # SMOKE: random init in place of the absent file, said everywhere
+            info.update(weights=f"random init in place of {spec.file} (SMOKE)", weights_source="SMOKE")
+        if path is not None:
+            body.load_state_dict(W.load_state_dict(path))  # strict: a wrong file fails here, loudly
+            info.update(weights=f"{path.name} (sha256 {digest})", weights_file=path.name,
+                        weights_sha256=digest, weights_source=spec.source)
     pre = resolve_preprocessing(backbone, image_size, interpolation, spec=spec)
     mode = gray_mode if arch.fc is not None else "new"  # small_cnn's own first conv learns from gray
     repeat = in_channels == 1 and mode == "repeat"

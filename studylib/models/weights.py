@@ -142,3 +142,19 @@ def find_weights(arch: str, weights_dir=None) -> tuple[WeightsSpec, Path, str]:
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Load a state dict on CPU; weights_only so a weights file can never run code."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+# A smoke run (`studylib run --profile gpu --smoke`) proves the code path without the real weights: a
+# pretrained backbone whose weights are absent is built from random initialisation instead, and says so.
+_SMOKE_FALLBACK = False
+
+
+def allow_random_fallback(on: bool) -> None:
+    """Smoke runs only: absent pretrained weights become random initialisation (reported as such)."""
+    global _SMOKE_FALLBACK
+    _SMOKE_FALLBACK = bool(on)
+
+
+def random_fallback() -> bool:
+    return _SMOKE_FALLBACK
+

@@ -14,8 +14,12 @@ __all__ = ["claims_table", "header_markdown", "say", "title", "verdict_label", "
 
 
 def title(text: str, profile: str) -> str:
-    """The report title; every demo report says DEMO (generated data)."""
-    return f"DEMO (generated data) — {text}" if profile == "demo" else f"{text} [{profile} profile]"
+    """The report title; every demo report says DEMO (generated data), every smoke report SMOKE."""
+    if profile == "demo":
+        return f"DEMO (generated data) — {text}"
+    if profile.endswith("-smoke"):
+        return f"SMOKE (tiny settings, generated data, random init where weights are absent) — {text} [{profile}]"
+    return f"{text} [{profile} profile]"
 
 
 def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
@@ -27,6 +31,11 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
     if profile == "demo":
         lines += ["> **DEMO**: generated data, tiny settings. Figures below show that the pipeline runs; "
                   "they say nothing about the papers.", ""]
+    if profile.endswith("-smoke"):
+        lines += [f"> **SMOKE** run of profile `{profile.removesuffix('-smoke')}`: every task at a tiny scale "
+                  "(one epoch of two steps, one rate per grid) on generated data; pretrained weights that are "
+                  "absent are random initialisation, said beside each model. It proves the code path, nothing "
+                  "about the papers.", ""]
     if cuts:
         lines += ["**What this run changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
     if settings:
@@ -36,7 +45,7 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
     if weights:
         lines += ["", "| weights | file | sha256 |", "|---|---|---|"]
     for name, w in weights.items():
-        lines.append(f"| {name} | random init | — |" if w == "random init" else
+        lines.append(f"| {name} | {w} | — |" if isinstance(w, str) else
                      f"| {name} | `{Path(w['file']).name}` | `{str(w['sha256'])[:16]}…` |")
     lines += ["", "<details><summary>All parameters</summary>", "",
               "| parameter | value |", "|---|---|"] + [f"| `{k}` | `{v!r}` |" for k, v in params.items()]
@@ -50,6 +59,8 @@ def weights_of(model) -> dict:
     name = info.get("backbone", "model")
     if not info.get("pretrained"):
         return {name: "random init"}
+    if info.get("weights_source") == "SMOKE":
+        return {name: info["weights"]}  # "random init in place of <file> (SMOKE)"
     return {name: {"file": info.get("weights_file"), "sha256": info.get("weights_sha256")}}
 
 

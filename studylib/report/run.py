@@ -20,7 +20,8 @@ from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study import verdicts
 from ..study.experiments import as_dict, resolve
-from ..study.task import Task
+from ..models.weights import allow_random_fallback
+from ..study.task import SMOKE_SUFFIX, Task
 from ..train import resolve_device, seed_everything
 from ..train.augment import describe
 from . import display as show
@@ -51,6 +52,8 @@ class Run:
         if task.notebook != notebook:
             raise ValueError(f"task {task.name} is of notebook {task.notebook}, not {notebook}")
         where = f"notebook {notebook}" + (f", run {task.run} of profile {task.profile}" if task.run else "")
+        # a smoke run builds absent pretrained weights from random init (and says so); nothing else does
+        allow_random_fallback(task.profile.endswith(SMOKE_SUFFIX))
         p = resolve(notebook, task.params, where)
         seed_everything(p.seed)
         return cls(notebook, p, task)

@@ -298,7 +298,7 @@ def headlines(results_dir) -> pd.DataFrame | None:
     for _, rec in records.iter_records(results_dir, "*.json"):
         w = rec.get("weights") or {}
         rows.append({"run": rec.get("task") or rec.get("run_name") or rec["experiment"], "paper": rec["paper"],
-                     "weights": ", ".join(f"{k}: {'random init' if v == 'random init' else 'ImageNet'}"
+                     "weights": ", ".join(f"{k}: {v if isinstance(v, str) else 'ImageNet'}"
                                           for k, v in w.items()) or "—",
                      "headline": rec.get("headline", ""), "wall time s": round(rec["wall_time_s"])})
     return pd.DataFrame(rows)

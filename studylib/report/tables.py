@@ -19,7 +19,10 @@ def fmt_ci(ci) -> str:
 def outcome_row(o) -> dict:
     """One trained arm (`train.Outcome`) as a table row: val and test figures with their 95% intervals."""
     m, f = o.metrics, o.protocol("final")
-    return {"setting": o.name, "weights": "ImageNet" if o.model_info.get("pretrained") else "random init",
+    info = o.model_info
+    weights = (info.get("weights") if info.get("weights_source") == "SMOKE" else
+               "ImageNet" if info.get("pretrained") else "random init")  # SMOKE: random init in place of the file
+    return {"setting": o.name, "weights": weights,
             "lr": o.config.lr if o.config else None, "best epoch": o.fit.best_epoch,
             "final epoch": f["epoch"], "val acc": o.val["acc"],
             "test acc": m["accuracy"], "acc 95% CI": fmt_ci(o.ci["accuracy"]),

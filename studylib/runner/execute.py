@@ -28,6 +28,7 @@ from ..report import records
 from ..report.index import write_index
 from ..study.needs import projection
 from ..study.profile import load_profile
+from ..study.task import proves_only_the_pipeline
 from ..study.search import SEARCH_SEED
 from .engine import RayCluster, cpu_share, run_tasks, sigterm_as_interrupt, terminated
 from .preflight import RunRefused, check_writable, run_lock, setting_for
@@ -58,7 +59,7 @@ def check_clean(profile_name: str, allow_dirty: bool) -> None:
     """Refuse to render a profile (other than the demo) from a tree with uncommitted changes, unless
     allowed: then every record stores the diff (`git_diff`)."""
     commit = records.git_commit()
-    if commit.endswith("-dirty") and not allow_dirty and profile_name != "demo":
+    if commit.endswith("-dirty") and not allow_dirty and not proves_only_the_pipeline(profile_name):
         raise DirtyTreeError(f"profile {profile_name}: the code has uncommitted changes ({commit}); commit them "
                              "first, or pass --allow-dirty (each record then stores the diff)")
 
@@ -107,11 +108,11 @@ def _line(entry: dict) -> str:
 
 def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None,
                 allow_dirty: bool = False, workers: int | None = None, address: str | None = None,
-                force: bool = False) -> int:
+                force: bool = False, smoke: bool = False) -> int:
     """Validate the profile, run its tasks that are not done yet, render reports and the index; 0 when
     every selected task is ok (ran now or earlier). Refusals before anything runs raise RunRefused (or
     ParamsError, DirtyTreeError); Ctrl-C and SIGTERM return 130 and 143, a file that cannot be written 1."""
-    prof = load_profile(profile, data_dir=data_dir)  # every run validated before any notebook starts
+    prof = load_profile(profile, data_dir=data_dir, smoke=smoke)  # every run validated before any notebook starts
     check_clean(prof.name, allow_dirty)
     tasks = select(prof, only)
     out = Path(out_dir or paths.REPORTS / prof.name).resolve()

@@ -170,8 +170,9 @@ def profile_path(profile: str, params_dir=None) -> Path:
     return Path(params_dir or paths.PARAMS) / f"{profile}.yaml"
 
 
-def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=None) -> Profile:
-    """Read and validate a whole profile before anything runs."""
+def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=None, smoke: bool = False) -> Profile:
+    """Read and validate a whole profile before anything runs; `smoke`: the profile at smoke scale, on
+    generated data (`study.smoke`)."""
     path = profile_path(profile, params_dir)
     if not path.is_file():
         have = sorted(p.stem for p in Path(params_dir or paths.PARAMS).glob("*.yaml"))
@@ -234,11 +235,15 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         data = data_folder(str(raw["data_dir"]))
     else:
         data = str(Path(paths.default_data_dir()).absolute())
-    if data != "generated" and not Path(data).is_dir():
+    if data != "generated" and not smoke and not Path(data).is_dir():  # a smoke run generates its data
         given = "" if data == str(data_dir or raw.get("data_dir")) else f" ('{data_dir or raw.get('data_dir')}')"
         raise ParamsError(f"profile {name}: data_dir '{data}'{given} does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
-    return Profile(name, path, raw.get("title", name), data, shared_cuts, _with_upstream(runs))
+    prof = Profile(name, path, raw.get("title", name), data, shared_cuts, _with_upstream(runs))
+    if smoke:
+        from .smoke import smoke_profile
+        return smoke_profile(prof, _with_upstream)
+    return prof
 
 
 def _with_upstream(tasks: list) -> list:

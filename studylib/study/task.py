@@ -15,7 +15,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RESOURCES", "Task", "TaskPaths"]
+__all__ = ["RESOURCES", "SMOKE_SUFFIX", "Task", "TaskPaths", "proves_only_the_pipeline"]
+
+SMOKE_SUFFIX = "-smoke"  # `studylib run --profile gpu --smoke` renders profile gpu-smoke
+
+
+def proves_only_the_pipeline(profile: str) -> bool:
+    """The demo and smoke runs: generated data, tiny settings; their numbers judge no claim."""
+    return profile == "demo" or profile.endswith(SMOKE_SUFFIX)
 
 RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
 

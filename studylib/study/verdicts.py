@@ -17,6 +17,7 @@ from scipy import stats as sps
 from ..train.experiment import PROTOCOLS
 from . import stats
 from .claims import CLAIMS, Claim, Evidence, arm_label, stand_in
+from .task import proves_only_the_pipeline
 
 __all__ = ["NOT_TESTABLE", "VERDICTS", "adjust", "check_row", "evidence_row", "judge", "judge_scores",
            "other_protocol", "sentence", "untestable_row"]
@@ -101,8 +102,9 @@ def _judge_rows(row: dict, claim: Claim, boot: dict) -> dict:
 
 def _finish(row: dict, profile: str) -> dict:
     _apply_budget(row)
-    if profile == "demo":  # generated data: the numbers show the pipeline runs, the verdict means nothing
-        row.update(verdict=NOT_TESTABLE, raw_verdict=NOT_TESTABLE, budget_limited="", note="DEMO run on generated data")
+    if proves_only_the_pipeline(profile):  # generated data: the numbers show the pipeline runs, nothing more
+        row.update(verdict=NOT_TESTABLE, raw_verdict=NOT_TESTABLE, budget_limited="",
+                   note="DEMO run on generated data" if profile == "demo" else "SMOKE run on generated data")
     row["sentence"] = sentence(row)
     return row
 
@@ -233,7 +235,7 @@ def check_row(claim_id: str, ours, profile: str) -> dict:
     """A data check (kind 'check'): our count or rate against the documented figure, within its margin."""
     claim = CLAIMS[claim_id]
     row = {**_base(claim), "estimate": float(ours), "n": 1}
-    if profile == "demo":
+    if proves_only_the_pipeline(profile):
         row.update(verdict=NOT_TESTABLE, note="DEMO run on generated data")
     else:
         row["verdict"] = "matches" if abs(ours - claim.value) <= claim.margin else "differs"
