@@ -53,6 +53,16 @@ def demo_reports(tmp_path_factory):
     return out, code
 
 
+@pytest.fixture(scope="session")
+def gpu_smoke_reports(tmp_path_factory):
+    """Every task of the gpu profile at smoke scale, run once for the tests that read its reports (about
+    3.5 minutes on 2 cores)."""
+    from studylib import runner
+    out = tmp_path_factory.mktemp("reports") / "gpu-smoke"
+    code = runner.run_profile("gpu", out_dir=out, smoke=True)
+    return out, code
+
+
 def _strip_times(metrics: dict) -> dict:
     """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
     out = json.loads(json.dumps(metrics))

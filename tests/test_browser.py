@@ -181,6 +181,17 @@ def test_demo_index_and_every_report_in_chromium(browser, demo_reports):
     assert any("missing.png" in p for p in broken) and any("/root/x" in p for p in broken), broken
 
 
+@pytest.mark.slow
+def test_the_gpu_smoke_reports_render_like_the_others(browser, gpu_smoke_reports):
+    out, _ = gpu_smoke_reports
+    reports = sorted(out.glob("*.html"))
+    assert len(reports) == 9  # the index and the gpu profile's eight tasks
+    for report in reports:
+        assert page_problems(browser, report) == [], report.name
+        if report.name != "index.html":
+            assert toggle_problems(browser, report) == [], report.name
+
+
 # ---- JupyterLab ----------------------------------------------------------------------------------------
 
 def _free_port() -> int:

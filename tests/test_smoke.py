@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from studylib import runner
 from studylib.study.profile import load_profile
 from studylib.study.smoke import SMOKE_CAP
 
@@ -25,9 +24,9 @@ def test_the_smoke_profile_is_every_run_once_tiny_on_generated_data_without_gpus
 
 
 @pytest.mark.slow
-def test_every_task_of_the_gpu_profile_runs_at_smoke_scale(tmp_path):
-    out = tmp_path / "gpu-smoke"
-    assert runner.run_profile("gpu", out_dir=out, smoke=True) == 0
+def test_every_task_of_the_gpu_profile_runs_at_smoke_scale(gpu_smoke_reports):
+    out, code = gpu_smoke_reports
+    assert code == 0
     index = json.loads((out / "index.json").read_text())
     assert [r["status"] for r in index["runs"]] == ["ok"] * len(load_profile("gpu", smoke=True).tasks)
     for r in index["runs"]:
