@@ -12,7 +12,7 @@ from studylib.study import experiments
 from studylib.study import profile as params
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
-RUNNER_KEYS = ["profile", "run_name", "task", "data_dir", "results_dir", "params", "cuts"]
+RUNNER_KEYS = ["task"]  # the runner hands a notebook one parameter: its task (study.task.Task as a dict)
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -33,7 +33,8 @@ def test_every_notebook_has_the_same_parameters_and_import_cells_and_a_params_cl
     for path in NOTEBOOKS:
         cells = _code_cells(path)
         assert "parameters" in cells[0].metadata.get("tags", []), path.name
-        names = [line.split("=")[0].strip() for line in cells[0].source.splitlines()]
+        names = [line.split("=")[0].strip() for line in cells[0].source.splitlines()
+                 if line.strip() and not line.strip().startswith("#")]
         assert names == RUNNER_KEYS, path.name
         assert cells[0].source == first[0].source and cells[1].source == first[1].source, path.name
         assert path.stem in experiments.EXPERIMENTS, path.name
@@ -162,8 +163,9 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data, 
     from nbclient import NotebookClient
     nb = nbformat.read(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb", as_version=4)
     params_ = {"train": {"epochs": 2, "device": "cpu"}, "max_train": 200}
-    nb.cells.insert(2, nbformat.v4.new_code_cell(
-        f"data_dir = {str(demo_data)!r}; results_dir = {str(tmp_path)!r}; params = {params_!r}"))
+    task = {"name": "03_cnn_from_scratch", "notebook": "03_cnn_from_scratch", "data_dir": str(demo_data),
+            "results_dir": str(tmp_path), "params": params_}
+    nb.cells.insert(2, nbformat.v4.new_code_cell(f"task = {task!r}"))
     client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(paths.NOTEBOOKS)}})
     metrics = []
     with client.setup_kernel():

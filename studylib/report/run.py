@@ -21,7 +21,7 @@ from ..study import claims as registry
 from ..study import verdicts
 from ..study.experiments import as_dict, resolve
 from ..models.weights import allow_random_fallback
-from ..study.task import SMOKE_SUFFIX, Task
+from ..study.task import SMOKE_SUFFIX, Task, TaskPaths
 from ..train import resolve_device, seed_everything
 from ..train.augment import describe
 from . import display as show
@@ -75,8 +75,9 @@ class Run:
             synthetic.make_demo_data(demo, seed=0)
         return str(demo)
 
-    def _paths(self):
-        return self.task.paths(Path(self.results_dir).parent)
+    def _paths(self) -> TaskPaths:
+        results = Path(self.results_dir)
+        return TaskPaths(results.parent, self.task.name, results)  # the record goes where it was asked
 
     @property
     def device(self) -> str:

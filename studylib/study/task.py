@@ -33,10 +33,11 @@ class TaskPaths:
 
     out: Path
     name: str
+    results_dir: Path | None = None  # where the record goes when not `out/results` (a notebook run by hand)
 
     @property
     def results(self) -> Path:
-        return self.out / "results"
+        return Path(self.results_dir) if self.results_dir is not None else self.out / "results"
 
     @property
     def record(self) -> Path:
