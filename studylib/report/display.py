@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
+from ..study.task import SMOKE_SUFFIX
 from ..train.experiment import PROTOCOLS
-from .tables import fmt_ci
 from . import records
+from .tables import fmt_ci
 
 __all__ = ["claims_table", "header_markdown", "say", "title", "verdict_label", "verdict_sentence", "weights_of"]
 
@@ -17,7 +18,7 @@ def title(text: str, profile: str) -> str:
     """The report title; every demo report says DEMO (generated data), every smoke report SMOKE."""
     if profile == "demo":
         return f"DEMO (generated data) — {text}"
-    if profile.endswith("-smoke"):
+    if profile.endswith(SMOKE_SUFFIX):
         return f"SMOKE (tiny settings, generated data, random init where weights are absent) — {text} [{profile}]"
     return f"{text} [{profile} profile]"
 
@@ -31,8 +32,8 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
     if profile == "demo":
         lines += ["> **DEMO**: generated data, tiny settings. Figures below show that the pipeline runs; "
                   "they say nothing about the papers.", ""]
-    if profile.endswith("-smoke"):
-        lines += [f"> **SMOKE** run of profile `{profile.removesuffix('-smoke')}`: every task at a tiny scale "
+    if profile.endswith(SMOKE_SUFFIX):
+        lines += [f"> **SMOKE** run of profile `{profile.removesuffix(SMOKE_SUFFIX)}`: every task at a tiny scale "
                   "(one epoch of two steps, one rate per grid) on generated data; pretrained weights that are "
                   "absent are random initialisation, said beside each model. It proves the code path, nothing "
                   "about the papers.", ""]

@@ -80,7 +80,6 @@ def markdown(results_dir, profile: str) -> str:
 def sweep_markdown(results_dir, name: str) -> str:
     """The README's paragraph on a sweep (reports/<name>), from its records: what it covered, what
     validation chose, where the paper's own setting ranks, and whether one seed can rank at all."""
-    from ..study.experiments import EXPERIMENTS as _EXPERIMENTS
     from . import sweep
     recs = [r for _, r in records.iter_records(results_dir, "*.json") if r.get("notebook") != "07_sweep"]
     if not recs:
@@ -89,7 +88,7 @@ def sweep_markdown(results_dir, name: str) -> str:
     cfg = sweep.by_config(df)
     keys = sweep.varying(df)
     top = sweep.best(df)
-    paper = _EXPERIMENTS[recs[0]["notebook"]]()
+    paper = EXPERIMENTS[recs[0]["notebook"]]()
     paper_cfg = {k: str(paper.train.get(k, getattr(paper, k, None))) for k in keys}
     idx = [i for i, ix in enumerate(cfg.index) if dict(zip(keys, ix if isinstance(ix, tuple) else (ix,))) == paper_cfg]
     seeds = sorted({r.get("seed") for r in recs})

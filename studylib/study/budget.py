@@ -12,9 +12,7 @@ same scope).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-from functools import lru_cache
+from .build import architecture_info
 
 __all__ = ["arm_flags", "cap_bound", "describe", "grid_edge", "input_size", "paper_share", "regime", "training_images"]
 
@@ -91,19 +89,16 @@ def training_images(params: dict) -> str:
     return "all" + (f" (less {frac:.0%} for validation)" if frac else "")
 
 
-@lru_cache(maxsize=64)
 def paper_share(backbone: str, scope: str, freeze_to: int | None, head: str, in_channels: int, gray_mode: str,
                 image_size: int, num_classes: int) -> float | None:
     """The share of parameters the paper's architecture trains in `scope` (built from random init: only
     the architecture counts). None when it cannot be built here."""
-    from .. import models
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # build_model prints its summary
-            m = models.build_model(backbone, num_classes, in_channels=in_channels, pretrained=False, head=head,
-                                   scope=scope, gray_mode=gray_mode, freeze_to=freeze_to, image_size=image_size)
+        info = architecture_info(backbone, num_classes, in_channels=in_channels, head=head, scope=scope,
+                                 gray_mode=gray_mode, freeze_to=freeze_to, image_size=image_size)
     except Exception:  # noqa: BLE001 - an architecture this install lacks: the row says so
         return None
-    return m.info["trainable_params"] / m.info["total_params"]
+    return info["trainable_params"] / info["total_params"]
 
 
 def _share(arm: dict) -> float | None:

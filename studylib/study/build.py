@@ -5,14 +5,17 @@ all train through `fit_arm`.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+from functools import lru_cache
 
 from .. import data, models
 from ..train import fit, seed_everything
 from ..train.checkpoint import resumable
 from .experiments import Arm, FrozenVsFullParams, PartialVsFullParams, train_config
 
-__all__ = ["build_arm_model", "experiment_splits", "fit_arm"]
+__all__ = ["architecture_info", "build_arm_model", "experiment_splits", "fit_arm"]
 
 
 def experiment_splits(params, data_dir) -> dict:
@@ -60,3 +63,13 @@ def fit_arm(params, arm: Arm, splits: dict, seed: int | None = None, checkpoint_
     seed_everything(p.seed)
     model = (build or build_arm_model)(p, arm, splits)
     return fit(model, splits["train"], splits["val"], resumable(train_config(p, arm, **train), checkpoint_dir))
+
+
+@lru_cache(maxsize=64)
+def architecture_info(backbone: str, num_classes: int = 10, **build) -> dict:
+    """`model.info` of a backbone built from random init (only the architecture counts: its parameter
+    counts under a scope), built once per setting and kept: the scorecard's regime and the render's
+    projection ask it for every task."""
+    with contextlib.redirect_stdout(io.StringIO()):  # build_model prints its summary
+        return dict(models.build_model(backbone, num_classes, pretrained=False, **build).info)
+

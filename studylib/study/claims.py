@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
 from ..train.experiment import PROTOCOLS
+from .experiments import arm_slug
 
 __all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_id", "arm_label",
            "for_run", "load", "load_papers", "papers_folder", "stand_in", "tests"]
@@ -231,10 +231,6 @@ def papers_folder() -> Path:
 CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
 
 
-def _slug(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-
-
 def arm_label(notebook: str, arm: str) -> str:
     """The display label of an arm id (the id itself when the notebook does not list it)."""
     return ARMS.get(notebook, {}).get(arm, arm)
@@ -248,7 +244,7 @@ def arm_id(notebook: str, label: str, params=None) -> str:
         if name == label and aid:
             return aid
     by_label = {v: k for k, v in ARMS.get(notebook, {}).items()}
-    return by_label.get(label, _slug(label))
+    return by_label.get(label, arm_slug(label))
 
 
 def _get(params, key):

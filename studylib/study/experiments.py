@@ -29,6 +29,11 @@ def _train(**defaults):
     return field(default_factory=lambda: dict(defaults), metadata={"config": TrainConfig, "reserved": _TOP_LEVEL})
 
 
+def arm_slug(label: str) -> str:
+    """The id an arm gets from its label when none is given ("A: last block + head" -> "a_last_block_head")."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+
+
 @dataclass(frozen=True)
 class Arm:
     """One trained setting of an experiment: what trains (`scope`), from which weights, and its own
@@ -60,7 +65,7 @@ class Arm:
             object.__setattr__(self, "freeze_to", n)
             object.__setattr__(self, "last_n", None)
         if not self.id:
-            object.__setattr__(self, "id", re.sub(r"[^a-z0-9]+", "_", self.name.lower()).strip("_"))
+            object.__setattr__(self, "id", arm_slug(self.name))
         if self.scope not in SCOPES:
             raise ValueError(f"arm {self.name!r}: unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
         if self.frozen_bn is not None and self.frozen_bn not in FROZEN_BN:

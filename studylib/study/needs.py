@@ -1,6 +1,7 @@
 """What a profile needs before it runs: the pretrained backbones its runs load."""
 from __future__ import annotations
 
+from .build import architecture_info
 from .experiments import resolve
 from .profile import Profile
 
@@ -19,15 +20,6 @@ def pretrained_backbones(profile: Profile) -> list[tuple[str, str]]:
     return list(seen)
 
 
-def _parameters(backbone: str) -> int:
-    """How many parameters a backbone has (built from random init, 10 classes: only the size counts)."""
-    import contextlib
-    import io
-    from .. import models
-    with contextlib.redirect_stdout(io.StringIO()):  # build_model prints its summary
-        return models.build_model(backbone, 10, pretrained=False).info["total_params"]
-
-
 def checkpoint_bytes(task) -> int:
     """Disk a training task holds at most in checkpoints while it runs: its arm's last and best epoch,
     each the weights and Adam's two moments in float32 (an lr-search trial keeps the same beside its
@@ -36,7 +28,7 @@ def checkpoint_bytes(task) -> int:
     if not getattr(p, "arms", None):
         return 0
     backbone = getattr(p, "backbone", "small_cnn")
-    return 2 * 3 * 4 * _parameters(backbone)
+    return 2 * 3 * 4 * architecture_info(backbone)["total_params"]
 
 
 def projection(tasks: list, last_wall_s: dict, workers: int) -> str:

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["METRICS", "crossed_bootstrap", "detectable_difference", "holm", "judge_order", "judge_value",
-           "metric_value", "p_value", "prob_improvement", "resolvable", "seeds_to_resolve", "wins"]
+           "metric_value", "p_value", "prob_improvement", "resolvable", "seeds_to_resolve", "variance_components",
+           "wins"]
 
 METRICS = ("accuracy", "f1_macro", "f1_weighted", "precision_weighted", "recall_weighted", "precision_macro",
            "recall_macro")
@@ -192,19 +193,27 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
         image_only[done:done + m] = score.mean(-1)
         done += m
 
+    vc = variance_components(per, float(np.var(image_only, ddof=1)))
+    lo, hi = np.percentile(samples, [2.5, 97.5])
+    ci_boot = (float(lo), float(hi))
+    use_boot = ci_boot[1] - ci_boot[0] >= vc["ci_vc"][1] - vc["ci_vc"][0]
+    return dict(vc, ci=ci_boot if use_boot else vc["ci_vc"],
+                interval="crossed bootstrap" if use_boot else "variance components", ci_boot=ci_boot,
+                samples=samples, n_given=n_given, n_images=n_images, deterministic=bool(deterministic))
+
+
+def variance_components(per_seed, v_images: float) -> dict:
+    """The variance-components interval of VERDICTS section 3 from the per-seed values and the variance of
+    their mean under image resampling: estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images) (the
+    normal quantile for one seed). Also the image-only half-width (section 4: seed variance set to 0)."""
+    per = np.asarray(per_seed, dtype=float)
+    n = len(per)
     estimate = float(per.mean())
-    v_images = float(np.var(image_only, ddof=1))
     s_seeds = float(np.std(per, ddof=1)) if n > 1 else 0.0
     se = float(np.sqrt(s_seeds ** 2 / n + v_images))
     half = _quantile(0.975, n) * se
-    ci_vc = (estimate - half, estimate + half)
-    lo, hi = np.percentile(samples, [2.5, 97.5])
-    ci_boot = (float(lo), float(hi))
-    use_boot = ci_boot[1] - ci_boot[0] >= ci_vc[1] - ci_vc[0]
-    return dict(estimate=estimate, ci=ci_boot if use_boot else ci_vc,
-                interval="crossed bootstrap" if use_boot else "variance components", ci_boot=ci_boot, ci_vc=ci_vc,
-                samples=samples, per_seed=[float(v) for v in per], n=n, n_given=n_given, n_images=n_images,
-                deterministic=bool(deterministic), v_images=v_images, s_seeds=s_seeds, se=se,
+    return dict(estimate=estimate, per_seed=[float(v) for v in per], n=n, s_seeds=s_seeds, v_images=float(v_images),
+                se=se, ci_vc=(estimate - half, estimate + half),
                 image_half_width=_quantile(0.975, 1) * float(np.sqrt(v_images)))
 
 

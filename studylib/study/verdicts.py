@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import stats as sps
 
 from ..train.experiment import PROTOCOLS
 from . import stats
@@ -100,11 +99,14 @@ def _judge_rows(row: dict, claim: Claim, boot: dict) -> dict:
     return row
 
 
+def _pipeline_note(profile: str) -> str:
+    return "DEMO run on generated data" if profile == "demo" else "SMOKE run on generated data"
+
+
 def _finish(row: dict, profile: str) -> dict:
     _apply_budget(row)
     if proves_only_the_pipeline(profile):  # generated data: the numbers show the pipeline runs, nothing more
-        row.update(verdict=NOT_TESTABLE, raw_verdict=NOT_TESTABLE, budget_limited="",
-                   note="DEMO run on generated data" if profile == "demo" else "SMOKE run on generated data")
+        row.update(verdict=NOT_TESTABLE, raw_verdict=NOT_TESTABLE, budget_limited="", note=_pipeline_note(profile))
     row["sentence"] = sentence(row)
     return row
 
@@ -148,15 +150,10 @@ def judge_scores(claim: Claim, scores, n_images: int, params, profile: str, run:
         return untestable_row(claim, run=run)
     if claim.metric != "accuracy" or claim.kind != "value":
         raise ValueError(f"claim {claim.id}: judge_scores judges value claims on accuracy only")
-    v = np.asarray(scores, dtype=float)
-    n, p = len(v), float(v.mean())
-    s = float(v.std(ddof=1)) if n > 1 else 0.0
-    v_img = p * (1 - p) / n_images
-    se = float(np.sqrt(s ** 2 / n + v_img))
-    q = sps.t.ppf(0.975, n - 1) if n > 1 else sps.norm.ppf(0.975)
-    boot = dict(n=n, estimate=p, per_seed=list(v), s_seeds=s, v_images=v_img, se=se, ci=(p - q * se, p + q * se),
-                ci_vc=(p - q * se, p + q * se), ci_boot=None, interval="variance components (image variance bounded)",
-                image_half_width=float(sps.norm.ppf(0.975) * np.sqrt(v_img)), deterministic=False)
+    p = float(np.mean(scores))
+    vc = stats.variance_components(scores, p * (1 - p) / n_images)
+    boot = dict(vc, ci=vc["ci_vc"], ci_boot=None, interval="variance components (image variance bounded)",
+                deterministic=False)
     row = _base(claim, run)
     row.update(_interval_fields(boot), stand_in=stand_in(claim, params), regime=regime,
                flags={a: list(f) for a, f in (flags or {}).items() if a in claim.arms and f},
@@ -175,12 +172,8 @@ def adjust(rows: list[dict]) -> list[dict]:
         for r, p_adj in zip(order, stats.holm([r["p"] for r in order])):
             r["p_adjusted"] = float(p_adj)
             if r["raw_verdict"] != NOT_TESTABLE and r["estimate"] is not None:
-                r["raw_verdict"] = stats.judge_order({"ci": r["ci"]}, CLAIMS[r["id"]].margin if r["id"] in CLAIMS
-                                                     else r["margin"], r["p_adjusted"])
-                demo = r["verdict"] == NOT_TESTABLE
-                _apply_budget(r)
-                if demo:
-                    r.update(verdict=NOT_TESTABLE, raw_verdict=NOT_TESTABLE, budget_limited="")
+                r["raw_verdict"] = stats.judge_order({"ci": r["ci"]}, r["margin"], r["p_adjusted"])
+                _apply_budget(r)  # demo and smoke rows never get here: their raw verdict is NOT_TESTABLE
                 r["sentence"] = sentence(r)
     return rows
 
@@ -224,8 +217,7 @@ def sentence(row: dict) -> str:
             s += f"; this design detects a difference of {row['detectable']:.3f} with 80% power"
     if row.get("budget_limited"):
         s += f". Budget-limited: {row['budget_limited']}"
-    word = {"matches": "matches", "differs": "differs", "holds": "holds", "contradicted": "contradicted",
-            "inconclusive": "inconclusive"}.get(v, v)
+    word = v
     if row.get("indicative") and v != NOT_TESTABLE:
         word += f" (indicative: {row['stand_in']})"
     return f"{s}: {word}."
@@ -236,7 +228,7 @@ def check_row(claim_id: str, ours, profile: str) -> dict:
     claim = CLAIMS[claim_id]
     row = {**_base(claim), "estimate": float(ours), "n": 1}
     if proves_only_the_pipeline(profile):
-        row.update(verdict=NOT_TESTABLE, note="DEMO run on generated data")
+        row.update(verdict=NOT_TESTABLE, note=_pipeline_note(profile))
     else:
         row["verdict"] = "matches" if abs(ours - claim.value) <= claim.margin else "differs"
     row["raw_verdict"] = row["verdict"]
