@@ -243,3 +243,19 @@ def test_records_store_both_protocols_and_old_records_read_as_best(tmp_path):
     old = {**info, "arms": info["protocols"]["best"]}
     del old["protocols"]
     assert set(records.read_predictions(tmp_path / "r.json", {"predictions": old})) == {"best"}
+
+
+def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own():
+    """reports/cpu/results holds the training records of one commit and the scorecard that judged them,
+    rerun by later code (VERDICTS section 9: it names both commits). What the scorecard reads is the
+    training records alone, all of one commit; a second commit among them would be refused."""
+    from studylib import paths
+    results = paths.REPORTS / "cpu" / "results"
+    read = scorecard.read(results)
+    commits = {r["git_commit"] for _, r in read}
+    assert len(commits) == 1 and len(read) == 31
+    card = json.loads((results / "06_scorecard.json").read_text())
+    (theirs,) = commits
+    assert card["git_commit"] != theirs
+    assert card["metrics"]["judged"] == (f"scorecard code at commit {card['git_commit'][:12]} judging records of "
+                                         f"commit {theirs[:12]}")
