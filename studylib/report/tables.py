@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["fmt_ci", "outcome_row", "results_table"]
+__all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "outcome_row", "results_table",
+           "verdict_badge", "verdict_word"]
 
 
 def fmt_ci(ci) -> str:
@@ -37,3 +38,49 @@ def outcome_row(o) -> dict:
 def results_table(outcomes: dict) -> pd.DataFrame:
     """One row per trained arm: val and test figures with their 95% intervals."""
     return pd.DataFrame([outcome_row(o) for o in outcomes.values()]).set_index("setting").round(4)
+
+
+# One colour per verdict word (VERDICTS.md), shared by the landing page, the scorecard and the seed reports:
+# the two good words differ (a value matches; an order holds), as do the two bad ones, and "not testable
+# here" is not the grey of "inconclusive". (background, text) pairs chosen for contrast on white.
+VERDICT_COLOURS = {
+    "matches": ("#1b7837", "#ffffff"),
+    "holds": ("#5aae61", "#ffffff"),
+    "differs": ("#c51b7d", "#ffffff"),
+    "contradicted": ("#d73027", "#ffffff"),
+    "inconclusive": ("#fee08b", "#3b3b3b"),
+    "not testable here": ("#d9d9d9", "#3b3b3b"),
+}
+# What each verdict word means, for the legend a page shows beside its badges (VERDICTS.md sections 4-6).
+VERDICT_MEANINGS = {
+    "matches": "value claim: our 95% interval lies inside the paper's figure ± its declared margin",
+    "differs": "value claim: our 95% interval lies wholly outside the paper's figure ± margin",
+    "holds": "order claim (A beats B): the interval of A − B lies above the margin and Holm-adjusted p < 0.05",
+    "contradicted": "order claim: the interval of A − B lies below zero and Holm-adjusted p < 0.05",
+    "inconclusive": "neither; 'budget-limited' when the losing arm hit our epoch cap or the edge of its "
+                    "learning-rate grid, so our budget, not the method, could decide it",
+    "not testable here": "the data, network or figure the claim needs is not available here (the row says why)",
+}
+
+
+def verdict_word(verdict: str) -> str:
+    """The verdict word a colour is keyed by ("inconclusive (indicative) · budget-limited" -> "inconclusive")."""
+    v = str(verdict or "").split(" (")[0].split(" ·")[0].strip()
+    return v if v in VERDICT_COLOURS else "inconclusive"
+
+
+def verdict_badge(verdict: str, indicative: bool = False, budget_limited: bool = False) -> str:
+    """A verdict as an HTML badge in its colour (indicative and budget-limited said in words, not colour)."""
+    import html
+    bg, fg = VERDICT_COLOURS[verdict_word(verdict)]
+    text = verdict_word(verdict) + (" (indicative)" if indicative else "") + (" · budget-limited" if budget_limited else "")
+    return (f"<span class='verdict' style='background:{bg};color:{fg};padding:1px 6px;border-radius:3px;"
+            f"white-space:nowrap'>{html.escape(text)}</span>")
+
+
+def claim_anchor(claim_id: str, run: str = "") -> str:
+    """The HTML id of a claim's row on the scorecard (06_scorecard.html#<anchor>), so that other pages link
+    to its evidence: "claim-003-cnn-accuracy", and "--<run>" when one claim is judged on several runs."""
+    import re
+    slug = lambda s: re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-")
+    return f"claim-{slug(claim_id)}" + (f"--{slug(run)}" if run else "")
