@@ -191,6 +191,8 @@ def test_a_profile_with_two_seeds_renders_a_scorecard_with_n_2(tmp_path, demo_re
     tested = [c for c in card if c["id"].startswith("003.cnn")]
     assert tested and all(c["n"] == 2 and len(c["seeds"]) == 2 for c in tested)
     assert "003.cnn.accuracy" in (out / "card.html").read_text()
-    index = (out / "index.html").read_text()  # the index shows each run's verdicts at a glance
+    index = (out / "index.html").read_text()  # the landing page: one row per claim, its verdict and n
     verdict = next(c["verdict"] for c in card if c["id"] == "003.cnn.accuracy")
-    assert f"003.cnn.accuracy: {verdict} n=2" in index
+    row = index[index.index("<code class='claim-id'>003.cnn.accuracy</code>"):]
+    row = row[:row.index("</tr>")]
+    assert f"data-verdict='{verdict}'" in row and "n=2" in row

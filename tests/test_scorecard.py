@@ -1,12 +1,15 @@
 """The claim registry, per-claim verdicts from per-seed predictions, Holm across orders, and the scorecard
 built from run records (seeds paired on the same test images; mixed commits refused)."""
 import json
+import re
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import pytest
 
-from studylib.report import records, scorecard
+from studylib.report import records, scorecard, tables
 from studylib.study import claims, verdicts
 from studylib.study.experiments import resolve
 
@@ -259,3 +262,148 @@ def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own(
     assert card["git_commit"] != theirs
     assert card["metrics"]["judged"] == (f"scorecard code at commit {card['git_commit'][:12]} judging records of "
                                          f"commit {theirs[:12]}")
+
+
+# ---- the page: the claims table (great_tables), the legend, the forest plot, the folded records ------------
+
+def _committed_card():
+    """The committed cpu scorecard's 14 claim rows and the 31 records it read."""
+    from studylib import paths
+    results = paths.REPORTS / "cpu" / "results"
+    rows = json.loads((results / "06_scorecard.json").read_text())["metrics"]["claims"]
+    return pd.DataFrame(rows), scorecard.read(results)
+
+
+def _tested(cid, run, estimate, verdict, **extra):
+    """A synthetic claim row of the registry's claim `cid`, judged on `run` (the keys `verdicts` writes)."""
+    claim = claims.CLAIMS[cid]
+    row = verdicts.untestable_row(claim, run=run)
+    labels = {a: claims.arm_label(claim.notebook, a) for a in claim.arms}
+    row.update(estimate=estimate, sd=0.0123, n=2, ci=[estimate - 0.02, estimate + 0.02], seeds=[estimate] * 2,
+               verdict=verdict, raw_verdict=verdict, interval="variance components", arm_labels=labels,
+               image_half_width=0.0111, regime="48 px · epochs 3 (paper: 10)", sentence=f"Ours: {verdict}.", **extra)
+    return row
+
+
+def _recs(run, seeds, commit="abc"):
+    return [(Path(f"/x/results/{run}--seed{s}.json"), {"run_name": run, "task": f"{run}--seed{s}", "seed": s,
+                                                       "git_commit": commit}) for s in seeds]
+
+
+def test_the_claims_table_is_one_row_per_claim_row_grouped_by_paper_without_an_index():
+    card, recs = _committed_card()
+    page = scorecard.claims_table(card, recs).as_raw_html()
+    body = page.split("<tbody", 1)[1]
+    assert body.count("<tr>") == len(card) == 14  # one row per claim row (group headings are other rows)
+    groups = re.findall(r'<th class="gt_group_heading"[^>]*>(.*?)</th>', body)
+    papers = list(dict.fromkeys(card["paper"]))
+    assert len(groups) == len(papers) and all(g.startswith(f"Paper {p} · ") for g, p in zip(groups, papers))
+    assert "Moustafa &amp; Smaluch" in groups[papers.index("003")] and claims.PAPERS["001"]["title"] in groups[1]
+    headings = re.findall(r'<th class="gt_col_heading[^"]*"', page)
+    assert len(headings) == 5 and "gt_stub" not in body  # five wide columns, no index column
+    rows = body.split('<tr class="gt_group_heading_row">')
+    for group, paper in zip(rows[1:], papers):  # each claim row under its paper's heading
+        assert set(re.findall(r"<code>(\d{3})\.", group)) == {paper}
+
+
+def test_an_order_row_says_a_minus_b_with_its_arms_and_a_value_row_does_not():
+    card, recs = _committed_card()
+    shown = scorecard.table(card, recs).set_index("claim")
+    order, value = shown.loc["000.finetune_beats_svm"], shown.loc["000.finetune.f1_macro"]
+    assert order["ours"] == "A − B = +0.364 ± 0.036" and order["paper's figure"] == "A − B > 0.000"
+    assert order["arms"] == "A: fine-tuned · B: features + SVM"
+    assert shown.loc["004.fer2013.a_beats_b", "arms"] == "A: last block + head · B: everything, smaller lr"
+    assert "A − B" not in value["ours"] + value["paper's figure"] + value["arms"]
+    assert value["ours"] == "0.935 ± 0.036" and value["paper's figure"] == "0.941 ± 0.020"
+
+
+def test_every_number_of_the_table_has_three_decimals_and_an_untested_row_shows_none():
+    card, recs = _committed_card()
+    shown = scorecard.table(card, recs)
+    cols = ["paper's figure", "ours", "95% interval", "resolution", "other protocol (shown, not counted)"]
+    numbers = re.findall(r"\d+\.\d+", " ".join(shown[cols].to_numpy().ravel()))
+    assert len(numbers) > 60 and all(len(n.split(".")[1]) == 3 for n in numbers), numbers
+    untested = shown.set_index("claim").loc["001.traditional_cnn.accuracy"]
+    assert untested[["ours", "95% interval", "n", "seeds", "resolution"]].tolist() == ["", "", "", "", ""]
+    assert "nan" not in " ".join(shown.astype(str).to_numpy().ravel()).lower().replace("nanoplot", "")
+
+
+def test_the_verdict_is_a_badge_in_its_colour_and_a_budget_limited_one_says_so():
+    rows = [_tested("003.resnet18.full_beats_frozen", "04", 0.2, "inconclusive", indicative=True,
+                    budget_limited="new_layers, the losing arm: cap-bound on seeds 0, 1 of 2"),
+            _tested("003.cnn.accuracy", "03", 0.72, "matches")]
+    shown = scorecard.table(pd.DataFrame(rows), _recs("04", [0, 1]) + _recs("03", [0, 1])).set_index("claim")
+    limited, match = shown.loc["003.resnet18.full_beats_frozen", "verdict"], shown.loc["003.cnn.accuracy", "verdict"]
+    assert "inconclusive (indicative) · budget-limited" in limited
+    assert tables.VERDICT_COLOURS["inconclusive"][0] in limited and "budget-limited" not in match
+    assert tables.VERDICT_COLOURS["matches"][0] in match
+    legend = scorecard.legend().data  # every verdict word and the margin defined, each word in its colour
+    assert all(v in legend and tables.VERDICT_COLOURS[v][0] in legend for v in tables.VERDICT_MEANINGS)
+    assert all(w in legend for w in ("margin", "indicative", "budget-limited", "95% interval"))
+
+
+def test_each_claim_row_has_a_unique_anchor_and_its_seeds_link_to_their_reports():
+    rows = [_tested("003.cnn.accuracy", "cnn-48", 0.72, "inconclusive"),
+            _tested("003.cnn.accuracy", "cnn-96", 0.73, "matches"),  # one claim judged on two runs
+            _tested("003.cnn.f1_weighted", "cnn-48", 0.70, "inconclusive"),
+            verdicts.untestable_row(claims.CLAIMS["001.traditional_cnn.accuracy"])]
+    card = pd.DataFrame(rows)
+    page = scorecard.claims_table(card, _recs("cnn-48", [0, 1]) + _recs("cnn-96", [3])).as_raw_html()
+    ids = re.findall(r"<a id='([^']+)'></a>", page)  # papers in order: 001's row first
+    assert ids == ["claim-001-traditional-cnn-accuracy", "claim-003-cnn-accuracy--cnn-48",
+                   "claim-003-cnn-accuracy--cnn-96", "claim-003-cnn-f1-weighted"]  # the run named only when needed
+    assert ids[0] == tables.claim_anchor("001.traditional_cnn.accuracy") and len(set(ids)) == len(card)
+    assert sorted(scorecard.anchors(card)) == sorted(ids)
+    assert "href='cnn-48--seed0.html'" in page and "href='cnn-48--seed1.html'" in page
+    assert "href='cnn-96--seed3.html'" in page
+
+
+def test_the_committed_scorecards_links_lead_to_reports_and_records_that_exist():
+    from studylib import paths
+    card, recs = _committed_card()
+    html = scorecard.claims_table(card, recs).as_raw_html() + scorecard.records_section(recs).data
+    links = set(re.findall(r"href='([^'#]+)'", html))
+    assert len(links) == 2 * 31  # each record read and its report
+    assert all((paths.REPORTS / "cpu" / link).is_file() for link in links), links
+
+
+def test_the_records_read_are_folded_inside_details(tmp_path):
+    for s in (0, 1):
+        _record(tmp_path / "", f"cnn--seed{s}", "03_cnn_from_scratch", s, "2026-01-01T00:00:00", [])
+    recs = scorecard.read(tmp_path)
+    page = scorecard.records_section(recs).data
+    assert page.startswith("<details id='records'><summary>The 2 records this scorecard read (one commit)")
+    assert page.rstrip().endswith("</details>") and page.index("<table") > page.index("</summary>")
+    assert "href='results/cnn--seed1.json'" in page and "href='cnn--seed1.html'" in page
+    assert scorecard.view.seed_links([(None, "01_data_audit")]).endswith(">01_data_audit</a>")
+    assert scorecard.records_section([]) is None
+
+
+def test_data_checks_show_counts_as_integers_and_no_missing_p():
+    checks = pd.DataFrame([verdicts.check_row("data.fer2013.blank_images", 12, "cpu"),
+                           verdicts.check_row("data.ferplus.agreement", 0.629277, "cpu")])
+    page = scorecard.checks_table(checks).as_raw_html()
+    cells = re.findall(r'<td [^>]*class="gt_row[^"]*">(.*?)</td>', page)
+    assert "12" in cells and "0.629" in cells and "0" in cells and "0.0005" in cells
+    assert not any(re.fullmatch(r"12\.0+|None|nan", c) for c in cells) and ">p<" not in page
+    assert scorecard.checks_table(pd.DataFrame()) is None
+
+
+def test_the_forest_plot_is_wide_and_absent_without_a_measured_claim():
+    card, _ = _committed_card()
+    fig = scorecard.forest_plot(card)
+    assert fig.get_size_inches()[0] >= 14 and len(fig.axes) == 2  # values above, orders below, full width
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert len(labels) == card["estimate"].notna().sum() and "000.finetune_beats_svm" in labels
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    untested = pd.DataFrame([verdicts.untestable_row(claims.CLAIMS["001.traditional_cnn.accuracy"])])
+    assert scorecard.forest_plot(untested) is None and scorecard.per_class(untested) is None
+
+
+def test_per_class_results_are_one_table_a_run_with_every_class():
+    card, _ = _committed_card()
+    page = scorecard.per_class(card).data
+    assert page.count("<table") == card[card["per_class"].map(bool)]["run"].nunique()
+    assert "Ariel_Sharon" in page and "features + SVM · F1" in page and "small CNN (seed 003) · precision" in page
+    assert "0.880 ± 0.110" in page  # fine-tuned, Ariel_Sharon, over 5 seeds

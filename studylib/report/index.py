@@ -1,77 +1,138 @@
-"""The profile's index page (`index.html`) and its machine-readable twin (`index.json`)."""
+"""The profile's index page (`index.html`), claim first, and its machine-readable twin (`index.json`).
+
+The page opens on what the study found: the scorecard's headline and forest plot, then one row per claim
+grouped by paper (`landing`), the legend of the verdict words and the profile's cuts; the tasks that made
+it (report, status, headline, wall time, log) are folded below. Until a scorecard has judged a claim (a
+render in progress, a profile without one, the demo's and smoke runs' generated data) the page says so in
+one line and shows the task table open.
+"""
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from ..io import write_json, write_text
+from ..study.task import SMOKE_SUFFIX, proves_only_the_pipeline
+from . import landing
 
 __all__ = ["write_index"]
 
-# How each verdict reads at a glance (VERDICTS.md's words), and its colour
-VERDICT_CLASS = {"matches": "good", "holds": "good", "differs": "bad", "contradicted": "bad",
-                 "inconclusive": "unsure"}
+CSS = """body{font-family:-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:1300px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.4} h1{margin-bottom:.3em} h2{margin-top:1.6em}
+.banner{background:#fff3cd;border:2px solid #e0a800;padding:.5em .8em;font-weight:bold}
+nav{margin:.4em 0 1em;color:#555}
+.headline{font-size:110%;background:#f6f8fa;border-left:4px solid #4a6fa5;padding:.5em .8em}
+.source,.margins,.none-yet{color:#444} .none-yet{font-size:110%;border-left:4px solid #999;padding:.3em .8em}
+img.forest{max-width:min(100%,1100px);display:block;margin:1em 0}
+#claims .est,#claims .ci{white-space:nowrap} #claims .stand-in{color:#555}
+ul.legend{list-style:none;padding-left:0} ul.legend li{margin:.3em 0}
+#claims code.claim-id{color:#666;font-size:85%} #claims small{color:#555}
+#claims .paper-id{font-family:monospace;color:#555} #claims .paper-title{font-style:italic}
+details.tasks{margin-top:1.5em} details.tasks>summary{cursor:pointer;font-size:110%;font-weight:bold}
+details.tasks table{border-collapse:collapse;margin-top:.5em}
+details.tasks table td,details.tasks table th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;
+vertical-align:top} details.tasks tr.failed td,details.tasks tr.interrupted td{background:#fdd}
+details.tasks tr.pending td{color:#888}"""
 
 
-def scorecard_verdicts(results_dir: Path, entries: list[dict]) -> dict[str, list[dict]]:
-    """{run: [claim rows]} from the records of the profile's scorecard tasks that ended ok (only those
-    are read: the index is written after every task)."""
-    out: dict[str, list[dict]] = {}
+def _wall(s: float) -> str:
+    return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s"
+
+
+def _task_rows(entries: list[dict], pending, with_node: bool) -> str:
+    e_ = html.escape
+    rows = []
     for e in entries:
-        path = Path(results_dir) / f"{e['name']}.json"
-        if e.get("notebook") != "06_scorecard" or e["status"] != "ok" or not path.is_file():
-            continue
-        rec = json.loads(path.read_text())
-        for row in rec.get("metrics", {}).get("claims", []):
-            if row.get("run"):
-                out.setdefault(row["run"], []).append(row)
-    return out
+        log = f"<a href='{e_(e['log'])}'>log</a>" if e.get("log") else ""
+        node = f"<td>{e_(str(e.get('node', '')))}</td>" if with_node else ""
+        rows.append(f"<tr class='{e_(e['status'])}'><td><a href='{e_(e['html'])}'>{e_(e['name'])}</a></td>"
+                    f"<td>{e_(e['status'])}</td><td>{e_(e['headline'] or e['error'])}</td>"
+                    f"<td>{_wall(e['wall_s'])}</td>{node}<td>{log}</td></tr>")
+    node = "<td></td>" if with_node else ""
+    rows += [f"<tr class='pending'><td>{e_(name)}</td><td>not run yet</td><td></td><td></td>{node}<td></td></tr>"
+             for name in pending]
+    return "\n".join(rows)
 
 
-def _verdict_cell(rows: list[dict]) -> str:
-    return " ".join(
-        f"<span class='v {VERDICT_CLASS.get(r['verdict'], 'unsure')}' title='{html.escape(r.get('claim', ''))}'>"
-        f"{html.escape(r['id'])}: {html.escape(r['verdict'])}{' (indicative)' if r.get('indicative') else ''}"
-        f"{' n=' + str(r['n']) if r.get('n') else ''}</span>" for r in rows)
+def _task_table(entries: list[dict], pending, total_s: float, open_: bool) -> str:
+    """Every task of the profile, in <details> (open when there is no claim table above it)."""
+    nodes = {str(e.get("node")) for e in entries if e.get("node")}
+    with_node = len(nodes) > 1  # one node says nothing: shown only when the tasks ran on several
+    failed = sum(e["status"] not in ("ok",) for e in entries)
+    summary = (f"Tasks: {len(entries) + len(pending)} tasks,\n{sum(e['status'] == 'ok' for e in entries)} ok"
+               f"{f', {len(pending)} not run yet' if pending else ''}{f', {failed} not ok' if failed else ''}, "
+               f"total wall time {total_s / 60:.1f} min (summed over tasks)")
+    head = "<tr><th>report</th><th>status</th><th>headline</th><th>wall time</th>" + \
+           ("<th>node</th>" if with_node else "") + "<th>log</th></tr>"
+    return (f"<details class='tasks'{' open' if open_ else ''}><summary>{html.escape(summary)}</summary>\n"
+            f"<table>{head}\n{_task_rows(entries, pending, with_node)}</table></details>")
 
 
-def _log_link(entry: dict) -> str:
-    log = entry.get("log")
-    return f"<a href='{html.escape(log)}'>log</a>" if log else ""
+def _no_claims_line(profile, entries: list[dict], pending, scorecards: list) -> str:
+    """One line saying why no claim is shown: no scorecard in this profile, not run yet, failed, or the
+    demo's and smoke runs' generated data (their scorecard judges nothing)."""
+    e_ = html.escape
+    if scorecards:
+        verdicts = [r.get("verdict") for s in scorecards for r in s.rows]
+        link = ", ".join(f"<a href='{e_(s.html)}'>{e_(s.html)}</a>" for s in scorecards)
+        if not proves_only_the_pipeline(profile.name):
+            return f"The scorecard ({link}) holds no claim row: no claim of the registry was judged."
+        untested = verdicts and all(v == "not testable here" for v in verdicts)
+        return (f"The scorecard ({link}) judges no claim here: generated data shows the pipeline runs, nothing "
+                f"more" + (f"; all {len(verdicts)} of its claims read “not testable here”." if untested else "."))
+    names = [t.name for t in getattr(profile, "tasks", []) if t.notebook == landing.SCORECARD_NOTEBOOK]
+    ran = [e for e in entries if e.get("notebook") == landing.SCORECARD_NOTEBOOK or e["name"] in names]
+    if ran:
+        e = ran[-1]
+        return (f"The scorecard did not finish ({e_(e['status'])}): see <a href='{e_(e['html'])}'>its report</a>"
+                + (f" and <a href='{e_(e['log'])}'>its log</a>" if e.get("log") else "")
+                + "; the claims show here once it runs again.")
+    if names:
+        return (f"No scorecard yet: the render is in progress ({len(entries)} of {len(entries) + len(pending)} "
+                "tasks done); the claims show here once the scorecard has run.")
+    readers = {t.name for t in getattr(profile, "tasks", []) if t.upstream}  # a sweep's table, say
+    found = [e for e in entries if e["name"] in readers and e["status"] == "ok"]
+    return ("This profile has no scorecard: it judges no paper claim"
+            + (" (what it found: " + ", ".join(f"<a href='{e_(e['html'])}'>{e_(e['html'])}</a>" for e in found) + ")"
+               if found else "") + ". Its tasks are listed below.")
+
+
+def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) -> str:
+    from ..study.claims import PAPERS
+    e_ = html.escape
+    scorecards = landing.read_scorecards(out_dir / "results", entries)
+    demo = proves_only_the_pipeline(profile.name)
+    judged = scorecards and not demo and any(s.rows for s in scorecards)
+    parts = [f"<h1>{e_(profile.title)}</h1>"]
+    if demo:
+        word = "SMOKE" if profile.name.endswith(SMOKE_SUFFIX) else "DEMO"
+        parts.append(f"<p class='banner'>{word}: generated data and tiny settings; this render shows that the "
+                     "pipeline runs, its numbers judge no paper claim.</p>")
+    nav = [f"Profile <b>{e_(profile.name)}</b>"]
+    nav += [f"<a class='sibling' href='{e_(href)}'>{e_(label)}</a>" for label, href in landing.navigation(out_dir)]
+    parts.append("<nav>" + " · ".join(nav) + "</nav>")
+    if judged:
+        parts.append(landing.claim_section(scorecards, PAPERS, out_dir))
+    else:
+        parts.append(f"<p class='none-yet'>{_no_claims_line(profile, entries, pending, scorecards)}</p>")
+    if profile.cuts:
+        cuts = "".join(f"<li>{e_(c)}</li>" for c in profile.cuts)
+        parts.append(f"<h2>What this profile changes from the papers</h2><ul class='cuts'>{cuts}</ul>")
+    parts.append(_task_table(entries, pending, total_s, open_=not judged))
+    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{e_(profile.title)}</title>"
+            f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>")
 
 
 def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] = ()) -> Path:
-    """reports/<profile>/index.html and index.json: each task's report, status, headline, the scorecard's
-    verdicts on its run, wall time, node and log; then the profile's tasks not run yet (`pending`), so a
-    render in progress does not read as a finished one.
+    """reports/<profile>/index.html and index.json: the scorecard's claims first (headline, forest plot, one
+    row per claim by paper), then each task's report, status, headline, wall time and log, folded; then the
+    profile's tasks not run yet (`pending`), so a render in progress does not read as a finished one.
 
     The total is the sum of the tasks' wall times, so it stays right when some of them are rerun.
     """
+    out_dir = Path(out_dir)
     total_s = sum(e["wall_s"] for e in entries)
     write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
                                         "total_wall_s": round(total_s, 1), "runs": entries,
                                         "not_run_yet": list(pending)})
-    verdicts = scorecard_verdicts(out_dir / "results", entries)
-    rows = "\n".join(
-        f"<tr class='{e['status']}'><td><a href='{html.escape(e['html'])}'>{html.escape(e['name'])}</a></td>"
-        f"<td>{html.escape(e['status'])}</td><td>{html.escape(e['headline'] or e['error'])}</td>"
-        f"<td>{_verdict_cell(verdicts.get(e.get('run', ''), []))}</td>"
-        f"<td>{e['wall_s']:.0f} s</td><td>{html.escape(str(e.get('node', '')))}</td>"
-        f"<td>{_log_link(e)}</td></tr>" for e in entries)
-    rows += "".join(f"\n<tr class='pending'><td>{html.escape(name)}</td><td>not run yet</td><td></td><td></td>"
-                    "<td></td><td></td><td></td></tr>" for name in pending)
-    cuts = "".join(f"<li>{html.escape(c)}</li>" for c in profile.cuts)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(profile.title)}</title>
-<style>body{{font-family:sans-serif;max-width:1300px;margin:2em auto}} td,th{{padding:4px 10px;
-border-bottom:1px solid #ddd;text-align:left;vertical-align:top}} tr.failed td,tr.interrupted td{{background:#fdd}} tr.pending td{{color:#888}}
-.v{{display:inline-block;margin:1px 2px;padding:0 4px;border-radius:3px;font-size:90%}} .good{{background:#d4f4d4}}
-.bad{{background:#f8d0d0}} .unsure{{background:#eee}}</style></head><body>
-<h1>{html.escape(profile.title)}</h1><p>Profile <b>{html.escape(profile.name)}</b>: {len(entries) + len(pending)} tasks,
-{sum(e['status'] == 'ok' for e in entries)} ok{f", {len(pending)} not run yet" if pending else ""}, total wall time
-{total_s / 60:.1f} min (summed over tasks).
-Verdicts are the scorecard's (notebook 06), over every seed of a run.</p>
-{f'<p>What this profile changes from the papers:</p><ul>{cuts}</ul>' if cuts else ''}
-<table><tr><th>report</th><th>status</th><th>headline</th><th>verdicts</th><th>wall time</th><th>node</th><th>log</th></tr>
-{rows}</table></body></html>"""
-    return write_text(out_dir / "index.html", page)
+    return write_text(out_dir / "index.html", _page(out_dir, profile, entries, list(pending), total_s))

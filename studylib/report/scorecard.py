@@ -1,27 +1,28 @@
-"""The scorecard (notebook 06), as VERDICTS.md section 7: every claim of the registry judged over the seeds
-of this profile's run records, a forest plot, and the list of records it read."""
+"""The scorecard (notebook 06), as VERDICTS.md sections 7 and 10: every claim of the registry judged over the
+seeds of this profile's run records; the rows as shown (`table`: one number format, the seeds linked to
+their reports), and the page's parts, laid out by `scorecard_view`: the legend, the forest plot, the claims
+grouped by paper, per class, evidence, data checks, every run, and the records it read (folded)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
-
-import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
-from matplotlib.figure import Figure
+from IPython.display import Markdown
 
 from ..io import sha256_file
-from ..train.experiment import PROTOCOLS
-from .tables import fmt_ci
-from ..study import verdicts
 from ..models import canonical_scope
-from ..study import budget
-from ..study.claims import CLAIMS, EVIDENCE, arm_id, arm_label, tests
+from ..study import budget, verdicts
+from ..study.claims import CLAIMS, EVIDENCE, PAPERS, arm_id, arm_label, tests
+from ..train.experiment import PROTOCOLS
 from . import records
-from .display import verdict_label
+from . import scorecard_view as view
+from .tables import claim_anchor, fmt_ci, verdict_badge
 
-__all__ = ["commits", "evaluate", "evidence", "forest_plot", "headline", "headlines", "per_class", "read", "table"]
+__all__ = ["anchors", "checks_table", "claims_table", "commits", "evaluate", "evidence", "evidence_table",
+           "forest_plot", "headline", "headlines", "legend", "paper_title", "per_class", "read", "records_read",
+           "records_section", "runs_table", "summary", "table"]
 
 
 def read(results_dir, allow_mixed: bool = False) -> list[tuple[Path, dict]]:
@@ -37,10 +38,10 @@ def read(results_dir, allow_mixed: bool = False) -> list[tuple[Path, dict]]:
 
 
 def records_read(recs) -> pd.DataFrame:
-    """Which records the scorecard read: task, run, seed, commit, and each file's sha256."""
-    return pd.DataFrame([{"task": r.get("task", p.stem), "run": r.get("run_name"), "seed": r.get("seed"),
-                          "commit": str(r.get("git_commit"))[:12], "record sha256": sha256_file(p)[:16]}
-                         for p, r in recs])
+    """Which records the scorecard read: task, file, run, seed, commit, and each file's sha256."""
+    return pd.DataFrame([{"task": r.get("task", p.stem), "file": p.name, "run": r.get("run_name"),
+                          "seed": r.get("seed"), "commit": str(r.get("git_commit"))[:12],
+                          "record sha256": sha256_file(p)[:16]} for p, r in recs])
 
 
 def _by_id(notebook: str, per_label: dict, params) -> dict:
@@ -129,15 +130,6 @@ def _per_class(claim, metrics: list[dict]) -> dict:
     return out
 
 
-def per_class(card: pd.DataFrame) -> pd.DataFrame | None:
-    """Per-class results over seeds of the macro and weighted claims: claim, arm, class, mean ± sd."""
-    rows = [{"claim": r["id"], "arm": (r.get("arm_labels") or {}).get(a, a), "class": c,
-             f"per-class {r['metric'].split('_')[0]} (mean ± sd over seeds)": f"{m:.3f} ± {sd:.3f}"}
-            for _, r in card.iterrows() if isinstance(r.get("per_class"), dict)
-            for a, classes in r["per_class"].items() for c, (m, sd) in classes.items()]
-    return pd.DataFrame(rows) if rows else None
-
-
 def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(claims, checks): one row per registry claim and run that tests it (or why none does), Holm
     applied across the order claims; and the data checks of the audit."""
@@ -192,22 +184,55 @@ def commits(recs) -> str:
 
 
 def _resolution(r) -> str:
+    """Resolvability of a value claim, or the difference an order claim's design detects (VERDICTS 4-5)."""
+    half = r.get("image_half_width")
     if r["kind"] == "value" and r.get("resolvable") is False:
-        return f"the test set cannot resolve ±{r['margin']:g} (image noise alone ±{r['image_half_width']:.3f})"
-    if r["kind"] == "value" and r.get("image_half_width") is not None:
-        return f"image noise alone ±{r['image_half_width']:.3f}"
-    if r["kind"] == "order" and r.get("detectable") is not None:
+        return f"the test set cannot resolve ±{r['margin']:.3f} (image noise alone ±{half:.3f})"
+    if r["kind"] == "value" and not view.is_missing(half):
+        return f"image noise alone ±{half:.3f}"
+    if r["kind"] == "order" and not view.is_missing(r.get("detectable")):
         need = r.get("seeds_needed")
-        more = "" if r["verdict"] != "inconclusive" or r.get("budget_limited") else (
-            f"; ~{need} seeds would resolve it" if need else "; no number of seeds would resolve it")
+        more = "" if r["verdict"] != "inconclusive" or not view.is_missing(r.get("budget_limited")) else (
+            f"; about {int(round(need))} seeds would resolve it" if not view.is_missing(need) else
+            "; no number of seeds would resolve it")
         return f"detects {r['detectable']:.3f} with 80% power{more}"
     return ""
 
 
-def table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as shown (VERDICTS section 10): per claim, the paper's figure, ours (mean ± sd, n), the
-    interval the verdict used, the verdict (budget-limited where our budget decides it), flags and regime,
-    the stand-in, resolvability or detectable difference, the protocol, and the sentence that says it."""
+def _yes(x) -> bool:
+    """A row's flag (NaN, where a frame lacks it for a row, is no)."""
+    return not view.is_missing(x) and bool(x)
+
+
+def paper_title(paper: str) -> str:
+    """A paper's row-group label: its id, authors, title and year (study.claims.PAPERS)."""
+    ref = PAPERS.get(str(paper), {})
+    who = f"{ref['authors']}, " if ref.get("authors") else ""
+    title = f"“{ref['title']}”" if ref.get("title") else ""
+    year = f" ({ref['year']})" if ref.get("year") else ""
+    return f"Paper {paper} · {who}{title}{year}".rstrip(" ·")
+
+
+def _tasks_by_run(recs) -> dict[str, list[tuple]]:
+    """{run: [(seed, task)]} of the records read, by seed: the seed reports a claim's figures came from."""
+    out: dict[str, list] = {}
+    for path, r in recs:
+        out.setdefault(r.get("run_name") or r.get("experiment"), []).append((r.get("seed"), r.get("task", path.stem)))
+    return {run: sorted(tasks, key=lambda st: (st[0] is None, st[0] or 0)) for run, tasks in out.items()}
+
+
+def anchors(card: pd.DataFrame) -> list[str]:
+    """Each claim row's HTML id (tables.claim_anchor): the run named only when a claim is on several runs."""
+    runs = card.groupby("id")["run"].nunique()
+    return [claim_anchor(cid, run if runs[cid] > 1 else "") for cid, run in zip(card["id"], card["run"])]
+
+
+def table(card: pd.DataFrame, recs=()) -> pd.DataFrame:
+    """The scorecard's rows as shown (VERDICTS section 10), one per claim row, each number formatted once
+    (3 decimals): per claim, its paper, the paper's figure, ours (mean ± sd, A − B for an order), the
+    interval the verdict used, n and the seed reports, the verdict badge (budget-limited where our budget
+    decides it) and its sentence, flags and regime, the stand-in, resolvability or detectable difference,
+    the protocol tested and the paper's where ours differs. `claims_table` lays it out."""
     def other(o):
         if not isinstance(o, dict) or o.get("estimate") is None:
             return ""
@@ -215,39 +240,50 @@ def table(card: pd.DataFrame) -> pd.DataFrame:
 
     def paper_fig(r):
         if r["kind"] == "order":
-            return f"{r['paper_value']} (A − B > {r['margin']:g})"
-        return "" if pd.isna(r["paper_value"]) else f"{r['paper_value']:.4f} ± {r['margin']:g}"
+            return f"A − B > {r['margin']:.3f}"
+        return "" if view.is_missing(r["paper_value"]) else f"{r['paper_value']:.3f} ± {r['margin']:.3f}"
 
     def ours(r):
-        if pd.isna(r["estimate"]):
+        if view.is_missing(r["estimate"]):
             return ""
-        what = "A − B " if r["kind"] == "order" else ""
-        return f"{what}{r['estimate']:+.3f} ± {r['sd']:.3f}" if r["kind"] == "order" else f"{r['estimate']:.3f} ± {r['sd']:.3f}"
+        if r["kind"] == "order":
+            return f"A − B = {r['estimate']:+.3f} ± {r['sd']:.3f}"
+        return f"{r['estimate']:.3f} ± {r['sd']:.3f}"
 
-    def verdict(r):
-        v = verdict_label(r["verdict"], r["indicative"])
-        return f"{v} · budget-limited" if r.get("budget_limited") else v
+    def label(r, arm):  # an untested row has no arm labels (NaN in the frame)
+        return (r["arm_labels"] if isinstance(r.get("arm_labels"), dict) else {}).get(arm, arm)
+
+    def arms(r):  # "A: last block + head" is shown as A = "last block + head"
+        labels = [re.sub(r"^[AB]:\s*", "", label(r, a)) for a in r.get("arms") or []]
+        return f"A: {labels[0]} · B: {labels[1]}" if r["kind"] == "order" and len(labels) == 2 else ""
 
     def flags(r):
-        f = r.get("flags") or {}
-        return "; ".join(f"{(r.get('arm_labels') or {}).get(a, a)}: {', '.join(x)}" for a, x in f.items() if x)
+        f = r["flags"] if isinstance(r.get("flags"), dict) else {}
+        return "; ".join(f"{label(r, a)}: {', '.join(x)}" for a, x in f.items() if x)
 
+    tasks = _tasks_by_run(recs)
     rows = []
-    for _, r in card.iterrows():
-        rows.append({"claim": r["id"], "what the paper says": r["claim"], "paper": paper_fig(r),
-                     "ours (mean ± sd)": ours(r), "n": r["n"] or "",
-                     "95% interval": fmt_ci(r["ci"]) + (f" ({r['interval']})" if r.get("interval") else ""),
-                     "bootstrap / t": (f"{fmt_ci(r['ci_boot'])} / {fmt_ci(r['ci_vc'])}"
-                                       if isinstance(r.get("ci_boot"), list) else ""),
-                     "p (Holm)": "" if pd.isna(r["p_adjusted"]) else f"{r['p_adjusted']:.3g}",
-                     "A won": r["wins"] or "", "verdict": verdict(r), "flags": flags(r), "regime": r.get("regime", ""),
-                     "resolution": _resolution(r),
+    for (_, r), anchor in zip(card.iterrows(), anchors(card)):
+        tested = not view.is_missing(r["estimate"])
+        rows.append({"paper": paper_title(r["paper"]), "claim": r["id"], "run": r["run"] or "", "anchor": anchor,
+                     "what the paper says": r["claim"], "paper's figure": paper_fig(r), "arms": arms(r),
+                     "ours": ours(r), "95% interval": fmt_ci(r["ci"]), "interval method": r.get("interval") or "",
+                     "n": int(r["n"]) if tested else "", "deterministic": _yes(r.get("deterministic")),
+                     "seeds": view.seed_links(tasks.get(r["run"], [])) if tested else "",
+                     "verdict": verdict_badge(r["verdict"], _yes(r["indicative"]),
+                                              not view.is_missing(r.get("budget_limited"))),
+                     "sentence": r.get("sentence") or "", "stand-in": r.get("stand_in") or "",
+                     "resolution": _resolution(r), "regime": r.get("regime") or "", "flags": flags(r),
                      "tested": PROTOCOLS.get(r.get("test_protocol"), "") + (f" ({r['protocol_reason']})"
                                                                             if r.get("protocol_reason") else ""),
                      "other protocol (shown, not counted)": other(r.get("other_protocol")),
-                     "why": r.get("sentence", ""),
-                     "notes": "; ".join(x for x in (r["stand_in"], r["protocol"], r["note"]) if x), "run": r["run"]})
+                     "paper's protocol": r.get("protocol") or "", "note": r.get("note") or ""})
     return pd.DataFrame(rows)
+
+
+def claims_table(card: pd.DataFrame, recs=()):
+    """The claims table (great_tables): grouped by paper, each row with its anchor, the seeds linked."""
+    return view.claims_gt(table(card, recs))
 
 
 def headline(card: pd.DataFrame) -> str:
@@ -262,32 +298,24 @@ def headline(card: pd.DataFrame) -> str:
             + " Order claims' p-values Holm-Bonferroni adjusted.")
 
 
-def forest_plot(card: pd.DataFrame) -> Figure | None:
-    """Each tested claim's estimate and 95% interval against its margin band, the seeds as dots:
-    values (left) and differences A - B (right)."""
-    tested = card[card["estimate"].notna()]
-    if not len(tested):
-        return None
-    kinds = [k for k in ("value", "order") if (tested["kind"] == k).any()]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 0.6 + 0.5 * len(tested)), squeeze=False,
-                             layout="constrained")
-    palette = sns.color_palette()
-    for ax, kind in zip(axes.flat, kinds):
-        part = tested[tested["kind"] == kind].reset_index(drop=True)
-        for i, r in part.iterrows():
-            if kind == "value":
-                ax.add_patch(plt.Rectangle((r["paper_value"] - r["margin"], i - 0.35), 2 * r["margin"], 0.7,
-                                           color=palette[2], alpha=0.25, lw=0))
-                ax.plot(r["paper_value"], i, "|", color=palette[2], ms=14)
-            ax.plot(r["ci"], [i, i], color=palette[0])
-            ax.plot(r["estimate"], i, "o", color=palette[0])
-            ax.plot(r["seeds"], [i] * len(r["seeds"]), ".", color=palette[3], alpha=0.7)
-        if kind == "order":
-            ax.axvline(0, color="grey", lw=1)
-        ax.set_yticks(range(len(part)), [f"{i} ({r})" if r else i for i, r in zip(part["id"], part["run"])])
-        ax.invert_yaxis()
-        ax.set_title("values: ours (CI, seeds) vs the paper's band" if kind == "value" else "orders: A - B per seed")
-    return fig
+def summary(card: pd.DataFrame, recs) -> Markdown:
+    """The page's first finding: the headline, and which code judged which records."""
+    return Markdown(f"**{headline(card)}**" + (f" ({commits(recs)}.)" if recs else " (no records read.)"))
+
+
+def per_class(card: pd.DataFrame):
+    """Per-class results over seeds of the macro and weighted claims, one table a run; None when none."""
+    return view.per_class(card)
+
+
+def evidence_table(card: pd.DataFrame):
+    """The evidence about the papers' own numbers, each linked to the claims it bears on."""
+    return view.evidence_gt(evidence(), dict(zip(card["id"], anchors(card))))
+
+
+def checks_table(checks: pd.DataFrame):
+    """The data checks (facts about our data from the audit, never counted as claims); None when none."""
+    return view.checks_gt(checks) if len(checks) else None
 
 
 def headlines(results_dir) -> pd.DataFrame | None:
@@ -300,5 +328,25 @@ def headlines(results_dir) -> pd.DataFrame | None:
         rows.append({"run": rec.get("task") or rec.get("run_name") or rec["experiment"], "paper": rec["paper"],
                      "weights": ", ".join(f"{k}: {v if isinstance(v, str) else 'ImageNet'}"
                                           for k, v in w.items()) or "—",
-                     "headline": rec.get("headline", ""), "wall time s": round(rec["wall_time_s"])})
+                     "headline": rec.get("headline", ""), "wall time s": round(rec["wall_time_s"]),
+                     "run name": rec.get("run_name") or rec["experiment"], "seed": rec.get("seed"),
+                     "notebook": rec.get("notebook", "")})
     return pd.DataFrame(rows)
+
+
+def runs_table(results_dir):
+    """Every run record's headline, weights and wall time, grouped by run, each seed linked to its report
+    (the scorecard's own earlier record left out)."""
+    runs = headlines(results_dir)
+    runs = runs[runs["notebook"] != "06_scorecard"] if runs is not None and len(runs) else []
+    return view.runs_gt(runs) if len(runs) else None
+
+
+def records_section(recs):
+    """The records this scorecard read, folded (VERDICTS section 9): each record and its report linked, its
+    run, seed, commit and sha256; None when it read none."""
+    return view.records_html(records_read(recs), commits(recs)) if recs else None
+
+
+legend = view.legend
+forest_plot = view.forest_plot

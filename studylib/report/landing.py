@@ -1,0 +1,242 @@
+"""The claim-first top of a profile's index page: the scorecard's headline and forest plot, one row per claim
+grouped by paper (its verdict badge, our interval and n, flags, stand-in, a link to the evidence), the
+legend of the verdict words, and links to the sibling renders (sweeps, curves).
+
+Everything here reads the scorecard's record (`results/<scorecard task>.json`, `metrics.claims`): the page
+is rebuilt after every task, so what it shows is always what that record says.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from .. import paths
+from .tables import VERDICT_MEANINGS, claim_anchor, fmt_ci, verdict_badge, verdict_word
+
+__all__ = ["Scorecard", "claim_section", "claims_frame", "claims_table", "forest_png", "legend", "navigation", "paper_heading",
+           "read_scorecards", "seed_link"]
+
+SCORECARD_NOTEBOOK = "06_scorecard"
+SEEDS = paths.SHARED_DATA.parent / "seeds"   # the papers' texts, beside the data in ../shared
+SIBLINGS = ("sweep-*", "curves")             # renders beside this profile's folder that the page links
+
+
+class Scorecard:
+    """One scorecard task's record as the landing page reads it: its entry in the index, its headline and
+    claim rows, and the commit that judged them."""
+
+    def __init__(self, entry: dict, record: dict):
+        self.entry, self.record = entry, record
+        self.headline = record.get("headline") or entry.get("headline") or ""
+        self.rows = list(record.get("metrics", {}).get("claims") or [])
+        self.commit = str(record.get("git_commit") or "")
+
+    @property
+    def html(self) -> str:
+        return self.entry.get("html") or f"{self.entry['name']}.html"
+
+
+def read_scorecards(results_dir: Path, entries: list[dict]) -> list[Scorecard]:
+    """The records of the profile's scorecard tasks that ended ok (only those are read: the index is written
+    after every task, and a failed or running scorecard has no record to trust)."""
+    out = []
+    for e in entries:
+        path = Path(results_dir) / f"{e['name']}.json"
+        if e.get("notebook") != SCORECARD_NOTEBOOK or e.get("status") != "ok" or not path.is_file():
+            continue
+        try:
+            out.append(Scorecard(e, json.loads(path.read_text())))
+        except (OSError, ValueError):  # a record being rewritten: the next index write reads it
+            continue
+    return out
+
+
+# ---- links -------------------------------------------------------------------------------------------
+
+def _rel(target: Path, out_dir: Path) -> str:
+    """`target` relative to the page's folder, as a URL path ('' when it cannot be: another drive)."""
+    try:
+        return Path(os.path.relpath(Path(target).resolve(), Path(out_dir).resolve())).as_posix()
+    except ValueError:
+        return ""
+
+
+def seed_link(seed: str, out_dir: Path, seeds_dir: Path | None = None) -> str:
+    """The relative link from the page to a paper's seed text; '' when the file is not there."""
+    path = Path(seeds_dir or SEEDS) / seed if seed else None
+    return _rel(path, out_dir) if path is not None and path.is_file() else ""
+
+
+def navigation(out_dir: Path) -> list[tuple[str, str]]:
+    """(label, relative link) of each sibling render with an index page, the sweeps and the curves: labelled
+    by the title in its index.json, else by its folder's name."""
+    out_dir = Path(out_dir)
+    found = []
+    for pattern in SIBLINGS:
+        for folder in sorted(out_dir.parent.glob(pattern)):
+            page = folder / "index.html"
+            if folder.resolve() == out_dir.resolve() or not page.is_file():
+                continue
+            title = ""
+            try:
+                title = json.loads((folder / "index.json").read_text()).get("title", "")
+            except (OSError, ValueError, AttributeError):
+                pass
+            found.append((title or folder.name, f"../{folder.name}/index.html"))
+    return found
+
+
+# ---- the parts of the page -----------------------------------------------------------------------------
+
+def forest_png(rows: list[dict]) -> str:
+    """The scorecard's forest plot of these claim rows as a base64 PNG ('' when no claim was measured)."""
+    if not any(r.get("estimate") is not None for r in rows):
+        return ""
+    import pandas as pd
+    from .scorecard import forest_plot
+    from .widgets import figure_png
+    fig = forest_plot(pd.DataFrame(rows))
+    return base64.b64encode(figure_png(fig)).decode("ascii") if fig is not None else ""
+
+
+def paper_heading(paper: str, ref: dict, out_dir: Path, seeds_dir: Path | None = None) -> str:
+    """A paper's row-group heading: its id, authors, title, year, and links to its seed text and to it."""
+    e = html.escape
+    who = f"{e(str(ref['authors']))}, " if ref.get("authors") else ""
+    title = f"“{e(str(ref['title']))}”" if ref.get("title") else ""
+    year = f" ({e(str(ref['year']))})" if ref.get("year") else ""
+    links = []
+    if href := seed_link(str(ref.get("seed") or ""), out_dir, seeds_dir):
+        links.append(f"<a class='seed' href='{e(href)}'>seed text</a>")
+    if ref.get("link"):
+        links.append(f"<a class='paper-link' href='{e(str(ref['link']))}'>the paper</a>")
+    return (f"<span class='paper-id'>{e(paper)}</span> {who}<span class='paper-title'>{title}</span>{year}"
+            + (" · " + " · ".join(links) if links else ""))
+
+
+def _num(x) -> float | None:
+    try:
+        return None if x is None or x != x else float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _paper_figure(r: dict) -> str:
+    if r.get("kind") == "order":
+        margin = _num(r.get("margin")) or 0.0
+        return f"{html.escape(str(r.get('paper_value') or ''))}<br><small>(A − B &gt; {margin:g})</small>"
+    value, margin = _num(r.get("paper_value")), _num(r.get("margin"))
+    if value is None:
+        return ""
+    return f"{value:.4f}" + (f" ± {margin:g}" if margin is not None else "")
+
+
+def _ours(r: dict) -> str:
+    est = _num(r.get("estimate"))
+    if est is None:
+        return "<span class='none'>—</span>"
+    n = r.get("n") or 0
+    ci = fmt_ci(r.get("ci"))
+    if r.get("kind") == "order":
+        p = _num(r.get("p_adjusted"))
+        return (f"<span class='est'>A − B {est:+.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}"
+                + (f" · p={p:.3g} (Holm)" if p is not None else "") + "</small>")
+    return f"<span class='est'>{est:.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}</small>"
+
+
+def _flags(r: dict) -> str:
+    """Budget-limited, the arms' flags, the stand-in and, for a claim not tested, why: one line each."""
+    labels = r.get("arm_labels") or {}
+    lines = []
+    if r.get("budget_limited"):
+        lines.append(f"<b>budget-limited</b>: {html.escape(str(r['budget_limited']))}")
+    for arm, flags in (r.get("flags") or {}).items():
+        flags = [str(f) for f in flags or () if str(f) not in str(r.get("budget_limited") or "")]  # said above
+        if flags:
+            lines.append(f"{html.escape(str(labels.get(arm, arm)))}: {html.escape('; '.join(flags))}")
+    if r.get("stand_in"):
+        lines.append(f"<span class='stand-in'>stand-in: {html.escape(str(r['stand_in']))}</span>")
+    if verdict_word(r.get("verdict", "")) == "not testable here" and r.get("note"):
+        lines.append(f"why: {html.escape(str(r['note']))}")
+    return "<br>".join(lines)
+
+
+def claims_frame(scorecards: list[Scorecard]):
+    """One row per claim row of the scorecards (a claim judged on several runs: one row per run), papers in
+    id order, claims in the scorecard's order within each."""
+    import pandas as pd
+    # the scorecard names the run in a row's anchor only when its claim is on several runs (scorecard.anchors)
+    runs_of = Counter(cid for cid, _ in {(r["id"], r.get("run") or "") for s in scorecards for r in s.rows})
+    rows = []
+    for s in scorecards:
+        for r in s.rows:
+            several = runs_of[r["id"]] > 1
+            anchor = claim_anchor(r["id"], r.get("run", "")) if several else claim_anchor(r["id"])
+            where = f"<br><small class='run'>on run {html.escape(r['run'])}</small>" if several and r.get("run") else ""
+            badge = verdict_badge(r.get("verdict", ""), bool(r.get("indicative")), bool(r.get("budget_limited")))
+            sentence = html.escape(str(r.get("sentence") or ""), quote=True)
+            rows.append({
+                "paper": str(r.get("paper", "")),
+                "order": (str(r.get("paper", "")), len(rows)),
+                "claim": (f"<span class='claim-text'>{html.escape(str(r.get('claim', '')))}</span><br>"
+                          f"<code class='claim-id'>{html.escape(r['id'])}</code>{where}"),
+                "figure": _paper_figure(r),
+                "ours": _ours(r),
+                "verdict": f"<span class='verdict-cell' data-verdict='{html.escape(verdict_word(r.get('verdict')))}'"
+                           f" title='{sentence}'>{badge}</span>",
+                "flags": _flags(r),
+                "evidence": f"<a class='evidence' href='{html.escape(s.html)}#{anchor}'>evidence</a>",
+            })
+    frame = pd.DataFrame(rows, columns=["paper", "order", "claim", "figure", "ours", "verdict", "flags", "evidence"])
+    frame = frame.sort_values("order", kind="stable").drop(columns="order").reset_index(drop=True)
+    return frame
+
+
+def claims_table(scorecards: list[Scorecard], papers: dict, out_dir: Path, seeds_dir: Path | None = None) -> str:
+    """The claims as a great_tables table (id "claims"), a row group per paper headed by its reference."""
+    from great_tables import GT
+    frame = claims_frame(scorecards)
+    cells = ["claim", "figure", "ours", "verdict", "flags", "evidence"]
+    heading = lambda pid: paper_heading(pid, papers.get(pid, {}), out_dir, seeds_dir)  # noqa: E731
+    gt = (GT(frame, id="claims", groupname_col="paper")
+          .fmt(lambda x: x, columns=cells)          # the cells are HTML built (and escaped) above
+          .fmt(heading, columns="paper")            # the group headings: each paper's reference and links
+          .cols_label(claim="claim (in the paper's words)", figure="paper (± margin)",
+                      ours="ours (95% interval)", verdict="verdict", flags="flags · stand-in", evidence="")
+          .tab_options(table_font_size="14px", table_width="100%", row_group_font_weight="bold",
+                       row_group_background_color="#f3f3f3", data_row_padding="4px"))
+    return gt.as_raw_html()
+
+
+def legend() -> str:
+    """The verdict words with their colours and meanings, and how margins are read."""
+    items = "".join(f"<li>{verdict_badge(word)} {html.escape(meaning)}</li>" for word, meaning in VERDICT_MEANINGS.items())
+    return (f"<ul class='legend'>{items}"
+            "<li><b>(indicative)</b> after a verdict: the run uses a stand-in (another backbone, dataset or photos, "
+            "named in the row), so the verdict indicates what the paper's setting would give, it does not prove it; "
+            "<b>budget-limited</b>: our cut, not the method, may decide it (the row names the flag)</li></ul>"
+            "<p class='margins'>Margins: each value claim's margin is declared in its paper file before any run, and "
+            "the paper's figure is shown as “paper ± margin”: the band our interval is judged against. An order "
+            "claim “A beats B” is judged on A − B, which must clear its margin (shown as “A − B &gt; margin”). "
+            "Our figure is the mean over the run's seeds with its 95% interval; n is the number of seeds.</p>")
+
+
+def claim_section(scorecards: list[Scorecard], papers: dict, out_dir: Path, seeds_dir: Path | None = None) -> str:
+    """The headline, the forest plot, the claims by paper and the legend."""
+    rows = [r for s in scorecards for r in s.rows]
+    png = forest_png(rows)
+    commits = sorted({s.commit for s in scorecards if s.commit})
+    links = ", ".join(f"<a href='{html.escape(s.html)}'>{html.escape(s.html)}</a>" for s in scorecards)
+    headline = " ".join(html.escape(s.headline) for s in scorecards)
+    return (f"<p class='headline'>{headline}</p>"
+            f"<p class='source'>From the scorecard ({links}"
+            + (f", judged at commit {html.escape(', '.join(c[:12] for c in commits))}" if commits else "")
+            + "), over every seed of each run.</p>"
+            + (f"<img class='forest' alt='forest plot: each claim against its band or zero' "
+               f"src='data:image/png;base64,{png}'>" if png else "")
+            + f"<h2>Claims, by paper</h2>{claims_table(scorecards, papers, out_dir, seeds_dir)}"
+            + f"<h2>How to read the verdicts</h2>{legend()}")
