@@ -200,3 +200,38 @@ def test_a_good_paper_file_adds_its_claims():
     with tempfile.TemporaryDirectory() as d:
         got, _, arms, papers = claims.load_papers(_paper_file(Path(d), {}))
     assert "009.x" in got and papers["009"]["file"].endswith("009.yaml") and set(got) > set(claims.CLAIMS)
+
+
+def _record04_run(folder, run, seed, preds, metrics, **extra):
+    """A record of notebook 04 under run name `run`, its parameters changed by `extra`."""
+    params = {**resolve("04_frozen_vs_full", {"seed": seed, "backbone": "resnet18"}).__dict__, **extra}
+    params["arms"] = [dict(a.__dict__) for a in params["arms"]]
+    rec = records.make_record(run, "003", params, metrics, {}, {}, 1.0, "cpu", [])
+    rec = {**rec.__dict__, "git_commit": "abc", "run_name": run, "task": f"{run}--seed{seed}", "seed": seed,
+           "notebook": "04_frozen_vs_full", "profile": "cpu",
+           "predictions": records.write_predictions(folder / f"{run}--seed{seed}.npz", {"final": preds, "best": preds})}
+    records.write_record(rec, folder / f"{run}--seed{seed}.json")
+
+
+@pytest.mark.parametrize("rung_d, agree", [(0.1, True), (-0.1, False)])
+def test_a_sensitivity_rung_is_judged_beside_its_claim_and_not_counted(tmp_path, rung_d, agree):
+    """VERDICTS section 7: the same comparison at a second input size is shown beside the claim-bearing
+    run's row, which says whether the two verdicts agree; the headline counts the claim-bearing run only."""
+    flat = {"all": _arm([0.5, 0.6, 0.6], cap=10), "new_layers": _arm([0.3, 0.4, 0.4], cap=10)}
+    a, b = _order_preds(0.1)
+    for s in range(5):
+        _record04_run(tmp_path, "04", s, {"all": a[s], "new_layers": b[s]}, flat)
+    a, b = _order_preds(rung_d, seeds=3)
+    for s in range(3):
+        _record04_run(tmp_path, "04-96", s, {"all": a[s], "new_layers": b[s]}, flat, image_size=96, sensitivity=True)
+    card, _ = scorecard.evaluate(scorecard.read(tmp_path), "cpu")
+    rows = card[card["id"] == "003.resnet18.full_beats_frozen"].set_index("run")
+    assert rows.loc["04", "verdict"] == "holds" and bool(rows.loc["04-96", "sensitivity"])
+    assert rows.loc["04-96", "verdict"] == ("holds" if agree else "contradicted")
+    note = rows.loc["04", "note"]
+    assert ("the same verdict" if agree else "the verdict differs") in note
+    assert "48 px (claim-bearing, n = 5)" in note and "96 px (sensitivity rung, n = 3)" in note
+    head = scorecard.headline(card)
+    n_rows = int((~card["sensitivity"].fillna(False).astype(bool)).sum())
+    assert f"in {n_rows} rows" in head and "1 sensitivity rung" in head
+    assert ("1 with the claim-bearing run's verdict" if agree else "0 with the claim-bearing run's verdict") in head

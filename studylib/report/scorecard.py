@@ -97,6 +97,8 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
              if all(arm in pr.get(other, {}) for pr in preds for arm in claim.arms) else None)
     row = verdicts.judge(claim, per_seed, params, profile, run, other=shown, flags=flags, regime=regime)
     row["per_class"] = per_class
+    row["sensitivity"] = bool(params.get("sensitivity"))  # a rung beside the claim-bearing run: not counted
+    row["input_px"] = budget.input_size(params)
     return row
 
 
@@ -162,11 +164,20 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         same = [r for r in rows if r["id"] == cid and r["estimate"] is not None]
         if len(same) > 1:
             agree = len({r["verdict"] for r in same}) == 1
-            note = (f"the same verdict at each of its {len(same)} regimes" if agree else
-                    "the verdict differs between regimes: " + "; ".join(f"{r['run']}: {r['verdict']}" for r in same))
+            where = "; ".join(f"{_regime_name(r)}: {r['verdict']}" for r in same)
+            note = (f"the same verdict at each of its {len(same)} regimes ({where})" if agree else
+                    f"the verdict differs between regimes ({where})")
             for r in same:
                 r["note"] = "; ".join(x for x in (r["note"], note) if x)
+                r["regimes_agree"] = agree
     return pd.DataFrame(rows), pd.DataFrame(checks)
+
+
+def _regime_name(row: dict) -> str:
+    """How a row's regime is named beside the others of its claim: its input size, and 'sensitivity rung'
+    or 'claim-bearing'."""
+    size = f"{row['input_px']} px" if row.get("input_px") else row["run"]
+    return f"{size} ({'sensitivity rung' if row.get('sensitivity') else 'claim-bearing'}, n = {row.get('n')})"
 
 
 def evidence() -> pd.DataFrame:
@@ -290,12 +301,20 @@ def headline(card: pd.DataFrame) -> str:
     """Paper claims counted by verdict, the indicative ones (stand-ins) apart, the budget-limited said."""
     def count(df):
         return ", ".join(f"{n} {v}" for v, n in df["verdict"].value_counts().items()) or "none"
-    direct, indicative = card[~card["indicative"]], card[card["indicative"]]
-    limited = int((card.get("budget_limited", pd.Series(dtype=str)).fillna("") != "").sum())
-    return (f"{card['id'].nunique()} paper claims in {len(card)} rows. Direct: {count(direct)}. "
+    rungs = card["sensitivity"].fillna(False).astype(bool) if "sensitivity" in card else pd.Series(False, card.index)
+    counted = card[~rungs]  # VERDICTS section 7: a sensitivity rung is shown beside its claim, never counted
+    direct, indicative = counted[~counted["indicative"]], counted[counted["indicative"]]
+    limited = int((counted.get("budget_limited", pd.Series(dtype=str)).fillna("") != "").sum())
+    beside = ""
+    if rungs.any():
+        same = int(card[rungs].get("regimes_agree", pd.Series(dtype=bool)).fillna(False).astype(bool).sum())
+        beside = (f" Beside them, {int(rungs.sum())} sensitivity rung{'s' if rungs.sum() > 1 else ''} (another "
+                  f"input size), not counted: {same} with the claim-bearing run's verdict, {int(rungs.sum()) - same} "
+                  "with another.")
+    return (f"{counted['id'].nunique()} paper claims in {len(counted)} rows. Direct: {count(direct)}. "
             f"Indicative (stand-ins): {count(indicative)}."
             + (f" {limited} of the inconclusive are budget-limited (our cut decides them)." if limited else "")
-            + " Order claims' p-values Holm-Bonferroni adjusted.")
+            + beside + " Order claims' p-values Holm-Bonferroni adjusted.")
 
 
 def summary(card: pd.DataFrame, recs) -> Markdown:

@@ -175,6 +175,9 @@ class PartialVsFullParams:
     val_from_train: float = 0.0    # 001: 0.2 (Training split 8:2); else PublicTest / the recorded val split
     max_train: int | None = None
     max_eval: int | None = None
+    # A sensitivity rung (VERDICTS section 7): the same comparison at another regime (a larger input size),
+    # judged and shown beside the claim-bearing run, never counted in the scorecard's headline
+    sensitivity: bool = False
     # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1.
     # The paper gives no epochs or rates: each arm trains until validation stops improving (patience 3)
     # within 30 epochs, at the rate of its grid that validation prefers (B's grid is the smaller rates)
