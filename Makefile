@@ -16,8 +16,16 @@ $(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+# JupyterLab's settings overrides for `make lab` (no "Jupyter news" popup, no update check), read from
+# the venv's application settings folder
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): jupyter/overrides.json $(VENV)/.installed
+	mkdir -p $(@D)
+	cp jupyter/overrides.json $@
+
 ## install: create .venv (if needed) and install studylib with the exact dependencies of requirements.lock
-install: $(VENV)/.installed
+##          (and JupyterLab's settings overrides, jupyter/overrides.json)
+install: $(VENV)/.installed $(LAB_OVERRIDES)
 
 ## lock: re-resolve pyproject.toml (dev extra included) into requirements.lock; UPGRADE=1 takes the newest
 lock:
@@ -46,7 +54,7 @@ bench: install
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_seeds.py
 
-## lab: open JupyterLab on the notebooks
+## lab: open JupyterLab on the notebooks (as cloned, each runs the demo profile's settings on generated data)
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 

@@ -105,9 +105,66 @@ def crosstab_votes(data_dir, cache_dir=None) -> pd.DataFrame:
 
 # --- what notebook 01 shows, one call per cell --------------------------------------------------------
 
-def load_fer(data_dir, datasets) -> dict[str, ImageDataset]:
-    """FER2013's three splits by usage name, or {} when fer2013 is not audited."""
-    return {s: fer2013.load(data_dir, s) for s in fer2013.USAGES} if "fer2013" in datasets else {}
+# The rows of `check.check` each audited dataset needs (FERPlus's votes are read against FER2013's rows).
+NEEDS = {"fer2013": ("FER2013",), "ferplus": ("FER2013", "FERPlus votes"), "deepweeds": ("DeepWeeds labels",),
+         "faces": ("LFW faces 8x30",), "plants": ("Plant Seedlings",)}
+NAMES = {"fer2013": "FER2013", "ferplus": "FERPlus", "deepweeds": "DeepWeeds", "faces": "LFW faces",
+         "plants": "Plant Seedlings"}
+CHECKSUM_WORDS = {"verified": "verified (the published sha256)", "mismatch": "MISMATCH", "n/a": "n/a (generated)",
+                  "-": "—"}
+USABLE = ("ok", "checksum mismatch")  # a file differing from the published one is audited (the check flags it)
+
+
+def _skip_line(dataset: str, status: pd.DataFrame, datasets) -> str:
+    """'' when the dataset's section runs, else the one line saying why it is skipped."""
+    name = NAMES.get(dataset, dataset)
+    if dataset not in datasets:
+        return f"**{name}** is not audited in this run (its `datasets` parameter leaves it out)."
+    rows = status.set_index("dataset").reindex(list(NEEDS.get(dataset, ())))
+    bad = rows[~rows["status"].isin(USABLE)]
+    if bad.empty:
+        return ""
+    hint = "(`studylib data check --data-dir DIR` says what belongs where and how to get it)"
+    if list(bad.index) == [rows.index[-1]] and bad["status"].iloc[0] == "missing":  # its own file, absent
+        return f"**{bad.index[0]}** is not in the data folder: this section is skipped {hint}."
+    return f"**{name}** is skipped: " + "; ".join(_why(label, r) for label, r in bad.iterrows()) + f" {hint}."
+
+
+def _why(label: str, row) -> str:
+    """What is wrong with one dataset of the check (a partial one: the first sentence of its fix)."""
+    if row["status"] == "missing":
+        return f"{label} is not in the data folder"
+    partial = f" ({str(row['fix']).split('. ')[0]})" if row["status"] == "partial" else ""
+    return f"{label} is {row['status']}{partial}"
+
+
+def sections(status: pd.DataFrame, datasets) -> dict[str, str]:
+    """Which of the audit's sections run, from the data check (`check.check`): {dataset: '' when its
+    section runs, else the one line saying why it is skipped (not audited, absent, unusable)}."""
+    return {d: _skip_line(d, status, datasets) for d in NEEDS}
+
+
+def _runs(plan, dataset: str) -> bool:
+    """Whether a dataset's section runs: `plan` is `sections(...)`, or a plain list of dataset names."""
+    return plan.get(dataset) == "" if isinstance(plan, dict) else dataset in plan
+
+
+def check_table(status: pd.DataFrame) -> pd.DataFrame:
+    """The data check as the audit shows it, one row per dataset: status, size, checksum verdict, the first
+    16 hex digits of its sha256 (of the file, or of a folder over its images) and the fix when absent."""
+    table = status[["dataset", "status"]].copy()
+    for col in ("rows", "classes"):
+        table[col] = status[col].map(lambda v: "—" if pd.isna(v) else f"{int(v):,}")
+    table["checksum"] = status["checksum"].map(CHECKSUM_WORDS).fillna(status["checksum"])
+    table["sha256 (first 16)"] = status["sha256"].map(lambda h: h[:16] if h else "—")
+    table["needed by"] = status["required"].map({True: "every profile", False: "gpu profile only"})
+    table["fix"] = status["fix"]
+    return table.set_index("dataset")
+
+
+def load_fer(data_dir, plan) -> dict[str, ImageDataset]:
+    """FER2013's three splits by usage name, or {} when its section does not run (`sections`)."""
+    return {s: fer2013.load(data_dir, s) for s in fer2013.USAGES} if _runs(plan, "fer2013") else {}
 
 
 def blank_rows(fer: dict[str, ImageDataset]) -> list[int]:
@@ -120,6 +177,19 @@ def duplicates(fer: dict[str, ImageDataset], enabled: bool) -> dict:
     return duplicate_summary(duplicate_groups(list(fer.values()))) if fer and enabled else {}
 
 
+def agreement(data_dir, plan) -> dict | None:
+    """`ferplus_agreement` when FERPlus's section runs, else None."""
+    return ferplus_agreement(data_dir) if _runs(plan, "ferplus") else None
+
+
+def record_metrics(fer: dict, blank: list[int], dups: dict, agree: dict | None) -> dict:
+    """What the audit's record keeps: FER2013's majority baseline (PrivateTest), blank images, duplicates,
+    FERPlus agreement (None, or {}, for a dataset not audited)."""
+    return {"fer2013_majority_baseline": majority_baseline(fer["Training"], fer["PrivateTest"]) if fer else {},
+            "blank_images": len(blank) if fer else None, "duplicates": dups,
+            "ferplus_agreement": agree["agreement"] if agree else None}
+
+
 def oddities_table(blank: list[int], dups: dict) -> pd.DataFrame:
     """The blank images and the duplicates as one small table a reader reads (finding, count, why it
     matters), instead of a printed dict."""
@@ -128,7 +198,8 @@ def oddities_table(blank: list[int], dups: dict) -> pd.DataFrame:
            "images in duplicate groups": "",
            "groups across splits": "the same image in Training and a test split: test images leak into training",
            "groups with conflicting labels": "the same image under two labels"}
-    counts = [len(blank), *(dups.get(k, 0) for k in ("groups", "images", "cross_split_groups", "label_conflict_groups"))]
+    keys = ("groups", "images", "cross_split_groups", "label_conflict_groups")
+    counts = [len(blank), *(dups[k] if dups else "not searched" for k in keys)]  # find_duplicates off: {}
     return pd.DataFrame({"finding": list(why), "count": counts, "why it matters": list(why.values())})
 
 
@@ -138,17 +209,18 @@ def sample_indices(ds: ImageDataset, n: int) -> list[int]:
     return [int(i) for c in range(ds.num_classes) for i in np.flatnonzero(ds.labels == c)[:per_class]]
 
 
-def ferplus_counts(data_dir, datasets) -> pd.DataFrame:
+def ferplus_counts(data_dir, plan) -> pd.DataFrame:
     """FERPlus class counts per split under plurality and majority labels (empty when not audited)."""
-    if "ferplus" not in datasets:
+    if not _runs(plan, "ferplus"):
         return pd.DataFrame()
     return pd.DataFrame({f"{m} {s}": ferplus.load(data_dir, s, mode=m, num_classes=10).class_counts()
                          for m in ("plurality", "majority") for s in fer2013.USAGES})
 
 
-def deepweeds_folds(data_dir, datasets) -> tuple[pd.DataFrame, str]:
-    """Class counts of every official DeepWeeds fold and split, and a one-line imbalance summary."""
-    if "deepweeds" not in datasets:
+def deepweeds_folds(data_dir, plan) -> tuple[pd.DataFrame, str]:
+    """Class counts of every official DeepWeeds fold and split, and a one-line imbalance summary (empty
+    when its section does not run)."""
+    if not _runs(plan, "deepweeds"):
         return pd.DataFrame(), ""
     root = deepweeds.root_of(data_dir)
     labels = deepweeds.read_labels(root / "labels" / "labels.csv", "labels")
@@ -160,11 +232,11 @@ def deepweeds_folds(data_dir, datasets) -> tuple[pd.DataFrame, str]:
     return df, line
 
 
-def image_folders(data_dir, datasets, image_size: int, seed: int) -> dict[str, dict[str, ImageDataset]]:
-    """The ImageFolder sets among `datasets` (faces, plants), each as its recorded train/val/test split."""
+def image_folders(data_dir, plan, image_size: int, seed: int) -> dict[str, dict[str, ImageDataset]]:
+    """The ImageFolder sets whose sections run (faces, plants), each as its recorded train/val/test split."""
     from .splits import load_splits
     return {name: load_splits(name, data_dir, image_size=image_size, seed=seed)
-            for name in datasets if name in ("faces", "plants")}
+            for name in ("faces", "plants") if _runs(plan, name)}
 
 
 def folder_summary(folders: dict) -> pd.DataFrame:
@@ -178,9 +250,16 @@ def browsable(fer: dict, folders: dict) -> dict[str, ImageDataset]:
                                                           for k, v in sp.items()}
 
 
-def headline(fer: dict, base: dict, n_blank: int, datasets) -> str:
-    """The audit's one line for the index."""
+def agreement_line(agree: dict) -> str:
+    """FERPlus against FER2013's labels, in one sentence."""
+    return (f"{agree['named_rows']:,} named rows ({agree['empty_name_rows']:,} with an empty image name: not a "
+            f"face); FERPlus's plurality (over the 7 shared emotions) agrees with FER2013's label on "
+            f"**{agree['agreement']:.1%}** of them.")
+
+
+def headline(fer: dict, base: dict, n_blank: int, plan) -> str:
+    """The audit's one line for the index (`plan`: `sections(...)`, or the dataset names)."""
     if not fer:
-        return "audit of " + ", ".join(datasets)
+        return "audit of " + (", ".join(d for d in NEEDS if _runs(plan, d)) or "no dataset present")
     return (f"FER2013 majority baseline {base['accuracy']:.1%} ({base['class']}); "
             f"imbalance {imbalance_ratio(fer['Training']):.1f}:1; {n_blank} blank images")

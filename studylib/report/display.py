@@ -1,7 +1,9 @@
 """What every report shows: the title, the header block, claims beside our figures, verdict sentences."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from IPython.display import Markdown, display
@@ -11,7 +13,8 @@ from ..train.experiment import PROTOCOLS
 from . import records
 from .tables import fmt_ci
 
-__all__ = ["claims_table", "header_markdown", "say", "title", "verdict_label", "verdict_sentence", "weights_of"]
+__all__ = ["claims_table", "header_markdown", "lr_search", "nav_markdown", "say", "settings_text", "title",
+           "verdict_label", "verdict_sentence", "weights_of"]
 
 
 def title(text: str, profile: str) -> str:
@@ -23,12 +26,46 @@ def title(text: str, profile: str) -> str:
     return f"{text} [{profile} profile]"
 
 
+SCORECARD = "06_scorecard.html"  # the scorecard's report, beside every report of a profile (its run's name)
+
+
+def seed_of(task_name: str) -> str:
+    """The seed a task's name ends with ("04_frozen_vs_full--seed3" -> "3"), else the name."""
+    m = re.search(r"--seed(\d+)$", task_name)
+    return m.group(1) if m else task_name
+
+
+def nav_markdown(task_name: str, siblings: list | None = None) -> str:
+    """The links a runner's report carries (relative: reports lie side by side): the profile's index, the
+    scorecard, and its run's seeds, itself unlinked in bold ("seeds: **0** · [1](run--seed1.html) · …")."""
+    parts = ["[index](index.html)", f"[scorecard]({SCORECARD})"]
+    if siblings and len(siblings) > 1:
+        parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else
+                                             f"[{seed_of(n)}]({quote(n, safe='=,')}.html)" for n in siblings))
+    return " · ".join(parts)
+
+
+def _weights_line(weights: dict) -> str:
+    """The weights in a few words: "efficientnet_lite0 ImageNet (`file`)", "small_cnn random init"."""
+    return "; ".join(f"{name} {w}" if isinstance(w, str) else f"{name} ImageNet (`{Path(str(w['file'])).name}`)"
+                     for name, w in weights.items())
+
+
 def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
-                    cuts: list | None = None, settings: list | None = None) -> str:
-    """The title and header block: parameters, data files + sha256, weights, versions, device, commit."""
-    lines = [f"## {title(text, profile)}", "",  # a heading below the notebook's own title (one H1 a report)
-             f"**Profile** `{profile}` · **device** `{device}` · **git commit** `{records.git_commit()[:12]}` · "
-             "**versions** " + ", ".join(f"{k} {v}" for k, v in records.library_versions().items()), ""]
+                    cuts: list | None = None, settings: list | None = None, nav: str = "",
+                    sizes: dict | None = None) -> str:
+    """The header block under the notebook's title (its one H1; the header adds no heading): what this run
+    is (`text`, one bold line; "" for none), the links (`nav`), profile, seed, device, weights and split
+    sizes, the DEMO/SMOKE warning, what the run changes from the papers; the provenance (data files +
+    sha256, weights files, commit, versions, every parameter) folded."""
+    seed = params.get("seed")
+    trains = seed is not None and "train" in params  # the audit and the scorecard have a seed that seeds nothing
+    facts = [f"**profile** `{profile}`"] + ([f"**seed** {seed}"] if trains else []) + [f"**device** `{device}`"]
+    if weights:
+        facts.append(f"**weights** {_weights_line(weights)}")
+    if sizes:
+        facts.append("**images** " + ", ".join(f"{k} {n:,}" for k, n in sizes.items()))
+    lines = ([f"**{text}**", ""] if text else []) + ([nav, ""] if nav else []) + [" · ".join(facts), ""]
     if profile == "demo":
         lines += ["> **DEMO**: generated data, tiny settings. Figures below show that the pipeline runs; "
                   "they say nothing about the papers.", ""]
@@ -41,15 +78,17 @@ def header_markdown(text: str, profile: str, params: dict, sources: dict, weight
         lines += ["**What this run changes from the papers:**", ""] + [f"- {c}" for c in cuts] + [""]
     if settings:
         lines += [f"- {s}" for s in settings] + [""]
+    lines += ["<details><summary>Provenance: data files, weights, code, versions, all parameters</summary>", "",
+              f"**git commit** `{records.git_commit()[:12]}` · **versions** "
+              + ", ".join(f"{k} {v}" for k, v in records.library_versions().items()), ""]
     if sources:
-        lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()]
+        lines += ["| data file | sha256 |", "|---|---|"] + [f"| `{p}` | `{h[:16]}…` |" for p, h in sources.items()] + [""]
     if weights:
-        lines += ["", "| weights | file | sha256 |", "|---|---|---|"]
-    for name, w in weights.items():
-        lines.append(f"| {name} | {w} | — |" if isinstance(w, str) else
-                     f"| {name} | `{Path(w['file']).name}` | `{str(w['sha256'])[:16]}…` |")
-    lines += ["", "<details><summary>All parameters</summary>", "",
-              "| parameter | value |", "|---|---|"] + [f"| `{k}` | `{v!r}` |" for k, v in params.items()]
+        lines += ["| weights | file | sha256 |", "|---|---|---|"]
+        lines += [f"| {name} | {w} | — |" if isinstance(w, str) else
+                  f"| {name} | `{Path(str(w['file'])).name}` | `{str(w['sha256'])[:16]}…` |" for name, w in weights.items()]
+        lines += [""]
+    lines += ["| parameter | value |", "|---|---|"] + [f"| `{k}` | `{v!r}` |" for k, v in params.items()]
     lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -70,47 +109,70 @@ def verdict_label(verdict: str, indicative) -> str:
     return verdict + (" (indicative)" if indicative else "")
 
 
+def _p(p) -> str:
+    """A p-value: 3 decimals, "< 0.001" below."""
+    return "" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _other(c: dict) -> str:
     """The claim under the test protocol it is not judged on: shown, never counted."""
     o = c.get("other_protocol")
     if not o or o.get("estimate") is None:
         return ""
-    return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.4f} {fmt_ci(o.get('ci'))}, {o['verdict']}"
+    return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.3f} {fmt_ci(o.get('ci'))}, {o['verdict']}"
 
 
 def claims_table(claims: list[dict]) -> pd.DataFrame | None:
-    """The paper's claim beside our figure, as a table for display (None when there is none)."""
+    """The paper's claim beside our figure, as a table for display (None when there is none): figures to 3
+    decimals, the paper's to 4 (as its percentages state them). The other protocol's figure and the notes
+    are in the verdict's paragraph below it (`verdict_sentence`), not cut short in a table cell."""
     if not claims:
         return None
     seed = next((c["this_seed"] for c in claims if c.get("this_seed") is not None), None)
     verdict = "verdict" if seed is None else f"verdict (seed {seed} alone)"
-    return pd.DataFrame([{"claim": c["claim"], "paper": c["paper_value"],
-                          "ours": None if c.get("estimate") is None else round(c["estimate"], 4),
-                          "95% CI": fmt_ci(c.get("ci")), "n seeds": c.get("n"), "p (unadj.)": c.get("p"),
-                          verdict: verdict_label(c["verdict"], c.get("indicative")),
-                          "tested": PROTOCOLS.get(c.get("test_protocol"), ""),
-                          "other protocol (not counted)": _other(c),
-                          "note": "; ".join(x for x in (c.get("stand_in"), c.get("protocol"), c.get("note")) if x)}
-                         for c in claims])
+    rows = []
+    for c in claims:
+        paper = c["paper_value"]
+        row = {"claim": c["claim"], "paper": f"{paper:.4f}" if isinstance(paper, float) else paper,
+               "ours [95% CI]": "" if c.get("estimate") is None else f"{c['estimate']:.3f} {fmt_ci(c.get('ci'))}"}
+        if seed is None:  # a seed's report: one seed, said in the verdict's column
+            row["n seeds"] = c.get("n")
+        row.update({"p (unadj.)": _p(c.get("p")), verdict: verdict_label(c["verdict"], c.get("indicative")),
+                    "tested at": PROTOCOLS.get(c.get("test_protocol"), "")})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("claim")
 
 
-def verdict_sentence(claims: list[dict]) -> str:
-    """One plain-language paragraph, computed from the claim rows of this run."""
+def verdict_sentence(claims: list[dict], seeds: int | None = None) -> str:
+    """One plain-language paragraph, computed from the claim rows of this run. In a seed's report (rows
+    with `this_seed`): "this seed alone: …", then where the pooled verdict over the run's `seeds` is (the
+    scorecard, linked), which is not known when the seed's report is made."""
     if not claims:
         return "**Verdict.** This run tests no claim of the registry."
+    seed = next((c["this_seed"] for c in claims if c.get("this_seed") is not None), None)
     parts = []
     for c in claims:
-        ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.4f} {fmt_ci(c.get('ci'))}, n = {c.get('n')}"
+        n = "" if seed is not None else f", n = {c.get('n')}"
+        ours = "" if c.get("estimate") is None else f"ours {c['estimate']:.3f} {fmt_ci(c.get('ci'))}{n}"
         tested = f"tested at the {PROTOCOLS[c['test_protocol']]}" if c.get("test_protocol") and ours else ""
         other = f"{_other(c)} (shown, not counted)" if _other(c) else ""
         extra = "; ".join(x for x in (ours, tested, other, f"indicative: {c['stand_in']}" if c.get("indicative") else "",
-                                      c.get("note", "")) if x)
+                                      c.get("protocol", ""), c.get("note", "")) if x)
         parts.append(f"{c['claim']}: **{c['verdict']}**" + (f" ({extra})" if extra else ""))
-    seed = next((c["this_seed"] for c in claims if c.get("this_seed") is not None), None)
+    said = "; ".join(parts) + "." if len(parts) == 1 else "\n\n" + "\n".join(f"- {x}" for x in parts) + "\n\n"
     if seed is None:
-        return "**Verdict.** " + "; ".join(parts) + "."
-    return (f"**This seed alone (seed {seed}).** " + "; ".join(parts) + ". **Pooled over every seed** of this run, "
-            "each claim is judged on the [scorecard](06_scorecard.html) (VERDICTS.md: one seed is never a verdict).")
+        return "**Verdict.** " + said
+    pooled = f"the run's {seeds} seeds" if seeds and seeds > 1 else "every seed of the run"
+    return (f"**This seed alone (seed {seed}).** " + said + f" **Pooled over {pooled}:** see the "
+            f"[scorecard]({SCORECARD}), which judges each claim on all of them (order claims' p-values Holm-adjusted "
+            "across the profile); that verdict is not known when a seed's report is made, and may differ from this seed's "
+            "(VERDICTS.md: one seed is never a verdict).")
+
+
+def settings_text(params: dict) -> str:
+    """Chosen settings in words: {"svc__C": 0.1, "svc__kernel": "linear"} -> "C 0.1, kernel linear"."""
+    return ", ".join(f"{k.split('__')[-1]} {v:g}" if isinstance(v, float) else f"{k.split('__')[-1]} {v}"
+                     for k, v in params.items())
 
 
 def say(text: str) -> None:
@@ -119,16 +181,29 @@ def say(text: str) -> None:
 
 
 def paper_beside(results: dict, notebook: str, metric_names) -> pd.DataFrame:
-    """Our figures per arm beside the paper's (from the registry's value claims and their `also` figures)."""
+    """Our figures per arm beside the paper's (from the registry's value claims and their `also` figures),
+    both as fractions to 3 decimals."""
     from ..study.claims import CLAIMS, arm_id
     rows = {}
     for arm, res in results.items():
-        row = {k: res["metrics"][k] for k in metric_names}
+        row = {k.replace("_", " "): f"{res['metrics'][k]:.3f}" for k in metric_names}
         paper = {}
         for c in CLAIMS.values():
             if c.notebook == notebook and c.kind == "value" and c.arms == (arm_id(notebook, arm),) and not c.untestable:
                 paper = {**c.also, c.metric: c.value}
-        row["paper P / R / F1"] = " / ".join(f"{100 * paper[k]:.2f}" for k in ("precision_macro", "recall_macro",
-                                                                               "f1_macro") if k in paper)
+        row["paper P / R / F1"] = " / ".join(f"{paper[k]:.3f}" for k in ("precision_macro", "recall_macro",
+                                                                         "f1_macro") if k in paper)
         rows[arm] = row
-    return pd.DataFrame(rows).T.round(4)
+    return pd.DataFrame(rows).T
+
+
+def lr_search(outcomes: dict) -> None:
+    """The learning-rate search, when an arm searched: a line saying how, and its table (one row per arm and
+    rate: best epoch, stopping epoch, best validation score, the choice). Nothing when no arm searched."""
+    from ..study.arms import selection_table
+    table = selection_table(outcomes)
+    if table is None:
+        return
+    say("**Learning rates chosen on validation** (seed 0, each rate trained until validation stopped improving, "
+        "within the epoch cap): every seed then trains at the chosen rate. Test is never read for the choice.")
+    display(table.rename(index=lambda v: f"{v:g}" if isinstance(v, float) else v))  # rates as written: 0.001, 3e-05

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["learning_curves", "confusion_matrix", "per_class_f1", "class_distribution", "image_grid", "face_prediction"]
+__all__ = ["arm_curves", "learning_curves", "show_learning_curves", "confusion_matrix", "per_class_f1", "class_distribution", "image_grid", "face_prediction"]
 
 
 def learning_curves(history: pd.DataFrame, title: str = "", best_epoch: int | None = None) -> Figure:
@@ -187,12 +188,57 @@ def class_distributions(folders: dict) -> Figure:
     return fig
 
 
+def arm_curves(outcomes: dict, title: str = "") -> Figure:
+    """Every arm's learning curves on shared axes, one line per arm in each panel: train loss, validation
+    loss, validation accuracy (one colour per arm throughout); a dot marks the epoch each arm's
+    validation chose (its best epoch).
+
+    Args:
+        outcomes: {name: train.Outcome} (or anything with `.fit.history` and `.fit.best_epoch`), or
+            {name: (history, best_epoch)}.
+        title: figure title.
+
+    Returns:
+        The Figure (three panels, x shared; the two loss panels share y).
+    """
+    curves = {name: (o if isinstance(o, tuple) else (o.fit.history, o.fit.best_epoch)) for name, o in outcomes.items()}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharex=True, layout="constrained")
+    axes[1].sharey(axes[0])
+    panels = [("train_loss", "train loss"), ("val_loss", "validation loss"), ("val_acc", "validation accuracy")]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (name, (h, best)) in enumerate(curves.items()):
+        colour = colours[i % len(colours)]
+        for ax, (col, _) in zip(axes, panels):
+            if col not in h or not len(h):
+                continue
+            ax.plot(h["epoch"], h[col], color=colour, marker="o" if len(h) <= 20 else None, markersize=3, label=name)
+            row = h.loc[h["epoch"] == best]
+            if col != "train_loss" and len(row):  # the chosen epoch: a marker, not a line
+                ax.scatter(row["epoch"], row[col], s=60, facecolor="none", edgecolor=colour, linewidth=1.5, zorder=3)
+    for ax, (_, label) in zip(axes, panels):
+        ax.set(xlabel="epoch", title=label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("loss")
+    axes[2].set_ylabel("accuracy")
+    if curves:
+        handles, labels = axes[2].get_legend_handles_labels()
+        handles.append(Line2D([], [], marker="o", markersize=8, linestyle="", markerfacecolor="none",
+                              markeredgecolor="grey"))  # a legend entry only, drawn on no axes
+        labels.append("epoch chosen on validation")
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def show_learning_curves(outcomes: dict, classes: list[str] | None = None) -> None:
-    """Show each arm's learning curves (and, given the class names, its test confusion matrix)."""
-    for o in outcomes.values():
-        plt.show(learning_curves(o.fit.history, o.name, o.fit.best_epoch))
-        if classes is not None:
-            plt.show(confusion_matrix(o.metrics["confusion"], classes, f"{o.name} (test)"))
+    """Show every arm's learning curves in one figure (`arm_curves`) and, given the class names, the test
+    confusion matrix of the arm best on validation (one matrix, not one per arm)."""
+    plt.show(arm_curves(outcomes))
+    if classes is not None and outcomes:
+        best = max(outcomes.values(), key=lambda o: o.val["acc"])
+        plt.show(confusion_matrix(best.metrics["confusion"], classes, f"{best.name}: test (best on validation)"))
 
 
 def face_prediction(rgb: np.ndarray, box, crop: np.ndarray, probs: pd.Series) -> Figure:

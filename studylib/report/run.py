@@ -20,6 +20,7 @@ from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study import verdicts
 from ..study.experiments import as_dict, resolve
+from ..study.profile import interactive_task
 from ..models.weights import allow_random_fallback
 from ..study.task import SMOKE_SUFFIX, Task, TaskPaths
 from ..train import resolve_device, seed_everything
@@ -36,7 +37,7 @@ class Run:
 
     notebook: str
     p: object                         # the notebook's parameters dataclass (study.experiments)
-    task: Task                        # what the runner handed the notebook (an interactive session: the defaults)
+    task: Task                        # what the runner handed the notebook (interactive: the demo profile's run)
     started: float = dataclasses.field(default_factory=time.perf_counter)
     sources: dict = dataclasses.field(default_factory=dict)
     weights: dict = dataclasses.field(default_factory=dict)
@@ -47,8 +48,9 @@ class Run:
         """Resolve the notebook's parameters (its defaults, then the task's), seed every RNG with the
         task's seed before anything random is built (Run All twice in one kernel gives the same record),
         and start the clock. `task`: the notebook's `task` parameter (empty in an interactive session:
-        the notebook's defaults on the demo data)."""
-        task = task if isinstance(task, Task) else Task.from_dict(task, notebook)
+        the demo profile's run of the notebook, `study.profile.interactive_task`, on the demo data)."""
+        if not isinstance(task, Task):
+            task = Task.from_dict(task, notebook) if task else interactive_task(notebook)
         if task.notebook != notebook:
             raise ValueError(f"task {task.name} is of notebook {task.notebook}, not {notebook}")
         where = f"notebook {notebook}" + (f", run {task.run} of profile {task.profile}" if task.run else "")
@@ -60,7 +62,32 @@ class Run:
 
     profile = property(lambda self: self.task.profile, doc="the profile the task belongs to")
     run_name = property(lambda self: self.task.run or self.notebook, doc="the profile's run name")
-    cuts = property(lambda self: list(self.task.cuts), doc="what the profile and the run change from the papers")
+    @property
+    def cuts(self) -> list:
+        """What the report lists as changed from the papers: the run's own cuts, after the profile-wide ones
+        (a stand-in backbone, the test protocol) when the notebook fine-tunes a pretrained backbone (its
+        parameters have one: 02, 04, 05) or judges every run (the scorecard, which reads their records).
+        The others list only their run's own: the data audit trains nothing, and paper 003's small CNN,
+        trained from scratch, says its settings in its own cuts and its header line."""
+        own = list(self.task.run_cuts)
+        shared = list(self.task.cuts[:len(self.task.cuts) - len(own)])
+        concerned = hasattr(self.p, "backbone") or getattr(type(self.p), "READS", None) == "records"
+        return (shared if concerned else []) + own
+
+    @property
+    def siblings(self) -> list:
+        """The run's tasks at this grid point, one per seed (a smoke run keeps one task a run: none)."""
+        return [] if self.profile.endswith(SMOKE_SUFFIX) else list(self.task.siblings)
+
+    @property
+    def seeds(self) -> int:
+        """How many seeds the run has (its tasks at this grid point)."""
+        return max(1, len(self.siblings))
+
+    def nav(self) -> str:
+        """The header's links (the index, the scorecard, the run's other seeds): for a runner's task only,
+        whose report lies beside them ("" in an interactive session)."""
+        return show.nav_markdown(self.task.name, self.siblings) if self.results_dir else ""
     results_dir = property(lambda self: self.task.results_dir, doc="where the record goes ('': none)")
 
     @property
@@ -117,16 +144,20 @@ class Run:
         self.sources.update({paths.shown(p, self.data_dir): h for p, h in sources.items()})
 
     def header(self, text: str, *datasets, model=None) -> None:
-        """Record the data read (and the model's weights) and display the report's header block."""
+        """Record the data read (and the model's weights) and display the report's header block, with the
+        datasets' sizes."""
         self.add_sources(data_sources(*datasets))
         if model is not None:
             self.weights.update(show.weights_of(model))
-        self.show_header(text)
+        self.show_header(text, {ds.split: len(ds) for ds in datasets})
 
-    def show_header(self, text: str) -> None:
-        """Display the header block with what is recorded so far."""
+    def show_header(self, text: str, sizes: dict | None = None) -> None:
+        """Display the header block with what is recorded so far. `text`: what this run is, one line under
+        the notebook's title (its markdown H1, the report's one title); a text that repeats that title
+        ("01 · Data audit") is not shown again."""
+        text = "" if text.startswith(f"{self.notebook[:2]} ·") else text
         display(Markdown(show.header_markdown(text, self.profile, as_dict(self.p), self.sources, self.weights,
-                                              self.device, self.cuts, self.settings())))
+                                              self.device, self.cuts, self.settings(), self.nav(), sizes)))
 
     def settings(self) -> list[str]:
         """The numbers behind named settings this run uses (augmentation presets), for the header."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "outcome_row", "results_table",
-           "verdict_badge", "verdict_word"]
+__all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "fmt_count", "fmt_seconds", "outcome_row",
+           "results_table", "verdict_badge", "verdict_word"]
 
 
 def fmt_ci(ci) -> str:
@@ -17,27 +17,42 @@ def fmt_ci(ci) -> str:
     return f"[{lo:.3f}, {hi:.3f}]"
 
 
+def fmt_count(n) -> str:
+    """A parameter count in a few characters: "13,098", "3.38 M"; "" for None."""
+    if n is None:
+        return ""
+    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n:,}"
+
+
+def fmt_seconds(s) -> str:
+    """A duration: "45 s", "12.5 min", "2.3 h"."""
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def _unbroken(text: str) -> str:
+    """Text a table cell does not wrap inside (an interval: "[0.086,\u00a00.210]")."""
+    return text.replace(" ", "\u00a0")
+
+
 def outcome_row(o) -> dict:
-    """One trained arm (`train.Outcome`) as a table row: val and test figures with their 95% intervals."""
+    """One trained arm (`train.Outcome`) as a table row of text, figures to 3 decimals: the epoch chosen on
+    validation and the last one, validation accuracy, test accuracy and macro F1 of the chosen epoch with
+    their 95% intervals, the last epoch's, and the cost."""
     m, f = o.metrics, o.protocol("final")
     info = o.model_info
     weights = (info.get("weights") if info.get("weights_source") == "SMOKE" else
                "ImageNet" if info.get("pretrained") else "random init")  # SMOKE: random init in place of the file
-    return {"setting": o.name, "weights": weights,
-            "lr": o.config.lr if o.config else None, "best epoch": o.fit.best_epoch,
-            "final epoch": f["epoch"], "val acc": o.val["acc"],
-            "test acc": m["accuracy"], "acc 95% CI": fmt_ci(o.ci["accuracy"]),
-            "test macro F1": m["f1_macro"], "macro F1 95% CI": fmt_ci(o.ci["macro_f1"]),
-            "test acc (final epoch)": f["metrics"]["accuracy"],
-            "test macro F1 (final epoch)": f["metrics"]["f1_macro"],
-            "macro P": m["precision_macro"], "macro R": m["recall_macro"],
-            "weighted F1": m["f1_weighted"], "trainable params": o.model_info.get("trainable_params"),
-            "train s": round(o.seconds)}
+    return {"setting": o.name, "weights": weights, "lr": f"{o.config.lr:g}" if o.config else "",
+            "epoch: best / last": f"{o.fit.best_epoch} / {f['epoch']}", "val acc": f"{o.val['acc']:.3f}",
+            "test acc [95% CI]": f"{m['accuracy']:.3f} {_unbroken(fmt_ci(o.ci['accuracy']))}",
+            "test macro F1 [95% CI]": f"{m['f1_macro']:.3f} {_unbroken(fmt_ci(o.ci['macro_f1']))}",
+            "last epoch: test acc / macro F1": f"{f['metrics']['accuracy']:.3f} / {f['metrics']['f1_macro']:.3f}",
+            "trainable params": fmt_count(info.get("trainable_params")), "train time": fmt_seconds(o.seconds)}
 
 
 def results_table(outcomes: dict) -> pd.DataFrame:
-    """One row per trained arm: val and test figures with their 95% intervals."""
-    return pd.DataFrame([outcome_row(o) for o in outcomes.values()]).set_index("setting").round(4)
+    """One row per trained arm (`outcome_row`): its figures as text, so a table shows no raw float."""
+    return pd.DataFrame([outcome_row(o) for o in outcomes.values()]).set_index("setting")
 
 
 # One colour per verdict word (VERDICTS.md), shared by the landing page, the scorecard and the seed reports:

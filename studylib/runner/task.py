@@ -20,8 +20,9 @@ from .. import paths
 from ..io import describe_write_error, write_json
 from ..report.display import title
 from ..report.kernel import papermill_kwargs
-from ..report.render import has_error_output, render_html
+from ..report.render import LineLog, has_error_output, render_html
 from ..study.task import Task
+from ..train.loop import HEADLESS_ENV
 from ..train.speed import task_env
 from .preflight import setting_for
 
@@ -59,6 +60,7 @@ def execute_task(spec: dict) -> dict:
     # The kernel inherits these (OpenMP reads them when torch loads): the task's share of the cores as
     # threads, and idle threads that sleep rather than spin (see `train.speed.task_env`).
     os.environ.update(task_env(spec["threads"]))
+    os.environ[HEADLESS_ENV] = "1"  # nobody watches: text progress bars, redrawn rarely (train.loop.progress_bar)
     try:
         write_json(where.running, {"pid": os.getpid(), "node": _node(), "start": start})
         where.log.parent.mkdir(parents=True, exist_ok=True)
@@ -67,18 +69,20 @@ def execute_task(spec: dict) -> dict:
             f.write(f"task {task.name} on {_node()} (pid {os.getpid()}), threads {os.environ.get('OMP_NUM_THREADS', '?')}, "
                     f"GPUs {os.environ.get('CUDA_VISIBLE_DEVICES', 'none')}\n")
             f.flush()
+            log = LineLog(f)  # the lines a terminal would show: epoch lines, no progress-bar frames
             try:
                 # the notebook's one parameter: the task (its paths relative to the reports folder, where the
                 # kernel works: no machine's absolute path lands in a report)
                 pm.execute_notebook(str(nb_in), str(where.partial_notebook), parameters={"task": task.as_dict()},
                                     kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
-                                    stdout_file=f, stderr_file=f, **papermill_kwargs())
+                                    stdout_file=log, stderr_file=log, **papermill_kwargs())
             except pm.PapermillExecutionError as e:
                 status, error = "failed", _kernel_error(e, out_dir)
             except OSError as e:  # the notebook could not be written (the kernel's own writes are above)
                 status, error = "failed", write_failed(e, out_dir)
             except Exception as e:  # a kernel that died, a notebook that could not start
                 status, error = "failed", f"{type(e).__name__}: {e}"
+            log.close()
             f.write(f"\n{status} in {time.time() - start:.1f} s {error}\n")
     except OSError as e:  # the log or the task's state could not be written
         status, error = "failed", write_failed(e, out_dir)

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from ..train import PROTOCOLS, train_and_test
+from ..train.loop import fit_label
 from .build import build_arm_model, experiment_splits, fit_arm
 from .experiments import train_config
 from .search import SEARCH_SEED, choose_lr
@@ -41,7 +42,8 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
             # each arm its own folder, named by a hash (arm names hold ':' and ',')
             folder = (Path(checkpoints) / hashlib.sha256(arm.name.encode()).hexdigest()[:12]
                       if checkpoints is not None else None)
-            fitted = fit_arm(params, arm, splits, checkpoint_dir=folder, build=build_arm_model, **chosen)
+            with fit_label(arm.name):
+                fitted = fit_arm(params, arm, splits, checkpoint_dir=folder, build=build_arm_model, **chosen)
         o = train_and_test(arm.name, fitted.model, splits, cfg, result=fitted)
         o.selection = selection
         out[arm.name] = o
@@ -49,14 +51,19 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
 
 
 def selection_table(outcomes: dict):
-    """Each searched arm's rates: best validation score, its epoch, where training stopped, the choice
-    (None when no arm searched)."""
+    """Each searched arm's rates, one row per (arm, rate): the epoch its validation score peaked at, the
+    epoch training stopped at (early, or at the epoch cap), that best score (3 decimals), and the choice.
+    None when no arm searched."""
     import pandas as pd
-    rows = [{"setting": o.name, "lr": t["lr"], f"best {s['monitor']} (seed {s['seed']})": t["best_val"],
-             "best epoch": t["best_epoch"], "stopped at epoch": t["final_epoch"],
-             "stopped early": t["stopped_early"], "chosen": "✔" if t["lr"] == s["lr"] else ""}
+
+    def score(v):
+        return "—" if v is None else f"{v:.3f}"
+    rows = [{"setting": o.name, "rate": t["lr"], "best epoch": t["best_epoch"],
+             "stopped at epoch": f"{t['final_epoch']} ({'early' if t.get('stopped_early') else 'epoch cap'})",
+             f"best {s['monitor'].replace('_', ' ')} (seed {s['seed']})": score(t["best_val"]),
+             "chosen": "✔" if t["lr"] == s["lr"] else ""}
             for o in outcomes.values() if (s := o.selection) for t in s["trials"]]
-    return pd.DataFrame(rows).set_index(["setting", "lr"]) if rows else None
+    return pd.DataFrame(rows).set_index(["setting", "rate"]) if rows else None
 
 
 def best_on_validation(outcomes: dict):

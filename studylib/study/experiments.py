@@ -251,3 +251,66 @@ def train_config(params, arm: Arm | None = None, **runtime) -> TrainConfig:
 def as_dict(params) -> dict:
     """Every resolved parameter, for the record."""
     return dataclasses.asdict(params)
+
+
+@dataclass(frozen=True)
+class CurvesParams:
+    """08 · beyond the papers (claim-free): test scores against training-set size, one curve per training
+    scope, on one dataset (`study.curves`). A task trains its seed's points of one scope (`scope`) or, with
+    `pool`, draws the curves over those seeds (training any point no other task has)."""
+
+    seed: int = 0
+    dataset: str = "fer2013"       # fer2013 | plants | deepweeds
+    fold: int = 0                  # DeepWeeds official fold
+    backbone: str = "efficientnet_lite0"  # the pretrained backbone with real ImageNet weights here
+    pretrained: bool = True
+    weights_dir: str = ""
+    gray_mode: str = "repeat"      # FER2013 is grayscale: repeated to 3 channels
+    frozen_bn: str = "eval"        # BatchNorm of the frozen stages keeps its ImageNet statistics (the probe's
+                                   # features are then fixed: computed once per rung, `train.prefix_cache`)
+    freeze_to: int = -1            # scope freeze_to without its own freeze_to: the last stage
+    image_size: int | None = None  # None: the images' own size (48 for FER2013)
+    load_size: int = 96            # image folders (plants) are decoded at this size
+    max_eval: int | None = None    # validation and test cut (None: whole; the curves' intervals need all of test)
+    max_val: int | None = field(default=None, metadata={"ge": 1})  # validation alone cut (stratified): it
+                                   # is scored every epoch of every fit (None: whole)
+    # Training-set sizes, smallest first: a fraction of the training split (at most 1; 1 is all of it) or a
+    # number of images (above 1). Nested and stratified: each rung a stratified subset of the next larger one
+    # (the largest of the whole split), drawn with the data's seed, the same for every seed and scope
+    ladder: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.1, 0.3, 1.0], metadata={"gt": 0})
+    # A rung smaller than this repeats its images (whole copies) within an epoch, so that an epoch shows at
+    # least this many: the epoch cap, the patience and how often validation is scored then mean about the
+    # same amount of training at every rung (0: never repeat)
+    epoch_images: int = field(default=250, metadata={"ge": 0})
+    scope: str = ""                # the arm (by id) this task trains at every rung; "": every arm
+    pool: list[int] = field(default_factory=list, metadata={"ge": 0, "lt": 2**32})
+                                   # non-empty: the curves over these seeds (this task's own seed aside)
+    reference: str = "cpu"         # the profile whose records a coinciding curve point is compared with ("": none)
+    rung: int = 0                  # set by study.curves for each point it trains (its training images); 0 here
+    # Each scope trains until validation macro F1 stops improving (patience 3) within the epoch cap, at the
+    # rate of its grid that seed 0's validation prefers at the smallest and at the largest rung (the other
+    # rungs use the nearer one); the probe reads fixed features, so it is not augmented
+    train: dict = _train(epochs=20, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
+                         monitor="val_macro_f1", early_stopping_patience=3)
+    arms: list[Arm] = field(default_factory=lambda: [
+        Arm("linear probe", "head", lr_grid=[0.001, 0.003, 0.01], train={"augment": "none"}, id="probe"),
+        Arm("last block + head", "freeze_to", freeze_to=-1, lr_grid=[0.0003, 0.001, 0.003], id="last_block"),
+        Arm("last two blocks + head", "freeze_to", freeze_to=-2, lr_grid=[0.0001, 0.0003, 0.001], id="last_two"),
+        Arm("everything", "all", lr_grid=[0.0001, 0.0003, 0.001], id="everything"),
+        Arm("everything, random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], id="random_init")])
+
+    def __post_init__(self):
+        ids = [a.id for a in self.arms]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"arm ids must be distinct, got {ids}")
+        if self.scope and self.scope not in ids:
+            raise ValueError(f"scope {self.scope!r} is not an arm id; arms: {', '.join(ids)}")
+        fractions, counts = [v for v in self.ladder if v <= 1], [v for v in self.ladder if v > 1]
+        if not self.ladder or any(b <= a for part in (fractions, counts) for a, b in zip(part, part[1:])):
+            # a count beside a fraction is ordered once the split's size is known (study.curves.ladder_sizes)
+            raise ValueError(f"ladder must list increasing sizes, smallest first, got {self.ladder}")
+        if len(set(self.pool)) != len(self.pool):
+            raise ValueError(f"pool lists a seed twice: {self.pool}")
+
+
+EXPERIMENTS["08_curves"] = CurvesParams  # appended here with its class; `resolve` finds it like the others

@@ -217,16 +217,18 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
         seed = params.get("seed", 0)
         seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
-        cuts = shared_cuts + _cuts(r.get("cuts"), where)
+        run_cuts = _cuts(r.get("cuts"), where)
+        cuts = shared_cuts + run_cuts
         resources = _resources(r.get("resources"), where, _resources(raw.get("resources"), where, RESOURCES))
         for suffix, over, point_values in _grid_points(r.get("grid"), fields, where):
             point = _merge(params, over, fields)
             if over:
                 resolve(r["notebook"], point, f"{where}, grid point {suffix[2:]}")
-            for seed in seeds:
-                task = r["name"] + suffix + (f"--seed{seed}" if len(seeds) > 1 else "")
+            names = [r["name"] + suffix + (f"--seed{s}" if len(seeds) > 1 else "") for s in seeds]
+            for seed, task in zip(seeds, names):
                 runs.append(Task(task, r["notebook"], r["name"], seed, point_values, point, cuts,
-                                 resources=resources, profile=name))
+                                 resources=resources, profile=name, run_cuts=run_cuts,
+                                 siblings=names if len(seeds) > 1 else []))
     # --data-dir (and $STUDYLIB_DATA_DIR) is relative to the current folder, where it was typed; the
     # profile's data_dir to the repository root, so a run means the same data from any folder
     if data_dir:
@@ -263,3 +265,16 @@ def _with_upstream(tasks: list) -> list:
             up = []
         out.append(dataclasses.replace(t, upstream=up))
     return out
+
+
+def interactive_task(notebook: str, profile: str = "demo") -> Task:
+    """The task of an interactive session (a notebook opened in JupyterLab with its `task` left empty): the
+    demo profile's first run of `notebook`, at its first grid point and seed, with that run's parameters
+    and cuts; no data folder (`report.Run.data_dir` then uses the demo data, generated once into the
+    cache) and no results folder (no record is written). A notebook the profile does not run, or a checkout
+    without the profile's file, gets the notebook's own defaults."""
+    if profile_path(profile).is_file():
+        for task in load_profile(profile, data_dir="generated").tasks:
+            if task.notebook == notebook:
+                return dataclasses.replace(task, data_dir="", results_dir="", upstream=[])
+    return Task(name=notebook, notebook=notebook, profile=profile)

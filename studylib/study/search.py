@@ -26,6 +26,7 @@ from pathlib import Path
 from ..data.splits import data_sources
 from ..io import file_lock, write_json
 from ..train.config import MONITORS
+from ..train.loop import fit_label
 from .build import fit_arm
 from .experiments import Arm, as_dict, train_config
 
@@ -53,7 +54,8 @@ def _summary(lr: float, result) -> dict:
 def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None):
     """Train the arm at seed 0 at rate lr on train, scored on val; the FitResult. With `checkpoint_dir` it
     checkpoints there each epoch and continues from what is there (a trial interrupted before)."""
-    return fit_arm(params, arm, splits, seed=SEARCH_SEED, checkpoint_dir=checkpoint_dir, build=build, lr=lr)
+    with fit_label(f"{arm.name}, lr {lr:g} (search)"):
+        return fit_arm(params, arm, splits, seed=SEARCH_SEED, checkpoint_dir=checkpoint_dir, build=build, lr=lr)
 
 
 def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:
@@ -74,6 +76,8 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
     monitor = train_config(params, arm).monitor
     better = (lambda a, b: a > b) if MONITORS[monitor] == "max" else (lambda a, b: a < b)
     trials, chosen, chosen_fit = [], None, None
+    print(f"lr search, {arm.name}: {len(arm.lr_grid)} rates ({', '.join(f'{lr:g}' for lr in arm.lr_grid)}) "
+          f"on seed {SEARCH_SEED}'s validation, best {monitor} of each")
     for lr in arm.lr_grid:
         result, memo = None, None
         if memo_dir is not None:
@@ -89,8 +93,10 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
             result = _trial(params, arm, lr, splits, build)
             summary = {"arm": arm.name, "monitor": monitor, **_summary(lr, result)}
         summary.pop("arm", None), summary.pop("monitor", None)
-        print(f"lr search, {arm.name}: lr {lr:g} -> best {monitor} {summary['best_val']:.4f} at epoch "
-              f"{summary['best_epoch']}, stopped at {summary['final_epoch']}{' (memoised)' if result is None else ''}")
+        best = "none" if summary["best_val"] is None else f"{summary['best_val']:.3f}"
+        print(f"lr search, {arm.name}: lr {lr:g} -> best {monitor} {best} at epoch {summary['best_epoch']}, "
+              f"stopped at {summary['final_epoch']}{' (early)' if summary.get('stopped_early') else ''}"
+              f"{' (memoised)' if result is None else ''}")
         trials.append(summary)
         if chosen is None or chosen["best_val"] is None or (
                 summary["best_val"] is not None and better(summary["best_val"], chosen["best_val"])):

@@ -94,6 +94,9 @@ class Task:
     profile: str = "demo"
     data_dir: str = ""              # as the notebook sees it (relative to the reports folder when run)
     results_dir: str = ""           # "" in an interactive session: no record is written
+    run_cuts: list = field(default_factory=list)   # the run's own cuts (the tail of `cuts`): its report shows these
+    siblings: list = field(default_factory=list)   # its run's tasks at its grid point, one per seed, itself
+                                                   # included ([] with one seed): its report links them
 
     def __post_init__(self):
         object.__setattr__(self, "params", {**self.params, "seed": self.seed})  # the seed, set once, here

@@ -7,7 +7,11 @@ optimizers, schedulers and losses in `optim`.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +22,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from torch import nn
-from tqdm import tqdm  # text bars: a finished widget bar (tqdm.auto) reads "model not found" once saved
 
 from ..data.base import ImageDataset
 from .augment import make_augment
@@ -31,7 +34,12 @@ from .prefix import plan_prefix
 from .speed import apply_determinism, autocast, cpu_threads, pick_amp_dtype, use_channels_last
 
 
-__all__ = ["FitResult", "evaluate", "fit", "resolve_device", "seed_everything", "train_one_epoch"]
+__all__ = ["HEADLESS_ENV", "FitResult", "evaluate", "fit", "fit_label", "progress_bar", "resolve_device", "seed_everything",
+           "train_one_epoch"]
+
+# Set (to "1") by the runner for the kernels of its tasks: nobody watches them, their output is read after
+# (the report, the log file). Progress is then a plain text bar that updates rarely, never a widget.
+HEADLESS_ENV = "STUDYLIB_TASK"
 
 
 def seed_everything(seed: int) -> None:
@@ -58,9 +66,51 @@ def interpolation_of(model: nn.Module) -> str:
     return getattr(model, "info", {}).get("interpolation") or "bilinear"
 
 
+_LABEL = contextvars.ContextVar("fit_label", default="fit")
+
+
+@contextlib.contextmanager
+def fit_label(text: str):
+    """Label the progress bar of the fits inside (an arm's name, a search trial's rate)."""
+    token = _LABEL.set(text)
+    try:
+        yield
+    finally:
+        _LABEL.reset(token)
+
+
+def progress_bar(total: int | None, initial: int = 0, desc: str = "fit"):
+    """One progress bar (with its ETA) for a whole fit, over the batches of all its epochs.
+
+    Interactively `tqdm.auto`: a widget in JupyterLab, a text bar in a terminal. In a runner's task
+    (`HEADLESS_ENV` set) a text bar redrawn at most every 10 s, on stdout with the epoch lines (a kernel
+    buffers stdout and stderr apart, so a bar on stderr would land in the middle of the lines printed
+    between its frames): the report folds it into the cell's log, where its `\\r` frames resolve to the
+    final bar (a saved widget would show only its first frame, "0%", as text), and the task's log file
+    keeps none of the frames."""
+    if os.environ.get(HEADLESS_ENV):
+        from tqdm import tqdm
+        return tqdm(total=total, initial=initial, desc=desc, unit="batch", file=sys.stdout, mininterval=10)
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch")
+
+
+def _is_widget(bar) -> bool:
+    """Whether a bar is JupyterLab's widget (it shows the epoch's figures; nothing is printed per epoch)."""
+    notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto only inside a Jupyter kernel
+    return notebook is not None and isinstance(bar, notebook.tqdm)
+
+
+def _finished_early(bar, widget: bool) -> None:
+    """End a bar at the batch where early stopping ended its fit: full, not an interrupted (red) one."""
+    bar.total = bar.n
+    if widget:  # the widget's own scale (tqdm.notebook sets it once, from the first total)
+        bar.container.children[1].max = bar.n
+
+
 def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, *,
                     device: torch.device, scaler: torch.amp.GradScaler | None = None,
-                    amp_dtype: torch.dtype | None = None, desc: str = "train") -> dict:
+                    amp_dtype: torch.dtype | None = None, progress=None) -> dict:
     """Train one pass over `batches`; the model must already be in train mode.
 
     Args:
@@ -68,7 +118,7 @@ def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer,
         batches: iterable of ready (inputs, targets) on `device` (a `BatchSource`); targets (B,) int64
             or (B, K) float.
         scaler, amp_dtype: GradScaler for fp16 and the autocast dtype (CUDA only), or None.
-        desc: progress bar label.
+        progress: a progress bar advanced by one per batch (`fit`'s, over all its epochs), or None.
 
     Returns:
         dict(loss, acc, n): sample-weighted mean loss and accuracy over n samples.
@@ -77,8 +127,7 @@ def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer,
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     n = 0
-    total = len(batches) if hasattr(batches, "__len__") else None
-    for x, y in tqdm(batches, total=total, leave=False, desc=desc):
+    for x, y in batches:
         with autocast(device, amp_dtype):
             logits = model(x)
         loss = loss_fn(logits.float(), y)
@@ -94,6 +143,8 @@ def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer,
         loss_sum += loss.detach() * len(y)
         correct += (logits.argmax(1) == labels).sum()
         n += len(y)
+        if progress is not None:
+            progress.update()
     return dict(loss=loss_sum.item() / max(n, 1), acc=correct.item() / max(n, 1), n=n)
 
 
@@ -218,7 +269,7 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    print(f"device {device} | params trainable {trainable:,} / total {total:,} | {len(train)} train, {len(val)} val")
+    said = [f"fit on {device}: {trainable:,} of {total:,} parameters trainable, {len(train):,} train, {len(val):,} val images"]
     numerics = Numerics(device, cfg.image_size, interpolation_of(model), channels_last, amp_dtype)
     plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.eval_batch_size, train, val, numerics)
     # the cache's sample indices select outputs already on the device, through bookkeeping on the CPU
@@ -227,53 +278,65 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
                  channels_last=channels_last, amp_dtype=str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
                  resident=resident, **determinism)
     if plan["mode"] == "cached":
-        print(f"frozen prefix: {speed['cached_steps']} of {speed['frozen_steps']} frozen steps computed once per "
-              f"sample and cached ({speed['cache_mb']:,} MB); only the rest trains each epoch")
+        said.append(f"frozen prefix: {speed['cached_steps']} of {speed['frozen_steps']} frozen steps computed once "
+                    f"per sample and cached ({speed['cache_mb']:,} MB); only the rest trains each epoch")
         images = torch.arange(len(train))  # batches carry sample indices; the cache maps them to features
         eval_model = nn.Sequential(plan["frozen"], plan["suffix"]) if plan["frozen"] is not None else plan["suffix"]
     elif plan["mode"] == "no_grad":
-        print(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
+        said.append(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
+    print("; ".join(said))
     # one source for the whole fit, so resident data moves to the device once; each pass draws a new order
     batches = BatchSource(images, targets, cfg.batch_size, gen, numerics, max_steps=cfg.max_steps_per_epoch,
                           augment=augment, frozen=plan["frozen"], features=plan["caches"][0] if plan["caches"] else None,
                           resident=resident)
+    steps = len(batches)
+    bar = progress_bar(steps * cfg.epochs, steps * (start - 1),
+                       _LABEL.get() + ("" if start == 1 else f" (resumed at epoch {start})"))
+    widget = _is_widget(bar)
+    say = (lambda line: None) if widget else bar.write  # the widget shows the epoch's figures as its postfix
     stopped = False
-    for epoch in range(start, cfg.epochs + 1):
-        if cfg.early_stopping_patience is not None and history and epoch - 1 - best_epoch >= cfg.early_stopping_patience:
-            stopped = True
-            print(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
-            break
-        t0 = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]  # the first group's: the body's, or the head's when only it trains
-        model.train()  # a StudyModel keeps its frozen BatchNorm in eval mode
-        tr = train_one_epoch(plan["suffix"], batches, optimizer, loss_fn, device=device, scaler=scaler,
-                             amp_dtype=amp_dtype, desc=f"epoch {epoch}")
-        if plan["caches"]:
-            model.eval()
-            ev = _score(eval_model, plan["caches"][1], torch.arange(len(val)), val, cfg, device)
-        else:
-            ev = evaluate(model, val, cfg, device)
-        row = dict(epoch=epoch, lr=lr, train_loss=tr["loss"], train_acc=tr["acc"], val_loss=ev["loss"],
-                   val_acc=ev["acc"], val_macro_f1=ev["macro_f1"])
-        value = row[cfg.monitor]
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            scheduler.step(value)
-        elif scheduler is not None:
-            scheduler.step()
-        improved = _is_better(value, best_val, cfg.monitor)
-        if improved:
-            best_val, best_epoch = value, epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        row["seconds"] = time.perf_counter() - t0
-        history.append(row)
-        print(f"epoch {epoch}/{cfg.epochs} lr {lr:.2e} | train loss {tr['loss']:.4f} acc {tr['acc']:.4f} | "
-              f"val loss {ev['loss']:.4f} acc {ev['acc']:.4f} macro-F1 {ev['macro_f1']:.4f} | "
-              f"{row['seconds']:.1f}s{' *' if improved else ''}")
-        if ckdir is not None:
-            save(ckdir, improved, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                 scheduler=scheduler.state_dict() if scheduler is not None else None, scaler=scaler.state_dict(),
-                 epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
-                 rng=rng_state(gen))
+    try:
+        for epoch in range(start, cfg.epochs + 1):
+            if cfg.early_stopping_patience is not None and history and epoch - 1 - best_epoch >= cfg.early_stopping_patience:
+                stopped = True
+                say(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
+                _finished_early(bar, widget)
+                bar.set_postfix_str(f"stopped early at epoch {epoch - 1}, best epoch {best_epoch}", refresh=False)
+                break
+            t0 = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]  # the first group's: the body's, or the head's when only it trains
+            model.train()  # a StudyModel keeps its frozen BatchNorm in eval mode
+            tr = train_one_epoch(plan["suffix"], batches, optimizer, loss_fn, device=device, scaler=scaler,
+                                 amp_dtype=amp_dtype, progress=bar)
+            if plan["caches"]:
+                model.eval()
+                ev = _score(eval_model, plan["caches"][1], torch.arange(len(val)), val, cfg, device)
+            else:
+                ev = evaluate(model, val, cfg, device)
+            row = dict(epoch=epoch, lr=lr, train_loss=tr["loss"], train_acc=tr["acc"], val_loss=ev["loss"],
+                       val_acc=ev["acc"], val_macro_f1=ev["macro_f1"])
+            value = row[cfg.monitor]
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(value)
+            elif scheduler is not None:
+                scheduler.step()
+            improved = _is_better(value, best_val, cfg.monitor)
+            if improved:
+                best_val, best_epoch = value, epoch
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            row["seconds"] = time.perf_counter() - t0
+            history.append(row)
+            bar.set_postfix_str(f"epoch {epoch}/{cfg.epochs} val acc {ev['acc']:.3f}, best epoch {best_epoch}")
+            say(f"epoch {epoch}/{cfg.epochs} lr {lr:.2e} | train loss {tr['loss']:.4f} acc {tr['acc']:.4f} | "
+                f"val loss {ev['loss']:.4f} acc {ev['acc']:.4f} macro-F1 {ev['macro_f1']:.4f} | "
+                f"{row['seconds']:.1f}s{' *' if improved else ''}")
+            if ckdir is not None:
+                save(ckdir, improved, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                     scheduler=scheduler.state_dict() if scheduler is not None else None, scaler=scaler.state_dict(),
+                     epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
+                     rng=rng_state(gen))
+    finally:
+        bar.close()
 
     final_epoch = history[-1]["epoch"] if history else 0
     final_state = None

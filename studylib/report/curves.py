@@ -1,0 +1,485 @@
+"""Notebook 08's tables and plots (claim-free): test scores against training-set size, one curve per scope.
+
+Every interval here is `study.stats.crossed_bootstrap`'s (the scorecard's): seeds and test images crossed,
+one vector of test images per resample shared by every seed and, for a difference, by both scopes (each
+seed scores the same test images); the wider of the bootstrap and variance-components intervals. Curves
+are drawn as rliable draws them: the point estimate as a line, its 95% interval as a band, the training
+images on a log axis, one colour per scope, zero marked on the differences.
+
+The points come from `study.curves.train_points` (a task) or from a results folder's records
+(`points_from_records`: every notebook-08 record's points and per-image predictions, each point once).
+`beyond_the_papers` writes the README's section from such a folder.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import Markdown, display
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from .. import paths
+from ..models import canonical_scope
+from ..study import budget
+from ..study.curves import CURVE_KEYS
+from ..study.stats import crossed_bootstrap
+from . import records
+
+__all__ = ["METRICS", "ROLES", "agreement", "agreement_sentence", "beyond_the_papers", "curve_table",
+           "difference_plot", "difference_table", "difference_view", "flags_sentence", "headline", "ladder_table",
+           "points_from_records", "role", "show", "show_agreement", "size_curves", "summary", "summary_sentences",
+           "table_view"]
+
+NOTEBOOK = "08_curves"
+METRICS = {"accuracy": "accuracy", "f1_macro": "macro F1"}
+# The scopes' roles, in the order curves list them: what each trains, whatever a profile names its arms
+ROLES = ("linear probe", "last block", "last two blocks", "everything", "everything, random init")
+PARTIAL, FULL, RANDOM = ("last block", "last two blocks"), "everything", "everything, random init"
+DATASET_NAMES = {"fer2013": "FER2013", "plants": "Plant Seedlings", "deepweeds": "DeepWeeds"}
+N_BOOT = 2000
+
+
+def role(point: dict) -> str:
+    """What a point's scope trains, as the curves name it (`ROLES`); else its arm's name."""
+    if point.get("scope") == "head":
+        return ROLES[0]
+    if point.get("scope") == "freeze_to" and point.get("freeze_to") in (-1, -2):
+        return ROLES[1] if point["freeze_to"] == -1 else ROLES[2]
+    if point.get("scope") == "all":
+        return FULL if point.get("pretrained", True) else RANDOM
+    return point.get("name") or point.get("arm", "?")
+
+
+def _colours(roles) -> dict:
+    """One colour per scope, the same in every figure (seaborn's colour-blind palette: probe blue, last block
+    green, last two blocks brown, everything vermillion, random init grey; others the rest)."""
+    palette = sns.color_palette("colorblind", 10)
+    known = dict(zip(ROLES, (palette[0], palette[2], palette[5], palette[3], palette[7])))
+    extra = iter([palette[i] for i in (1, 4, 6, 8, 9)])
+    return {r: known.get(r) or next(extra, "black") for r in roles}
+
+
+def _dataset(point: dict) -> str:
+    return f"{DATASET_NAMES.get(point['dataset'], point['dataset'])} ({point['input']} px)"
+
+
+def _n(n) -> str:
+    return f"{int(n):,}"
+
+
+# --- the points -------------------------------------------------------------------------------------------------
+
+def points_from_records(results_dir, notebook: str = NOTEBOOK) -> list[dict]:
+    """Every point of the notebook's records under results_dir (each point once: a seed's task and the curves
+    task record the same point), with its per-image test predictions (the record's .npz, sha256 checked)."""
+    out = {}
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        return []
+    for path, rec in records.iter_records(folder, "*.json"):
+        if rec.get("notebook") != notebook:
+            continue
+        entries = (rec.get("metrics") or {}).get("points") or {}
+        preds = records.read_predictions(path, rec) if rec.get("predictions") else {}
+        for label, entry in entries.items():
+            curve = entry.get("curve") or {}
+            key = tuple(curve.get(k) for k in ("dataset", "input", "n", "arm", "seed"))
+            if key in out or not curve:
+                continue
+            got = {proto: per[label] for proto, per in preds.items() if label in per}
+            if got:
+                out[key] = {**{k: curve.get(k) for k in CURVE_KEYS}, "entry": entry,
+                            "predictions": {proto: (t, p, None) for proto, (t, p) in got.items()}}
+    return list(out.values())
+
+
+def _groups(points: list[dict]) -> dict:
+    """{(dataset label, n, role): [points by seed]}."""
+    out = {}
+    for q in sorted(points, key=lambda q: q["seed"]):
+        out.setdefault((_dataset(q), q["n"], role(q)), []).append(q)
+    return out
+
+
+def _pairs(group: list[dict], protocol: str) -> list[tuple]:
+    return [tuple(q["predictions"][protocol][:2]) for q in group]
+
+
+def flags_of(group: list[dict], protocol: str = "best") -> str:
+    """The budget flags of a curve point over its seeds (`study.budget`: cap-bound, grid-edge); '' when none."""
+    return "; ".join(budget.arm_flags([q["entry"] for q in group], None, protocol))
+
+
+def curve_table(points: list[dict], metrics=tuple(METRICS), protocol: str = "best", n_boot: int = N_BOOT) -> pd.DataFrame:
+    """One row per (dataset, training images, scope, metric): the mean over seeds and its 95% interval
+    (`crossed_bootstrap`), the seeds, the rate and the budget flags. Sorted by dataset, scope (ROLES order), size."""
+    rows = []
+    for (ds, n, r), group in _groups(points).items():
+        pairs = _pairs(group, protocol)
+        for metric in metrics:
+            b = crossed_bootstrap(pairs, metric, n_boot=n_boot, seed=0)
+            rows.append({"dataset": ds, "scope": r, "training images": n, "share of split": n / (group[0].get("of") or n),
+                         "metric": METRICS.get(metric, metric), "estimate": b["estimate"], "low": b["ci"][0],
+                         "high": b["ci"][1], "interval": b["interval"], "seeds": len(group),
+                         "rate": ", ".join(sorted({f"{q['lr']:g}" for q in group if q.get("lr") is not None})),
+                         "rate chosen at": group[0].get("rate_from"), "flags": flags_of(group, protocol)})
+    df = pd.DataFrame(rows)
+    if len(df):
+        order = {r: i for i, r in enumerate(ROLES)}
+        df = df.sort_values(["dataset", "metric", "scope", "training images"],
+                            key=lambda c: c.map(order).fillna(99) if c.name == "scope" else c).reset_index(drop=True)
+    return df
+
+
+def difference_table(points: list[dict], a: str, b: str, metrics=tuple(METRICS), protocol: str = "best",
+                     n_boot: int = N_BOOT) -> pd.DataFrame:
+    """One row per (dataset, training images, metric) where both scopes ran on the same seeds: the mean
+    paired difference a - b over seeds and its 95% interval (`crossed_bootstrap(..., paired_with=...)`), on
+    how many seeds a won, and the order the interval shows ('a > b', 'a < b' or 'no order')."""
+    groups, rows = _groups(points), []
+    for (ds, n, r), group_a in groups.items():
+        group_b = groups.get((ds, n, b))
+        if r != a or not group_b:
+            continue
+        seeds = sorted({q["seed"] for q in group_a} & {q["seed"] for q in group_b})
+        if not seeds:
+            continue
+        pa = _pairs([q for q in group_a if q["seed"] in seeds], protocol)
+        pb = _pairs([q for q in group_b if q["seed"] in seeds], protocol)
+        for metric in metrics:
+            d = crossed_bootstrap(pa, metric, n_boot=n_boot, seed=0, paired_with=pb)
+            lo, hi = d["ci"]
+            rows.append({"dataset": ds, "difference": f"{a} − {b}", "training images": n,
+                         "metric": METRICS.get(metric, metric), "estimate": d["estimate"], "low": lo, "high": hi,
+                         "interval": d["interval"], "seeds": d["n_given"],
+                         "wins": f"{int((np.asarray(d['per_seed']) > 0).sum())}/{d['n']}",
+                         "order": f"{a} > {b}" if lo > 0 else f"{a} < {b}" if hi < 0 else "no order"})
+    df = pd.DataFrame(rows)
+    return df.sort_values(["dataset", "metric", "training images"]).reset_index(drop=True) if len(df) else df
+
+
+# --- the figures ------------------------------------------------------------------------------------------------
+
+def _size_axis(ax, sizes) -> None:
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(sorted(sizes)))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([_n(n) for n in sorted(sizes)])
+    ax.set_xlabel("training images (log scale)")
+    ax.grid(True, alpha=0.3)
+
+
+def size_curves(table: pd.DataFrame, title: str = "") -> Figure | None:
+    """Accuracy and macro F1 against training-set size: one line per scope (the mean over seeds) with its
+    95% band, one panel per metric. None when the table is empty."""
+    if table is None or not len(table):
+        return None
+    metrics = list(dict.fromkeys(table["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), layout="constrained", squeeze=False)
+    colours = _colours(dict.fromkeys(table["scope"]))
+    for ax, metric in zip(axes[0], metrics):
+        part = table[table["metric"] == metric]
+        for scope, rows in part.groupby("scope", sort=False):
+            rows = rows.sort_values("training images")
+            ax.plot(rows["training images"], rows["estimate"], marker="o", markersize=4, color=colours[scope],
+                    label=scope)
+            # the band drawn within the metric's range (the table gives the interval as computed)
+            ax.fill_between(rows["training images"], rows["low"].clip(0, 1), rows["high"].clip(0, 1),
+                            color=colours[scope], alpha=0.2, linewidth=0)
+        _size_axis(ax, part["training images"].unique())
+        ax.set_ylabel(f"test {metric}")
+        ax.set_title(f"{metric} (mean over seeds, 95% band)", fontsize=10)
+    axes[0][0].legend(fontsize=8, title="trained", title_fontsize=8)
+    fig.suptitle(title or ", ".join(dict.fromkeys(table["dataset"])))
+    return fig
+
+
+def difference_plot(tables: list[pd.DataFrame], title: str = "") -> Figure | None:
+    """Paired differences against training-set size, one line per difference (its band the 95% interval),
+    one panel per metric, zero marked: above zero the first scope wins. None when every table is empty."""
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return None
+    both = pd.concat(tables)
+    metrics = list(dict.fromkeys(both["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.6), layout="constrained", squeeze=False)
+    colours = _colours([d.split(" − ")[0] for d in dict.fromkeys(both["difference"])])
+    for ax, metric in zip(axes[0], metrics):
+        part = both[both["metric"] == metric]
+        for diff, rows in part.groupby("difference", sort=False):
+            rows = rows.sort_values("training images")
+            c = colours[diff.split(" − ")[0]]
+            ax.plot(rows["training images"], rows["estimate"], marker="o", markersize=4, color=c, label=diff)
+            ax.fill_between(rows["training images"], rows["low"].clip(-1, 1), rows["high"].clip(-1, 1), color=c,
+                            alpha=0.2, linewidth=0)
+        ax.axhline(0, color="black", linewidth=1, linestyle="--")
+        _size_axis(ax, part["training images"].unique())
+        ax.set_ylabel(f"difference in test {metric}")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def show(obj, empty: str = "") -> None:
+    """Display a figure (closed after: it is shown once) or a table; `empty` (a sentence) when there is none."""
+    if obj is None or (isinstance(obj, pd.DataFrame) and not len(obj)):
+        if empty:
+            display(Markdown(empty))
+        return
+    display(obj)
+    if isinstance(obj, Figure):
+        plt.close(obj)
+
+
+# --- what the task shows --------------------------------------------------------------------------------------------
+
+def ladder_table(rungs: dict, train) -> pd.DataFrame:
+    """The ladder: each rung's images, its share of the training split, each class's count (the split's on the
+    last row: stratified, each class keeps its share), and whether the rung lies inside the next larger one."""
+    sizes = sorted(rungs)
+    rows = []
+    for i, n in enumerate(sizes):
+        ids = set(np.asarray(rungs[n].ids).tolist())
+        inside = "✔" if i + 1 == len(sizes) or ids <= set(np.asarray(rungs[sizes[i + 1]].ids).tolist()) else "✘"
+        counts = np.bincount(rungs[n].labels, minlength=train.num_classes)
+        rows.append({"training images": _n(len(rungs[n])), "share of split": f"{len(rungs[n]) / len(train):.1%}",
+                     "inside the next rung": inside if i + 1 < len(sizes) else "—",
+                     **{c: int(k) for c, k in zip(train.classes, counts)}})
+    split = np.bincount(train.labels, minlength=train.num_classes)
+    rows.append({"training images": f"{len(train):,} (the split)", "share of split": "100%", "inside the next rung": "",
+                 **{c: int(k) for c, k in zip(train.classes, split)}})
+    return pd.DataFrame(rows).set_index("training images")
+
+
+def _fmt(row) -> str:
+    return f"{row['estimate']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+
+
+def table_view(table: pd.DataFrame) -> pd.DataFrame | None:
+    """The curves as a reader reads them: one row per scope and size, each metric's estimate [95% interval]."""
+    if table is None or not len(table):
+        return None
+    t = table.assign(value=table.apply(_fmt, axis=1))
+    wide = t.pivot_table(index=["dataset", "scope", "training images"], columns="metric", values="value",
+                         aggfunc="first", sort=False)
+    extra = t.groupby(["dataset", "scope", "training images"], sort=False)[["seeds", "rate", "flags"]].first()
+    out = wide.join(extra)
+    out.index = out.index.set_levels([_n(v) for v in out.index.levels[2]], level=2)
+    return out
+
+
+def difference_view(tables: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """The differences, one row per difference and size: each metric's estimate [95% interval], the order."""
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return None
+    t = pd.concat(tables)
+    t = t.assign(value=t.apply(lambda r: f"{_fmt(r)} · {r['order']} · wins {r['wins']}", axis=1))
+    out = t.pivot_table(index=["dataset", "difference", "training images"], columns="metric", values="value",
+                        aggfunc="first", sort=False)
+    out.index = out.index.set_levels([_n(v) for v in out.index.levels[2]], level=2)
+    return out
+
+
+# --- agreement with the cpu profile's runs ---------------------------------------------------------------------------
+
+def _reference_points(reference_dir: Path, sources: dict) -> list[dict]:
+    """The reference profile's runs as curve points: each trained arm of a run on the same data files (every
+    sha256 the curves read), with one linear head and validation of its own, by seed."""
+    out = []
+    mine = set(sources.values())
+    for path, rec in records.iter_records(reference_dir, "*.json"):
+        params = rec.get("params") or {}
+        if not params.get("arms") or not rec.get("predictions") or not mine or not mine <= set((rec.get("data_sources") or {}).values()):
+            continue
+        if (params.get("head") or "linear") != "linear" or params.get("val_from_train"):
+            continue
+        preds = records.read_predictions(path, rec).get("best") or {}
+        for arm in params["arms"]:
+            label = arm.get("name")
+            if label not in preds:
+                continue
+            # older records' scopes (last_block, last_n k) read as freeze_to, as the scorecard reads them
+            n = arm.get("freeze_to") if arm.get("freeze_to") is not None else params.get("freeze_to")
+            scope, freeze_to = canonical_scope(arm.get("scope", "all"), n, arm.get("last_n") or params.get("last_n") or 1)
+            pretrained = params.get("pretrained", True) if arm.get("pretrained") is None else arm["pretrained"]
+            out.append({"run": rec.get("run_name"), "seed": rec.get("seed"), "dataset": params.get("dataset"),
+                        "input": budget.input_size(params),
+                        "max_train": params.get("max_train"), "scope": scope, "freeze_to": freeze_to,
+                        "pretrained": pretrained, "name": label, "predictions": {"best": preds[label]},
+                        "entry": (rec.get("metrics") or {}).get(label) or {}})
+    return out
+
+
+def agreement(points: list[dict], sources: dict, reference: str = "cpu", reference_dir=None,
+              metrics=tuple(METRICS), n_boot: int = N_BOOT) -> pd.DataFrame | str:
+    """Where a curve point coincides with a run of the reference profile (the same data files, input size,
+    training-set size and scope, the same test images), both points' 95% intervals and whether they
+    overlap ('agree within their intervals'). A sentence instead when the reference has no records or no run
+    coincides. `sources`: the data files this run read ({path: sha256}, `Run.sources`)."""
+    if not reference and not reference_dir:
+        return "No reference profile named (parameter `reference`): no comparison."
+    folder = Path(reference_dir) if reference_dir else paths.REPORTS / reference / "results"
+    if not folder.is_dir() or not any(folder.glob("*.json")):
+        return f"No records of the {reference} profile at {paths.shown(folder)}: no comparison."
+    theirs = _reference_points(folder, sources)
+    rows = []
+    for (ds, n, r), group in _groups(points).items():
+        of = group[0].get("of") or n
+        match = [t for t in theirs if role(t) == r and t["dataset"] == group[0]["dataset"]
+                 and t["input"] == group[0]["input"] and (t["max_train"] or of) == n]
+        for run in dict.fromkeys(t["run"] for t in match):
+            ref = sorted((t for t in match if t["run"] == run), key=lambda t: t["seed"])
+            y_true = group[0]["predictions"]["best"][0]
+            if any(not np.array_equal(t["predictions"]["best"][0], y_true) for t in ref):
+                continue  # other test images (or another order): not the same point
+            rates = sorted({(t["entry"].get("config") or {}).get("lr") for t in ref} - {None})
+            for metric in metrics:
+                ours = crossed_bootstrap(_pairs(group, "best"), metric, n_boot=n_boot, seed=0)
+                other = crossed_bootstrap([tuple(t["predictions"]["best"][:2]) for t in ref], metric, n_boot=n_boot, seed=0)
+                overlap = ours["ci"][0] <= other["ci"][1] and other["ci"][0] <= ours["ci"][1]
+                rows.append({"dataset": ds, "scope": r, "training images": _n(n), "metric": METRICS.get(metric, metric),
+                             "curve": f"{ours['estimate']:.3f} [{ours['ci'][0]:.3f}, {ours['ci'][1]:.3f}] ({ours['n_given']} seeds)",
+                             f"{reference} run": f"{run}: {ref[0]['name']}",
+                             reference: f"{other['estimate']:.3f} [{other['ci'][0]:.3f}, {other['ci'][1]:.3f}] ({other['n_given']} seeds"
+                                        + (f", rate {', '.join(f'{x:g}' for x in rates)})" if rates else ")"),
+                             "within their intervals": "agree" if overlap else "disagree"})
+    if not rows:
+        return (f"No run of the {reference} profile coincides with a curve point (the same data, input size, "
+                "training-set size and scope, scored on the same test images).")
+    return pd.DataFrame(rows)
+
+
+def agreement_sentence(result, reference: str = "cpu") -> str:
+    """One line: which coinciding points agree with the reference profile within their intervals."""
+    if isinstance(result, str):
+        return result
+    parts = []
+    for verdict, words in (("agree", "agree within their intervals for"),
+                           ("disagree", "disagree (their intervals do not overlap) for")):
+        rows = result[result["within their intervals"] == verdict]
+        if len(rows):
+            what = sorted({f"{r['scope']} at {r['training images']} ({r['metric']})" for _, r in rows.iterrows()})
+            parts.append(f"{words} {', '.join(what)}")
+    return (f"Where a curve point coincides with a run of the {reference} profile (its own rate grid, epoch cap "
+            "and validation), the two " + "; they ".join(parts) + ".")
+
+
+# --- the sentences ---------------------------------------------------------------------------------------------------
+
+def _list(sizes) -> str:
+    sizes = [_n(n) for n in sizes]
+    return sizes[0] if len(sizes) == 1 else ", ".join(sizes[:-1]) + " and " + sizes[-1]
+
+
+def _order_sentence(diff: pd.DataFrame, a: str, b: str) -> str:
+    """Where a beats b (interval above zero) and where it loses (below), from one dataset's difference rows."""
+    beats = diff.loc[diff["low"] > 0, "training images"].tolist()
+    loses = diff.loc[diff["high"] < 0, "training images"].tolist()
+    sizes = diff["training images"].tolist()
+    if not beats and not loses:
+        return f"training only the {a} and training {b} cannot be told apart at any size measured ({_list(sizes)} images)"
+    out = []
+    if beats:
+        after = [n for n in sizes if n > max(beats)]
+        out.append(f"training only the {a} beats training {b} at {_list(beats)} training images"
+                   + (f" (not from {_n(after[0])} on)" if after and all(n not in beats for n in after) else ""))
+    if loses:
+        out.append(f"{'it loses' if beats else f'training only the {a} loses to training {b}'} at {_list(loses)} images")
+    return "; ".join(out)
+
+
+def _pretraining_sentence(diff: pd.DataFrame) -> str:
+    """From what size pretraining stops paying: the smallest rung from which no larger rung's interval of
+    everything minus everything-from-random-init lies above zero."""
+    sizes = diff["training images"].tolist()
+    pays = diff.loc[diff["low"] > 0, "training images"].tolist()
+    if not pays:
+        return f"pretraining pays at no size measured ({_list(sizes)} images: no interval above zero)"
+    if pays[-1] == sizes[-1]:
+        return f"pretraining pays at every size up to the largest measured, {_n(sizes[-1])} images" if pays == sizes \
+            else f"pretraining pays at {_list(pays)} images, the largest measured among them"
+    stop = [n for n in sizes if n > pays[-1]][0]
+    return (f"pretraining pays up to {_n(pays[-1])} training images and stops paying from {_n(stop)} "
+            f"(from there the interval of its gain includes zero or lies below it)")
+
+
+def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int = N_BOOT) -> dict:
+    """{dataset label: sentence}: where partial fine-tuning beats full fine-tuning (paper 004's order), if
+    anywhere, and from what size pretraining stops paying, by `metric` (macro F1: paper 004 stresses macro
+    metrics), each from its 95% intervals."""
+    out = {}
+    partial = {a: difference_table(points, a, FULL, (metric,), n_boot=n_boot) for a in PARTIAL}
+    gain = difference_table(points, FULL, RANDOM, (metric,), n_boot=n_boot)
+    datasets = dict.fromkeys(_dataset(q) for q in sorted(points, key=lambda q: (q["dataset"], q["input"])))
+    for ds in datasets:
+        parts = []
+        for a in PARTIAL:
+            d = partial[a]
+            d = d[d["dataset"] == ds] if len(d) else d
+            if len(d):
+                parts.append(_order_sentence(d, a, FULL))
+        g = gain[gain["dataset"] == ds] if len(gain) else gain
+        if len(g):
+            parts.append(_pretraining_sentence(g))
+        if parts:
+            out[ds] = "; ".join(parts) + f" (test {METRICS.get(metric, metric)}, 95% intervals over seeds and test images)."
+    return out
+
+
+def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot: int = N_BOOT) -> str:
+    """The README's 'Beyond the papers' section, generated from a curves results folder (its notebook-08
+    records): per dataset, where partial fine-tuning beats full fine-tuning, if anywhere, and from what size
+    pretraining stops paying. '' when the folder holds no points."""
+    points = points_from_records(results_dir)
+    sentences = summary_sentences(points, n_boot=n_boot)
+    if not sentences:
+        return ""
+    seeds = sorted({q["seed"] for q in points})
+    lines = [heading, "",
+             f"Notebook 08 trains each scope at every rung of a ladder of training-set sizes (nested, stratified "
+             f"subsets), {len(seeds)} seeds each; no paper claims these curves. From `{paths.shown(results_dir)}`:", ""]
+    lines += [f"- **{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()]
+    return "\n".join(lines) + "\n"
+
+
+def headline(table: pd.DataFrame, points: list[dict]) -> str:
+    """One line for the index: the dataset, the ladder, the seeds, and each scope's macro F1 at the largest size."""
+    if table is None or not len(table):
+        return "no points"
+    top = table[(table["metric"] == METRICS["f1_macro"]) & (table["training images"] == table["training images"].max())]
+    seeds = sorted({q["seed"] for q in points})
+    scores = " · ".join(f"{r['scope']} {r['estimate']:.3f}" for _, r in top.iterrows())
+    return (f"{', '.join(dict.fromkeys(table['dataset']))}: {table['training images'].nunique()} sizes to "
+            f"{_n(table['training images'].max())} images, seed{'s' if len(seeds) > 1 else ''} "
+            f"{', '.join(map(str, seeds))}; macro F1 at the largest: {scores}")
+
+
+def summary(points: list[dict]) -> Markdown:
+    """The sentences of `summary_sentences`, one paragraph per dataset (what the README's section says)."""
+    sentences = summary_sentences(points)
+    if not sentences:
+        return Markdown("These points hold no pair of scopes to compare (a task of one scope: the curves task compares them).")
+    return Markdown("\n\n".join(f"**{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()))
+
+
+def flags_sentence(table: pd.DataFrame) -> str:
+    """Which curve points carry a budget flag (cap-bound, grid-edge), or that none does."""
+    if table is None or not len(table):
+        return ""
+    flagged = table[table["flags"] != ""].drop_duplicates(["dataset", "scope", "training images"])
+    if not len(flagged):
+        return "No curve point carries a budget flag (none cap-bound, no rate at an edge of its grid)."
+    return "Budget flags: " + "; ".join(f"{r['scope']} at {_n(r['training images'])}: {r['flags']}"
+                                        for _, r in flagged.iterrows()) + "."
+
+
+def show_agreement(result, reference: str = "cpu") -> None:
+    """The agreement table (where a point coincides with a reference run) and its sentence."""
+    if not isinstance(result, str):
+        display(result.set_index(["dataset", "scope", "training images", "metric"]))
+    display(Markdown(agreement_sentence(result, reference)))
