@@ -75,3 +75,24 @@ def _strip_times(metrics: dict) -> dict:
 @pytest.fixture()
 def strip_times():
     return _strip_times
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium under Playwright; skips (with the fix) where none can be had."""
+    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    if not _chromium():
+        pytest.skip("no chromium on this machine: `apt-get install chromium` (as .ci/run does), "
+                    "or set STUDYLIB_CHROMIUM to a Chromium executable")
+    with pw.sync_playwright() as p:
+        # --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start
+        b = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _chromium():
+    """Debian's chromium (or $STUDYLIB_CHROMIUM); None where there is none."""
+    import os
+    import shutil
+    return os.environ.get("STUDYLIB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -37,18 +37,8 @@ ABSOLUTE = re.compile(r"(?<![\w.~-])(?:%s)[^\s'\"<>()]*" % "|".join(
 
 # ---- the browser ---------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def browser():
-    """Headless Debian chromium under Playwright; skips (with the fix) where none can be had."""
-    pw = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM:
-        pytest.skip("no chromium on this machine: `apt-get install chromium` (as .ci/run does), "
-                    "or set STUDYLIB_CHROMIUM to a Chromium executable")
-    with pw.sync_playwright() as p:
-        # --no-sandbox: CI containers run as root, where Chromium's sandbox refuses to start
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+# `browser` (headless Debian chromium under Playwright) is a fixture of conftest.py: one Playwright for the
+# whole session, shared by every module that drives the browser (two at once fail inside asyncio).
 
 
 def _open_offline(browser, path: Path):

@@ -31,7 +31,7 @@ from studylib.report import audit as shown
 from studylib.report import sweep
 from studylib.study.profile import interactive_task, load_profile
 
-from test_browser import PANEL, _free_port, _run_all, browser  # noqa: F401 (browser: a fixture)
+from test_browser import PANEL, _free_port, _run_all
 
 OVERRIDES = paths.ROOT / "jupyter" / "overrides.json"
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"

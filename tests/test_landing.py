@@ -16,7 +16,7 @@ from studylib.report.index import write_index
 from studylib.report.tables import VERDICT_COLOURS, VERDICT_MEANINGS, claim_anchor
 from studylib.study.claims import PAPERS
 from studylib.study.profile import load_profile
-from test_browser import browser, page_problems  # noqa: F401 (the fixture, used by name)
+from test_browser import page_problems
 
 SEED_000 = PAPERS["000"]["seed"]
 
