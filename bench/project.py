@@ -5,7 +5,7 @@ this reads what the last render of the profile already measured on this machine,
 uses (one thread per task, two tasks at once), and projects the profile as it is now written:
 
   seconds per epoch of an arm   from the last render's record of the same run and arm id (its median epoch,
-                                scaled by the training images), else from the nearest measured arm of the
+                                scaled by the training images of the run's subset), else from the nearest measured arm of the
                                 same scope on the same dataset, scaled by the pixels per image (`--px-cost`:
                                 the cost of a 96 px image over a 48 px one, measured: about 180 img/s against
                                 50 per thread for Lite0) and by the trainable share (full vs partial);
@@ -32,7 +32,7 @@ TASK_OVERHEAD_S = 60
 
 
 def measured(results: Path) -> dict:
-    """{(run, arm id): {"s_per_image_epoch", "best", "cap", "cut", "px", "n_train", "scope"}} from a render's records."""
+    """{(run, arm id): {"s_per_epoch", "max_train", "best", "cap", "cut", "px", "full"}} from a render's records."""
     from studylib.study.claims import arm_id
     out = {}
     for path in sorted(results.glob("*.json")):
@@ -44,16 +44,16 @@ def measured(results: Path) -> dict:
                 continue
             secs = [h["seconds"] for h in m["history"] if h.get("seconds")]
             cfg = m.get("config") or {}
-            n_train = len(secs) and _n_train(rec, m)
             key = (rec["run_name"], arm_id(rec["notebook"], label, rec["params"]))
             cap, best = cfg.get("epochs"), m.get("best_epoch")
             curve = [h.get(cfg.get("monitor") or "val_acc") for h in m["history"]]
             cut = bool(cap and not m.get("stopped_early") and (best == cap or (len(curve) >= 3 and
                                                                            curve[-1] > curve[-2] > curve[-3])))
-            out.setdefault(key, []).append(dict(s=statistics.median(secs), n_train=n_train, best=best, cap=cap,
+            out.setdefault(key, []).append(dict(s=statistics.median(secs), max_train=rec["params"].get("max_train"),
+                                                best=best, cap=cap,
                                                 cut=cut, px=_px(rec["params"]),
                                                 full=m.get("frozen_params", 0) == 0))
-    return {k: dict(s_per_image_epoch=statistics.median(v["s"] / v["n_train"] for v in vs),
+    return {k: dict(s_per_epoch=statistics.median(v["s"] for v in vs), max_train=vs[0]["max_train"],
                     best=statistics.median(v["best"] for v in vs), cap=vs[0]["cap"], cut=any(v["cut"] for v in vs),
                     px=vs[0]["px"], full=vs[0]["full"]) for k, vs in out.items()}
 
@@ -63,15 +63,6 @@ def _px(params: dict) -> int:
     if params.get("image_size"):
         return int(params["image_size"])
     return int(params.get("load_size") or 224) if params.get("dataset") in ("plants", "deepweeds") else 48
-
-
-def _n_train(rec: dict, arm: dict) -> int:
-    """Training images of a record: its parameters' cut, else the size its data read (history's index)."""
-    p = rec["params"]
-    if p.get("max_train"):
-        return round(p["max_train"] * (1 - (p.get("val_from_train") or 0)))
-    return {"03_cnn_from_scratch": 28561, "04_frozen_vs_full": 28561, "02_features_svm_vs_finetune": 160,
-            }.get(rec["notebook"], {"plants": 3800, "fer2013": 28709}.get(p.get("dataset"), 10000))
 
 
 def main(argv=None) -> None:
@@ -107,7 +98,6 @@ def main(argv=None) -> None:
             total_max += t
             continue
         task_exp = task_max = TASK_OVERHEAD_S
-        n_train = round(p.max_train * (1 - (getattr(p, "val_from_train", 0) or 0))) if getattr(p, "max_train", None) else None
         for arm in arms:
             cfg = experiments.train_config(p, arm)
             px = _px(experiments.as_dict(p))
@@ -116,8 +106,10 @@ def main(argv=None) -> None:
             if src is None:
                 print(f"{task.name:40s} {arm.name[:30]:30s}: nothing measured to project from")
                 continue
-            n = n_train or _n_train({"notebook": task.notebook, "params": {"dataset": getattr(p, "dataset", "")}}, {})
-            s_ep = src["s_per_image_epoch"] * n * (args.px_cost if px > src["px"] and px >= 96 and src["px"] < 96 else 1)
+            # an epoch's time scales with its training images (a run's own subset against the measured run's)
+            # and with the pixels per image
+            ratio = (p.max_train / src["max_train"]) if getattr(p, "max_train", None) and src["max_train"] else 1.0
+            s_ep = src["s_per_epoch"] * ratio * (args.px_cost if px > src["px"] and px >= 96 and src["px"] < 96 else 1)
             cap, patience = cfg.epochs, cfg.early_stopping_patience
             if patience:
                 peak = src["best"] if not src["cut"] else max(src["best"], 1.5 * src["cap"])
@@ -157,7 +149,7 @@ def _nearest(seen: dict, task, arm, p) -> dict | None:
                            / architecture_info(p.backbone, 7, scope="all")["trainable_params"])
         w = (share(arm.freeze_to) - share(-1)) / (1 - share(-1))
         a, b = part[0], full[0]
-        return {**a, "s_per_image_epoch": a["s_per_image_epoch"] + w * (b["s_per_image_epoch"] - a["s_per_image_epoch"])}
+        return {**a, "s_per_epoch": a["s_per_epoch"] + w * (b["s_per_epoch"] - a["s_per_epoch"])}
     return part[0]
 
 
