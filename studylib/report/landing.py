@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import paths
-from .tables import VERDICT_MEANINGS, claim_anchor, fmt_ci, verdict_badge, verdict_word
+from .tables import VERDICT_MEANINGS, fmt_ci, row_anchors, verdict_badge, verdict_word
 
 __all__ = ["Scorecard", "claim_section", "claims_frame", "claims_table", "forest_png", "legend", "navigation", "paper_heading",
            "read_scorecards", "seed_link"]
@@ -169,14 +169,14 @@ def claims_frame(scorecards: list[Scorecard]):
     """One row per claim row of the scorecards (a claim judged on several runs: one row per run), papers in
     id order, claims in the scorecard's order within each."""
     import pandas as pd
-    # the scorecard names the run in a row's anchor only when its claim is on several runs (scorecard.anchors)
-    runs_of = Counter(cid for cid, _ in {(r["id"], r.get("run") or "") for s in scorecards for r in s.rows})
+    all_rows = [r for s in scorecards for r in s.rows]
+    anchor_of = dict(zip(map(id, all_rows), row_anchors(all_rows)))  # the scorecard's own row ids
+    several = Counter(cid for cid, _ in {(r["id"], r.get("run") or "") for r in all_rows})
     rows = []
     for s in scorecards:
         for r in s.rows:
-            several = runs_of[r["id"]] > 1
-            anchor = claim_anchor(r["id"], r.get("run", "")) if several else claim_anchor(r["id"])
-            where = f"<br><small class='run'>on run {html.escape(r['run'])}</small>" if several and r.get("run") else ""
+            anchor = anchor_of[id(r)]
+            where = f"<br><small class='run'>on run {html.escape(r['run'])}</small>" if several[r["id"]] > 1 and r.get("run") else ""
             badge = verdict_badge(r.get("verdict", ""), bool(r.get("indicative")), bool(r.get("budget_limited")))
             sentence = html.escape(str(r.get("sentence") or ""), quote=True)
             rows.append({

@@ -18,7 +18,7 @@ from ..study.claims import CLAIMS, EVIDENCE, PAPERS, arm_id, arm_label, tests
 from ..train.experiment import PROTOCOLS
 from . import records
 from . import scorecard_view as view
-from .tables import claim_anchor, fmt_ci, verdict_badge
+from .tables import fmt_ci, row_anchors, verdict_badge
 
 __all__ = ["anchors", "checks_table", "claims_table", "commits", "evaluate", "evidence", "evidence_table",
            "forest_plot", "headline", "headlines", "legend", "paper_title", "per_class", "read", "records_read",
@@ -234,8 +234,7 @@ def _tasks_by_run(recs) -> dict[str, list[tuple]]:
 
 def anchors(card: pd.DataFrame) -> list[str]:
     """Each claim row's HTML id (tables.claim_anchor): the run named only when a claim is on several runs."""
-    runs = card.groupby("id")["run"].nunique()
-    return [claim_anchor(cid, run if runs[cid] > 1 else "") for cid, run in zip(card["id"], card["run"])]
+    return row_anchors([{"id": cid, "run": run if isinstance(run, str) else ""} for cid, run in zip(card["id"], card["run"])])
 
 
 def table(card: pd.DataFrame, recs=()) -> pd.DataFrame:

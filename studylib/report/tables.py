@@ -99,3 +99,12 @@ def claim_anchor(claim_id: str, run: str = "") -> str:
     import re
     slug = lambda s: re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-")
     return f"claim-{slug(claim_id)}" + (f"--{slug(run)}" if run else "")
+
+
+def row_anchors(rows) -> list[str]:
+    """Each claim row's anchor ({"id", "run"} rows, in order): the run named only when its claim is judged
+    on several runs. The one rule for the scorecard's row ids and the links other pages make to them."""
+    runs: dict[str, set] = {}
+    for r in rows:
+        runs.setdefault(r["id"], set()).add(r.get("run") or "")
+    return [claim_anchor(r["id"], (r.get("run") or "") if len(runs[r["id"]]) > 1 else "") for r in rows]
