@@ -29,6 +29,11 @@ def _run(args) -> int:
                        smoke=args.smoke)
 
 
+# what the README's 'Beyond the papers' section says until reports/curves holds notebook 08's records
+BEYOND_PENDING = ("Not rendered yet: `studylib run --profile curves` (params/curves.yaml, about 12 task-hours on "
+                  "2 cores) writes reports/curves; `studylib results --write README.md` then fills this section.")
+
+
 def _results(args) -> int:
     from .report import summary
     text = summary.markdown(Path(args.results_dir or paths.REPORTS / args.profile / "results"), args.profile)
@@ -42,6 +47,14 @@ def _results(args) -> int:
                 summary.write_between_markers(args.write, summary.sweep_markdown(folder / "results", folder.name),
                                               markers)
                 print(f"wrote {args.write}: the {folder.name} paragraph")
+        # and the 'Beyond the papers' section (notebook 08's curves, reports/curves) where its markers stand
+        markers = summary.sweep_markers("beyond-the-papers")
+        if markers[0] in doc:
+            from .report.curves import beyond_the_papers
+            curves = paths.REPORTS / "curves" / "results"
+            text = beyond_the_papers(curves, heading="") if curves.is_dir() else ""
+            summary.write_between_markers(args.write, text.strip() or BEYOND_PENDING, markers)
+            print(f"wrote {args.write}: the beyond-the-papers section")
     else:
         print(text)
     return 0

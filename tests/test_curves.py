@@ -215,6 +215,31 @@ def test_the_readme_section_names_where_partial_fine_tuning_wins_and_where_pretr
     assert view.beyond_the_papers(tmp_path / "nothing") == ""
 
 
+def test_studylib_results_writes_the_readme_section_from_the_curves_records(tmp_path, monkeypatch):
+    """`studylib results --write` fills the 'Beyond the papers' markers from reports/curves/results, and says
+    how to render it while that folder is absent; the committed README holds what the command writes."""
+    from studylib import cli, paths
+    from studylib.report import summary
+    markers = summary.sweep_markers("beyond-the-papers")
+    readme = (paths.ROOT / "README.md").read_text()
+    committed = readme.split(markers[0])[1].split(markers[1])[0].strip()
+    here = paths.REPORTS / "curves" / "results"
+    assert committed == ((view.beyond_the_papers(here, heading="").strip() if here.is_dir() else "")
+                         or cli.BEYOND_PENDING)
+    reports = tmp_path / "reports"
+    (reports / "cpu").mkdir(parents=True)
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"{summary.BEGIN}\n{summary.END}\n{markers[0]}\nold\n{markers[1]}\n")
+    monkeypatch.setattr(paths, "REPORTS", reports)
+    assert cli.main(["results", "--profile", "cpu", "--write", str(doc)]) == 0
+    assert cli.BEYOND_PENDING in doc.read_text() and "old" not in doc.read_text()
+    _write_records(reports / "curves" / "results", _crossing())
+    assert cli.main(["results", "--profile", "cpu", "--write", str(doc)]) == 0
+    section = doc.read_text().split(markers[0])[1].split(markers[1])[0]
+    assert "**FER2013 (48 px)**" in section and "pretraining pays up to 300 training images" in section
+    assert cli.BEYOND_PENDING not in section and "## Beyond" not in section  # the README holds the heading
+
+
 def test_sentences_when_no_order_shows_and_when_pretraining_always_pays():
     rng = np.random.default_rng(5)
     y_true = rng.integers(0, 7, 800)
