@@ -6,7 +6,8 @@ import json
 import pytest
 
 from studylib.study.profile import load_profile
-from studylib.study.smoke import SMOKE_CAP
+from studylib.study.curves import ladder_sizes
+from studylib.study.smoke import SMOKE_CAP, SMOKE_LADDER
 
 
 def test_the_smoke_profile_is_every_run_once_tiny_on_generated_data_without_gpus():
@@ -21,6 +22,19 @@ def test_the_smoke_profile_is_every_run_once_tiny_on_generated_data_without_gpus
         assert all(len(a["lr_grid"]) <= 1 for a in t.params.get("arms", []))
     card = next(t for t in smoke.tasks if t.notebook == "06_scorecard")
     assert card.upstream == [t.name for t in smoke.tasks if t is not card]
+
+
+def test_the_curves_smoke_shrinks_the_ladder_to_what_the_generated_data_holds():
+    """Notebook 08's ladder is counts of the real splits (300 ... 10,000 FER2013 images) and fractions whose
+    smallest rung holds fewer images than classes on the generated data: its smoke takes two fractions."""
+    full, smoke = load_profile("curves", data_dir="generated"), load_profile("curves", smoke=True)
+    assert {t.run for t in smoke.tasks} == {t.run for t in full.tasks}
+    for t in smoke.tasks:
+        assert t.params["ladder"] == SMOKE_LADDER and t.params["max_val"] <= SMOKE_CAP
+    # the generated splits' smallest training split (plants: 72 images of 6 classes) holds both rungs
+    assert ladder_sizes(SMOKE_LADDER, 72, 6) == [36, 72]
+    with pytest.raises(ValueError, match="smallest rung"):
+        ladder_sizes(full.tasks[-1].params["ladder"], 72, 6)
 
 
 @pytest.mark.slow
