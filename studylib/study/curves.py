@@ -53,7 +53,7 @@ from .experiments import Arm, CurvesParams, as_dict, train_config
 from .search import SEARCH_SEED, choose_lr
 
 __all__ = ["CURVE_KEYS", "POINT_FORMAT", "curve_splits", "describe", "epoch_set", "ladder_sizes", "nested_rungs", "point_label",
-           "point_params", "projection", "rate_rung", "record", "rungs_of", "scope_of", "task_arms",
+           "point_params", "projection", "rate_rung", "record", "rungs_of", "scope_of", "task_arms", "task_estimate",
            "task_seeds", "train_point", "train_points"]
 
 POINT_FORMAT = 1  # bump when what a point's memo holds changes: older memos then never match a key
@@ -383,6 +383,38 @@ def epoch_set_indices(n: int, epoch_images: int) -> range:
     return range(n * k)
 
 
+def task_estimate(task, counts: dict, searched: set, data_dir=None) -> dict:
+    """One notebook-08 task's projected seconds on one thread: {task, dataset, rungs, points, search trials,
+    expected h, upper h}. Each point once (the task that owns it: its scope and seed); each rate search's other
+    rates once, at seed 0, recorded in `searched` (shared by a profile's tasks, so that a search is counted
+    once); a curves task only its overhead (it reads the points). `counts` ({dataset: {train, val, test}}) is
+    filled from `data_dir` (`split_counts`) where it lacks the task's dataset."""
+    from .experiments import resolve
+    p = resolve(task.notebook, task.params)
+    if p.dataset not in counts:
+        counts[p.dataset] = split_counts(p.dataset, data_dir)
+    c = counts[p.dataset]
+    sizes = ladder_sizes(p.ladder, c["train"])
+    exp = up = float(TASK_OVERHEAD_S)
+    n_points = n_trials = 0
+    if not p.pool:
+        for arm in task_arms(p):
+            for n in sizes:
+                exp += point_seconds(p, arm, n, c, True)
+                up += point_seconds(p, arm, n, c, False)
+                n_points += 1
+            for m in {min(sizes), max(sizes)}:
+                key = (p.dataset, arm.id, m)
+                if arm.lr_grid and key not in searched and task.seed == SEARCH_SEED:
+                    searched.add(key)
+                    extra = len(arm.lr_grid) - 1  # the chosen rate's trial is seed 0's point
+                    exp += extra * point_seconds(p, arm, m, c, True)
+                    up += extra * point_seconds(p, arm, m, c, False)
+                    n_trials += extra
+    return {"task": task.name, "dataset": p.dataset, "rungs": ", ".join(f"{n:,}" for n in sizes),
+            "points": n_points, "search trials": n_trials, "expected h": exp / 3600, "upper h": up / 3600}
+
+
 def projection(profile: str = "curves", data_dir=None, counts: dict | None = None, budget: float = 12.0,
                workers: int = 2) -> "object":
     """The task-hours of a profile's notebook-08 tasks from the per-thread speeds above; prints a table
@@ -397,38 +429,14 @@ def projection(profile: str = "curves", data_dir=None, counts: dict | None = Non
 
     import pandas as pd
 
-    from .experiments import resolve
     from .profile import load_profile
     with contextlib.redirect_stdout(io.StringIO()):
         prof = load_profile(profile, data_dir=data_dir)
     counts = dict(counts or {})
     rows, searched = [], set()
     for task in prof.tasks:
-        if task.notebook != "08_curves":
-            continue
-        p = resolve(task.notebook, task.params)
-        if p.dataset not in counts:
-            counts[p.dataset] = split_counts(p.dataset, prof.data_dir)
-        c = counts[p.dataset]
-        sizes = ladder_sizes(p.ladder, c["train"])
-        exp = up = float(TASK_OVERHEAD_S)
-        n_points = n_trials = 0
-        if not p.pool:
-            for arm in task_arms(p):
-                for n in sizes:
-                    exp += point_seconds(p, arm, n, c, True)
-                    up += point_seconds(p, arm, n, c, False)
-                    n_points += 1
-                for m in {min(sizes), max(sizes)}:
-                    key = (p.dataset, arm.id, m)
-                    if arm.lr_grid and key not in searched and task.seed == SEARCH_SEED:
-                        searched.add(key)
-                        extra = len(arm.lr_grid) - 1  # the chosen rate's trial is seed 0's point
-                        exp += extra * point_seconds(p, arm, m, c, True)
-                        up += extra * point_seconds(p, arm, m, c, False)
-                        n_trials += extra
-        rows.append({"task": task.name, "dataset": p.dataset, "rungs": ", ".join(f"{n:,}" for n in sizes),
-                     "points": n_points, "search trials": n_trials, "expected h": exp / 3600, "upper h": up / 3600})
+        if task.notebook == "08_curves":
+            rows.append(task_estimate(task, counts, searched, prof.data_dir))
     table = pd.DataFrame(rows)
     total_exp, total_up = table["expected h"].sum(), table["upper h"].sum()
     with pd.option_context("display.width", 200, "display.max_rows", 500):

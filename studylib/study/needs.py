@@ -31,15 +31,26 @@ def checkpoint_bytes(task) -> int:
     return 2 * 3 * 4 * architecture_info(backbone)["total_params"]
 
 
-def projection(tasks: list, last_wall_s: dict, workers: int) -> str:
+def projection(tasks: list, last_wall_s: dict, workers: int, estimate=None) -> str:
     """The render's projection, printed before it starts: task-hours from each task's last wall time
-    (where it ran before), how many were never timed, and the temporary disk its checkpoints need at
-    once (the largest `workers` tasks' checkpoints; each is removed when its task ends)."""
+    (where it ran before), and for those never timed what `estimate(task)` projects ((expected, upper)
+    seconds, or None: `study.projection.Estimator`), the wall time with `workers` tasks at once, and the
+    temporary disk its checkpoints need at once (the largest `workers` tasks' checkpoints; each is removed
+    when its task ends)."""
+    workers = max(1, workers)
     timed = [last_wall_s[t.name] for t in tasks if last_wall_s.get(t.name)]
-    untimed = len(tasks) - len(timed)
-    need = sorted((checkpoint_bytes(t) for t in tasks), reverse=True)[:max(1, workers)]
+    fresh = [t for t in tasks if not last_wall_s.get(t.name)]
+    projected = [e for e in map(estimate, fresh) if e is not None] if estimate else []
+    untimed = len(fresh) - len(projected)
+    need = sorted((checkpoint_bytes(t) for t in tasks), reverse=True)[:workers]
     hours = sum(timed) / 3600
-    return (f"projection: {len(tasks)} task(s) to run; {len(timed)} ran before, {hours:.1f} task-hours at their "
-            f"last wall times" + (f"; {untimed} never timed (see README: bench figures)" if untimed else "")
-            + f"; temporary space for checkpoints at most {sum(need) / 1e6:,.0f} MB "
-              f"({max(1, workers)} at once, removed as each task ends)")
+    text = f"projection: {len(tasks)} task(s) to run; {len(timed)} ran before, {hours:.1f} task-hours at their last wall times"
+    if projected:
+        exp, up = (sum(e[i] for e in projected) / 3600 for i in (0, 1))
+        text += (f"; {len(projected)} projected from measured speeds, {exp:.1f} task-hours expected ({up:.1f} if "
+                 f"every arm ran to its cap); in all about {(hours + exp) / workers:.1f} h of wall time with "
+                 f"{workers} at once")
+    if untimed:
+        text += f"; {untimed} never timed and nothing measured near them (see README: bench figures)"
+    return text + (f"; temporary space for checkpoints at most {sum(need) / 1e6:,.0f} MB "
+                   f"({workers} at once, removed as each task ends)")
