@@ -48,7 +48,10 @@ def measured(results_dirs) -> tuple[dict, dict]:
     arms, walls = {}, {}
     for folder in results_dirs:
         for path in sorted(Path(folder).glob("*.json")):
-            rec = json.loads(path.read_text())
+            try:
+                rec = json.loads(path.read_text())
+            except (OSError, ValueError):  # a record being written, or not a record: nothing to measure
+                continue
             if rec.get("wall_time_s"):
                 walls.setdefault(rec.get("run_name"), []).append(rec["wall_time_s"])
             if rec.get("notebook") in _NOT_ARMS:
@@ -129,17 +132,23 @@ class Estimator:
     notebook 08, from measured speeds and the data's split sizes (`data_dir`); None where nothing is near it."""
 
     def __init__(self, results_dirs, data_dir=None, px_cost: float = PX_COST):
-        self.seen, self.walls = measured([d for d in results_dirs if Path(d).is_dir()])
+        try:
+            self.seen, self.walls = measured([d for d in results_dirs if Path(d).is_dir()])
+        except Exception:  # noqa: BLE001 - records it cannot read: every task is then counted as never timed
+            self.seen, self.walls = {}, {}
         self.data_dir, self.px_cost = data_dir, px_cost
         self.counts, self.searched = {}, set()
 
     def __call__(self, task) -> tuple[float, float] | None:
+        try:
+            return self._estimate(task)
+        except Exception:  # noqa: BLE001 - a figure it cannot project (a data folder it cannot count, a record
+            return None    # of another shape) is counted as never timed; a projection never stops a render
+
+    def _estimate(self, task) -> tuple[float, float] | None:
         if task.notebook == "08_curves":
             from .curves import task_estimate
-            try:
-                row = task_estimate(task, self.counts, self.searched, self.data_dir)
-            except (OSError, ValueError):  # a data folder it cannot count (the runner checks the data itself)
-                return None
+            row = task_estimate(task, self.counts, self.searched, self.data_dir)
             return row["expected h"] * 3600, row["upper h"] * 3600
         rows = arm_estimates(task, self.seen, self.px_cost)
         if rows is None:
