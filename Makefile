@@ -58,6 +58,20 @@ bench: install
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 
+## render-sync: copy what a render in a worktree has finished (WT=../wt-cpu OUT=reports/cpu-next) into this
+##          checkout, to commit: each finished task's record, report, state and log, the index, the memoised
+##          search trials; never a running task's log, checkpoints or locks
+WT ?= ../wt-cpu
+OUT ?= reports/cpu-next
+render-sync:
+	test -d $(WT)/$(OUT) || { echo "no render at $(WT)/$(OUT) (set WT and OUT)"; exit 2; }
+	mkdir -p $(OUT)
+	cd $(WT)/$(OUT) && tar cf - --exclude=./checkpoints --exclude='*.ck' --exclude='*.lock' --exclude='*.running' \
+	    --exclude='*.part' --exclude='*.ipynb' --exclude=./data \
+	    $$(for r in tasks/*.running; do [ -e "$$r" ] && echo "--exclude=./logs/$$(basename $$r .running).log"; done) . \
+	  | (cd $(CURDIR)/$(OUT) && tar xpf -)
+	git status --short $(OUT)
+
 ## clean: remove caches and demo reports (keeps .venv)
 clean:
 	rm -rf .pytest_cache reports/demo .cache
@@ -67,4 +81,4 @@ clean:
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-.PHONY: install lock study test data-check bench lab clean help
+.PHONY: install lock study test data-check bench lab render-sync clean help
