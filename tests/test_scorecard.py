@@ -256,7 +256,7 @@ def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own(
     results = paths.REPORTS / "cpu" / "results"
     read = scorecard.read(results)
     commits = {r["git_commit"] for _, r in read}
-    assert len(commits) == 1 and len(read) == 31
+    assert len(commits) == 1 and len(read) == len(_trained_tasks())
     card = json.loads((results / "06_scorecard.json").read_text())
     (theirs,) = commits
     assert card["git_commit"] != theirs
@@ -266,8 +266,17 @@ def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own(
 
 # ---- the page: the claims table (great_tables), the legend, the forest plot, the folded records ------------
 
+def _trained_tasks() -> list[str]:
+    """The committed cpu render's tasks but the scorecard (its index): the records its scorecard read (the
+    training runs, and the data audit for its checks)."""
+    from studylib import paths
+    index = json.loads((paths.REPORTS / "cpu" / "index.json").read_text())
+    return [r["name"] for r in index["runs"] if r["notebook"] != "06_scorecard"]
+
+
 def _committed_card():
-    """The committed cpu scorecard's 14 claim rows and the 31 records it read."""
+    """The committed cpu scorecard's claim rows (one per registry claim, and one per sensitivity rung) and the
+    records it read."""
     from studylib import paths
     results = paths.REPORTS / "cpu" / "results"
     rows = json.loads((results / "06_scorecard.json").read_text())["metrics"]["claims"]
@@ -294,7 +303,9 @@ def test_the_claims_table_is_one_row_per_claim_row_grouped_by_paper_without_an_i
     card, recs = _committed_card()
     page = scorecard.claims_table(card, recs).as_raw_html()
     body = page.split("<tbody", 1)[1]
-    assert body.count("<tr>") == len(card) == 14  # one row per claim row (group headings are other rows)
+    sensitivity = int(card["sensitivity"].fillna(False).sum()) if "sensitivity" in card else 0
+    paper_claims = [c for c in claims.CLAIMS.values() if c.kind != "check"]  # the audit's checks are not rows
+    assert body.count("<tr>") == len(card) == len(paper_claims) + sensitivity  # one row per claim row (group headings are other rows)
     groups = re.findall(r'<th class="gt_group_heading"[^>]*>(.*?)</th>', body)
     papers = list(dict.fromkeys(card["paper"]))
     assert len(groups) == len(papers) and all(g.startswith(f"Paper {p} · ") for g, p in zip(groups, papers))
@@ -363,7 +374,7 @@ def test_the_committed_scorecards_links_lead_to_reports_and_records_that_exist()
     card, recs = _committed_card()
     html = scorecard.claims_table(card, recs).as_raw_html() + scorecard.records_section(recs).data
     links = set(re.findall(r"href='([^'#]+)'", html))
-    assert len(links) == 2 * 31  # each record read and its report
+    assert len(links) == 2 * len(recs) == 2 * len(_trained_tasks())  # each record read and its report
     assert all((paths.REPORTS / "cpu" / link).is_file() for link in links), links
 
 
