@@ -24,22 +24,20 @@ import json
 import statistics
 from pathlib import Path
 
+from .budget import cap_bound, input_size
 from .claims import arm_id
-from .experiments import resolve, train_config
+from .experiments import as_dict, resolve, train_config
 
 __all__ = ["PX_COST", "TASK_OVERHEAD_S", "TRAINED", "Estimator", "arm_estimates", "measured"]
 
 TASK_OVERHEAD_S = 60     # kernel start, data, testing and the report of one task
 PX_COST = 180 / 50       # a 96 px image over a 48 px one, Lite0 training per thread (measured)
 TRAINED = ("02_features_svm_vs_finetune", "03_cnn_from_scratch", "04_frozen_vs_full", "05_partial_vs_full")
-_NOT_ARMS = (None, "01_data_audit", "06_scorecard", "07_sweep", "08_curves")
 
 
 def _px(params: dict) -> int:
-    """The side of the images a run's network saw (plants are decoded at load_size; FER is 48 px)."""
-    if params.get("image_size"):
-        return int(params["image_size"])
-    return int(params.get("load_size") or 224) if params.get("dataset") in ("plants", "deepweeds") else 48
+    """The side of the images a run's network saw (`budget.input_size`, the scorecard's regime)."""
+    return input_size(params) or 224
 
 
 def measured(results_dirs) -> tuple[dict, dict]:
@@ -54,23 +52,18 @@ def measured(results_dirs) -> tuple[dict, dict]:
                 continue
             if rec.get("wall_time_s"):
                 walls.setdefault(rec.get("run_name"), []).append(rec["wall_time_s"])
-            if rec.get("notebook") in _NOT_ARMS:
+            if rec.get("notebook") not in TRAINED:
                 continue
             for label, m in (rec.get("metrics") or {}).items():
-                if not isinstance(m, dict) or not m.get("history"):
-                    continue
-                secs = [h["seconds"] for h in m["history"] if h.get("seconds")]
+                secs = [h["seconds"] for h in m.get("history") or [] if h.get("seconds")] if isinstance(m, dict) else []
                 if not secs:
                     continue
-                cfg = m.get("config") or {}
-                cap, best = cfg.get("epochs"), m.get("best_epoch") or len(m["history"])
-                curve = [h.get(cfg.get("monitor") or "val_acc") for h in m["history"]]
-                cut = bool(cap and not m.get("stopped_early") and (
-                    best == cap or (len(curve) >= 3 and curve[-1] > curve[-2] > curve[-3])))
                 key = (rec["run_name"], arm_id(rec["notebook"], label, rec["params"]))
-                arms.setdefault(key, []).append(dict(s=statistics.median(secs), max_train=rec["params"].get("max_train"),
-                                                     best=best, cap=cap, cut=cut, px=_px(rec["params"]),
-                                                     full=m.get("frozen_params", 0) == 0))
+                # `cut`: the scorecard's cap-bound flag, read as if the paper named no epochs (our cap alone)
+                arms.setdefault(key, []).append(dict(
+                    s=statistics.median(secs), max_train=rec["params"].get("max_train"),
+                    best=m.get("best_epoch") or len(secs), cap=(m.get("config") or {}).get("epochs"),
+                    cut=bool(cap_bound(m, None, "best")), px=_px(rec["params"]), full=m.get("frozen_params", 0) == 0))
     return ({k: dict(s_per_epoch=statistics.median(v["s"] for v in vs), max_train=vs[0]["max_train"],
                      best=statistics.median(v["best"] for v in vs), cap=vs[0]["cap"], cut=any(v["cut"] for v in vs),
                      px=vs[0]["px"], full=vs[0]["full"]) for k, vs in arms.items()}, walls)
@@ -108,7 +101,7 @@ def arm_estimates(task, seen: dict, px_cost: float = PX_COST) -> list[dict] | No
     rows = []
     for arm in arms:
         cfg = train_config(p, arm)
-        px = _px({k: getattr(p, k, None) for k in ("image_size", "load_size", "dataset")})
+        px = _px(as_dict(p))
         src = seen.get((task.run, arm.id)) or _nearest(seen, task, arm, p)
         if src is None:
             rows.append(dict(arm=arm.name, px=px, s_per_epoch=None))
@@ -132,10 +125,7 @@ class Estimator:
     notebook 08, from measured speeds and the data's split sizes (`data_dir`); None where nothing is near it."""
 
     def __init__(self, results_dirs, data_dir=None, px_cost: float = PX_COST):
-        try:
-            self.seen, self.walls = measured([d for d in results_dirs if Path(d).is_dir()])
-        except Exception:  # noqa: BLE001 - records it cannot read: every task is then counted as never timed
-            self.seen, self.walls = {}, {}
+        self.seen, self.walls = measured([d for d in results_dirs if Path(d).is_dir()])
         self.data_dir, self.px_cost = data_dir, px_cost
         self.counts, self.searched = {}, set()
 
