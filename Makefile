@@ -56,8 +56,9 @@ bench: install
 
 ## lab: open JupyterLab on the notebooks (as cloned, each runs the demo profile's settings on generated data)
 # as root (a container) Jupyter refuses to start without --allow-root
+LAB_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/$(if $(filter 0,$(shell id -u)), --allow-root)
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 ## render-sync: copy what a render in a worktree has finished (WT=../wt-cpu OUT=reports/cpu-next) into this
 ##          checkout, to commit: each finished task's record, report, state and log, the index, the memoised
