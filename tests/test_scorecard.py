@@ -132,6 +132,16 @@ def test_scorecard_pairs_seeds_from_records_and_refuses_mixed_commits(tmp_path):
     assert len(scorecard.read(tmp_path, allow_mixed=True)) == 3
 
 
+def test_the_card_names_which_code_judged_which_records(monkeypatch):
+    """VERDICTS section 9: a card whose records came from its own commit says so; a card of later code names
+    both commits, so a reader can tell a re-judging from a render."""
+    recs = [(None, {"git_commit": "a" * 40}), (None, {"git_commit": "a" * 40})]
+    monkeypatch.setattr(records, "git_commit", lambda: "a" * 40)
+    assert scorecard.commits(recs) == f"records and scorecard from commit {'a' * 12}"
+    monkeypatch.setattr(records, "git_commit", lambda: "b" * 40)
+    assert scorecard.commits(recs) == f"scorecard code at commit {'b' * 12} judging records of commit {'a' * 12}"
+
+
 def test_predictions_are_checked_against_the_record(tmp_path):
     _write(tmp_path, "t", "03", 0, {"small CNN (seed 003)": _preds(0.7, seed=0)})
     (tmp_path / "t.npz").write_bytes(b"not the predictions")
@@ -249,9 +259,10 @@ def test_records_store_both_protocols_and_old_records_read_as_best(tmp_path):
 
 
 def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own():
-    """reports/cpu/results holds the training records of one commit and the scorecard that judged them,
-    rerun by later code (VERDICTS section 9: it names both commits). What the scorecard reads is the
-    training records alone, all of one commit; a second commit among them would be refused."""
+    """reports/cpu/results holds the training records of one commit and the scorecard that judged them.
+    What the scorecard reads is the training records alone, all of one commit; a second commit among them
+    would be refused. Its own commit is theirs when it ran at the end of their render, or a later one when
+    later code re-judged them (VERDICTS section 9): either way it names both, in the form that case takes."""
     from studylib import paths
     results = paths.REPORTS / "cpu" / "results"
     read = scorecard.read(results)
@@ -259,9 +270,11 @@ def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own(
     assert len(commits) == 1 and len(read) == len(_trained_tasks())
     card = json.loads((results / "06_scorecard.json").read_text())
     (theirs,) = commits
-    assert card["git_commit"] != theirs
-    assert card["metrics"]["judged"] == (f"scorecard code at commit {card['git_commit'][:12]} judging records of "
-                                         f"commit {theirs[:12]}")
+    if card["git_commit"] == theirs:
+        assert card["metrics"]["judged"] == f"records and scorecard from commit {theirs[:12]}"
+    else:
+        assert card["metrics"]["judged"] == (f"scorecard code at commit {card['git_commit'][:12]} judging "
+                                             f"records of commit {theirs[:12]}")
 
 
 # ---- the page: the claims table (great_tables), the legend, the forest plot, the folded records ------------
