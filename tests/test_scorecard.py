@@ -428,15 +428,14 @@ def test_the_forest_plot_is_wide_and_absent_without_a_measured_claim():
 
 
 def test_per_class_results_are_one_table_a_run_with_every_class():
-    card, _ = _committed_card()
+    card, recs = _committed_card()
     page = scorecard.per_class(card).data
     assert page.count("<table") == card[card["per_class"].map(bool)]["run"].nunique()
     assert "Ariel_Sharon" in page and "features + SVM · F1" in page and "small CNN (seed 003) · precision" in page
     # fine-tuned, Ariel_Sharon (class 0), mean ± sd over the seeds, recomputed here from each seed's predictions
     # (the claim's test protocol) with scikit-learn: a dropped seed or another protocol changes it
     from sklearn.metrics import f1_score
-    from studylib import paths
     row = card.set_index("id").loc["000.finetune.f1_macro"]
     f1 = [f1_score(*records.read_predictions(p, r)[row["test_protocol"]]["fine-tuned"][:2], average=None)[0]
-          for p, r in records.iter_records(paths.REPORTS / "cpu" / "results", "02_features_svm_vs_finetune--seed*.json")]
+          for p, r in recs if r["run_name"] == row["run"]]  # the records the scorecard read, not read again
     assert len(f1) == len(row["seeds"]) and f"{np.mean(f1):.3f} ± {np.std(f1, ddof=1):.3f}" in page
