@@ -331,10 +331,12 @@ def test_the_curves_profile_validates_and_its_projection_fits_12_task_hours(tmp_
         strip = lambda d: {k: v for k, v in d.items() if k not in ("scope", "pool", "seed")}  # noqa: E731
         assert strip(t.params) == strip(same.params)
     fer = experiments.resolve("08_curves", points[0].params)
-    assert curves.ladder_sizes(fer.ladder, 28709)[-1] == 10000  # the cpu profile's subset; all 28,709 cut
+    assert curves.ladder_sizes(fer.ladder, 28709) == [100, 300, 1000, 3000]  # 10,000 and all 28,709 cut
     table = curves.projection(str(profile.profile_path("curves")), data_dir=tmp_path, counts=COUNTS)
     assert len(table) == 32 and table["expected h"].sum() <= 12.0
-    assert table["expected h"].max() <= 1.0  # no task projected beyond an hour
+    # no task projected beyond 2 hours (a seed-0 task runs its scope's two rate searches): each fits well
+    # within a 3-hour sitting, and its points are memoised, so an interruption costs at most one point
+    assert table["expected h"].max() <= 2.0
     assert "within the budget of 12" in capsys.readouterr().out
 
 
