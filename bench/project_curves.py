@@ -4,7 +4,8 @@ Prints figures; not a test. From Lite0's measured training speed per thread (180
 `study.curves.TRAIN_IMAGES_PER_S`), each scope's cost per epoch against training everything, and each
 dataset's split sizes (read without decoding: the FER2013 csv's Usage column, an image folder's recorded
 split): every point once, each rate search's other rates once at seed 0, a curves task its overhead.
-`expected`: each fit stops at half its epoch cap plus its patience; `upper`: every fit to its cap.
+`expected`: each fit stops at half its epoch cap plus its patience, no rate added beyond a grid; `upper`:
+every fit to its cap, every search with its `extend_grid` rates added.
 
     python bench/project_curves.py [--profile curves] [--data-dir ../shared/data] [--budget 12]
 """

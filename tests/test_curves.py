@@ -2,6 +2,8 @@
 intervals (the shared crossed bootstrap), the README's sentences, the plots, the profile and its projection."""
 import dataclasses
 import json
+import math
+import types
 
 import matplotlib
 
@@ -353,7 +355,7 @@ def test_the_profile_refuses_an_unknown_scope_and_a_shrinking_ladder():
 
 @pytest.mark.slow
 def test_points_are_memoised_shared_between_tasks_and_the_probe_reads_cached_features(tmp_path, demo_data, monkeypatch):
-    settings = {"dataset": "fer2013", "ladder": [14, 28], "epoch_images": 0, "reference": "",
+    settings = {"dataset": "fer2013", "ladder": [14, 28], "epoch_images": 0, "reference": "", "extend_grid": 0,
                 "train": {"epochs": 1, "device": "cpu", "early_stopping_patience": None},
                 "arms": [{"id": "probe", "name": "linear probe", "scope": "head", "lr_grid": [0.003, 0.01],
                           "train": {"augment": "none"}},
@@ -386,3 +388,53 @@ def test_points_are_memoised_shared_between_tasks_and_the_probe_reads_cached_fea
     metrics, preds = curves.record(every)
     assert len(metrics["points"]) == 8 and set(preds) == {"best", "final"}
     assert all(json.dumps(e) for e in metrics["points"].values())
+
+
+# --- a rate at the edge of its grid: the grid grows ---------------------------------------------------------
+
+def _fake_search(monkeypatch, peak: float):
+    """search._trial stubbed: validation peaks at rate `peak` (a parabola in log10 rate), so the best rate of
+    any grid is known; the rates tried are returned in order."""
+    import pandas as pd
+
+    from studylib.study import search
+    tried = []
+
+    def trial(params, arm, lr, splits, build, checkpoint_dir=None):
+        tried.append(lr)
+        score = 0.5 - (math.log10(lr) - math.log10(peak)) ** 2
+        return types.SimpleNamespace(best_val=score, best_epoch=3, final_epoch=6, stopped_early=True,
+                                     monitor="val_macro_f1",
+                                     history=pd.DataFrame({"seconds": [1.0], "val_macro_f1": [score]}))
+    monkeypatch.setattr(search, "_trial", trial)
+    monkeypatch.setattr(search, "train_config", lambda *a, **k: types.SimpleNamespace(monitor="val_macro_f1"))
+    return search, tried
+
+
+def test_next_rate_steps_beyond_an_end_on_the_1_3_sequence():
+    from studylib.study.search import next_rate
+    assert next_rate([0.0003, 0.001, 0.003], downward=True) == 0.0001
+    assert next_rate([0.0003, 0.001, 0.003], downward=False) == 0.01
+    assert next_rate([0.0001, 0.0003, 0.001], downward=True) == 3e-05
+    assert next_rate([0.0001, 0.0003, 0.001, 0.003], downward=True) == 3e-05
+    assert next_rate([0.002, 0.004], downward=False) == 0.008  # off the sequence: the grid's own step
+
+
+@pytest.mark.parametrize("peak, extend, tried, chosen, edge", [
+    (1e-4, 2, [3e-4, 1e-3, 3e-3, 1e-4, 3e-5], 1e-4, ""),      # below the grid: two steps down, then interior
+    (1e-2, 2, [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 1e-2, ""),      # above it: up
+    (1e-3, 2, [3e-4, 1e-3, 3e-3], 1e-3, ""),                  # interior already: nothing added
+    (1e-4, 0, [3e-4, 1e-3, 3e-3], 3e-4, "bottom"),            # not extended: the edge stays, and is flagged
+    (1e-6, 2, [3e-4, 1e-3, 3e-3, 1e-4, 3e-5], 3e-5, "bottom"),  # out of steps: flagged against the grown grid
+])
+def test_a_rate_at_an_end_of_its_grid_gets_the_next_rate_tried(monkeypatch, peak, extend, tried, chosen, edge):
+    """Fails if the search stops at the grid's edge while steps remain, steps the wrong way, adds a rate to an
+    interior choice, or flags (or not) against the grid as given instead of as grown."""
+    from studylib.study import budget
+    from studylib.study.experiments import Arm
+    search, seen = _fake_search(monkeypatch, peak)
+    selection, _ = search.choose_lr(None, Arm("a", lr_grid=[3e-4, 1e-3, 3e-3]), {}, build=None, extend=extend)
+    assert seen == pytest.approx(tried) and selection["lr"] == pytest.approx(chosen)
+    assert selection["grid"] == sorted(selection["grid"]) and len(selection["grid"]) == len(tried)
+    flag = budget.grid_edge({"selection": selection})
+    assert (edge in flag and flag) if edge else flag == ""

@@ -12,7 +12,9 @@ random init: the run's `arms`) is trained at every rung and seed.
   frequency mean about the same amount of training at every rung.
 - The rates (`rate_rung`, `choose_rate`): each scope's rate is chosen on seed 0's validation
   (`study.search.choose_lr`: trials memoised, so any task can run alone) at the smallest and at the largest
-  rung; the other rungs use the nearer one on the ladder's log scale.
+  rung; the other rungs use the nearer one on the ladder's log scale. A rate chosen at an end of its grid
+  gets the next rate beyond it tried (`extend_grid` times at most), so that no point inherits a rate at
+  its grid's edge: the best rate moves with the training-set size.
 - The points (`train_point`): one scope at one rung and one seed, fitted through `build.fit_arm`, tested
   once per protocol, memoised (its record entry and per-image test predictions, under a file lock, named
   by a hash of everything it depends on) with its epochs checkpointed beside the memo. So a point is
@@ -161,7 +163,7 @@ def choose_rate(p: CurvesParams, arm: Arm, n: int, splits_n: dict, memo_dir=None
     if not arm.lr_grid:
         return None, None
     memo = Path(memo_dir) / "search" if memo_dir is not None else None
-    return choose_lr(point_params(p, n), arm, splits_n, build_arm_model, memo)
+    return choose_lr(point_params(p, n), arm, splits_n, build_arm_model, memo, extend=p.extend_grid)
 
 
 # --- the points --------------------------------------------------------------------------------------------
@@ -409,7 +411,8 @@ def task_estimate(task, counts: dict, searched: set, data_dir=None) -> dict:
                     searched.add(key)
                     extra = len(arm.lr_grid) - 1  # the chosen rate's trial is seed 0's point
                     exp += extra * point_seconds(p, arm, m, c, True)
-                    up += extra * point_seconds(p, arm, m, c, False)
+                    # upper: every rate beyond the grid's ends tried too (`extend_grid`, a rate at an edge)
+                    up += (extra + p.extend_grid) * point_seconds(p, arm, m, c, False)
                     n_trials += extra
     return {"task": task.name, "dataset": p.dataset, "rungs": ", ".join(f"{n:,}" for n in sizes),
             "points": n_points, "search trials": n_trials, "expected h": exp / 3600, "upper h": up / 3600}
@@ -443,7 +446,7 @@ def projection(profile: str = "curves", data_dir=None, counts: dict | None = Non
         print(table.round(2).to_string(index=False))
     verdict = "within" if total_exp <= budget else "OVER"
     print(f"\n{len(table)} tasks: expected {total_exp:.1f} task-hours ({verdict} the budget of {budget:g}), at most "
-          f"{total_up:.1f} if every fit ran to its epoch cap; {total_exp / workers:.1f} h of wall time with "
-          f"{workers} tasks at once. Speeds: Lite0 {', '.join(f'{v:g} img/s at {k} px' for k, v in TRAIN_IMAGES_PER_S.items())}"
+          f"{total_up:.1f} if every fit ran to its epoch cap and every search grew its grid; "
+          f"{total_exp / workers:.1f} h of wall time with {workers} tasks at once. Speeds: Lite0 {', '.join(f'{v:g} img/s at {k} px' for k, v in TRAIN_IMAGES_PER_S.items())}"
           f" per thread, evaluation {EVAL_SPEEDUP:g}x; relative epoch costs {SCOPE_COST}.")
     return table

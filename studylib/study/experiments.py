@@ -282,6 +282,9 @@ class CurvesParams:
     # least this many: the epoch cap, the patience and how often validation is scored then mean about the
     # same amount of training at every rung (0: never repeat)
     epoch_images: int = field(default=250, metadata={"ge": 0})
+    # A scope's rate chosen at an end of its lr_grid: the next rate beyond that end is tried, at most this
+    # many times, so that the chosen rate ends interior (`study.search.choose_lr`; 0: the grid as given)
+    extend_grid: int = field(default=2, metadata={"ge": 0})
     scope: str = ""                # the arm (by id) this task trains at every rung; "": every arm
     pool: list[int] = field(default_factory=list, metadata={"ge": 0, "lt": 2**32})
                                    # non-empty: the curves over these seeds (this task's own seed aside)

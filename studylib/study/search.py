@@ -14,6 +14,12 @@ an interrupted search resumes at its first unfinished trial, and tasks of severa
 share the trials. While a trial trains, it checkpoints beside its memo (`<key>.ck/`, removed once the memo
 is written), so a trial interrupted mid-way continues from its last epoch. A memoised trial's checkpoints
 are removed by whoever finds them (a process killed between the memo and the removal leaves them).
+
+With `extend` > 0 the grid grows where the chosen rate sits at one of its ends (`next_rate`): the rate one
+step beyond that end is tried, up to `extend` times, so that the chosen rate ends interior (a rate at the
+grid's edge is a budget flag, `study.budget.grid_edge`, judged against the grid as extended). The first
+curves render (notebook 08) showed why: a scope's best rate moves with the training-set size, and no fixed
+three-rate grid held it at both ends of the ladder.
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from ..train.loop import fit_label
 from .build import fit_arm
 from .experiments import Arm, as_dict, train_config
 
-__all__ = ["SEARCH_SEED", "choose_lr", "trial_key"]
+__all__ = ["SEARCH_SEED", "choose_lr", "next_rate", "trial_key"]
 
 SEARCH_SEED = 0  # the issue's protocol: choose on seed 0, then train every seed at the chosen rate
 
@@ -58,18 +64,42 @@ def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None
         return fit_arm(params, arm, splits, seed=SEARCH_SEED, checkpoint_dir=checkpoint_dir, build=build, lr=lr)
 
 
-def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dict, object | None]:
+def next_rate(grid, downward: bool) -> float:
+    """The rate one step beyond the grid's lowest (downward) or highest end: the grid's mean step on a log
+    scale, snapped to the 1-3-10 sequence (1e-4, 3e-4, 1e-3, ...) when every rate of the grid is on it."""
+    import math
+    g = sorted(grid)
+    if len(g) < 2:
+        raise ValueError(f"grid {list(grid)}: a step needs at least two rates")
+    step = (math.log10(g[-1]) - math.log10(g[0])) / (len(g) - 1)
+    lr = 10 ** (math.log10(g[0]) - step if downward else math.log10(g[-1]) + step)
+
+    def on_sequence(x):
+        m = x / 10 ** math.floor(math.log10(x) + 1e-9)
+        return any(abs(m - k) < 1e-6 for k in (1, 3))
+    if all(on_sequence(x) for x in g):
+        e = math.floor(math.log10(lr))
+        options = [k * 10.0 ** d for d in (e - 1, e, e + 1) for k in (1, 3)]
+        options = [x for x in options if (x < g[0] if downward else x > g[-1])]
+        lr = min(options, key=lambda x: abs(math.log10(x / lr)))
+    return float(f"{lr:.6g}")
+
+
+def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None, extend: int = 0) -> tuple[dict, object | None]:
     """The arm's rate chosen on validation at seed 0.
 
     Args:
         params: the run's parameters (its seed is ignored). arm: an arm with a non-empty lr_grid.
         splits: seed 0's train/val (test is not read). build: (params, arm, splits) -> model.
         memo_dir: folder of memoised trials (None: nothing memoised, every trial trains here).
+        extend: how many rates may be added beyond the grid's ends while the chosen rate sits at one (0: the
+            grid as given).
 
     Returns:
-        (selection, fit): selection = {seed, monitor, grid, trials: [per rate: lr, best_val, best_epoch,
-        final_epoch, stopped_early, seconds, val_curve], lr: the chosen rate}; fit = the chosen trial's
-        FitResult when it was trained in this process (it is seed 0's model at that rate), else None.
+        (selection, fit): selection = {seed, monitor, grid (as extended), trials: [per rate: lr, best_val,
+        best_epoch, final_epoch, stopped_early, seconds, val_curve], lr: the chosen rate, extended: the rates
+        added}; fit = the chosen trial's FitResult when it was trained in this process (it is seed 0's model
+        at that rate), else None.
     """
     if not arm.lr_grid:
         raise ValueError(f"arm {arm.name!r} has no lr_grid to choose from")
@@ -78,7 +108,9 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
     trials, chosen, chosen_fit = [], None, None
     print(f"lr search, {arm.name}: {len(arm.lr_grid)} rates ({', '.join(f'{lr:g}' for lr in arm.lr_grid)}) "
           f"on seed {SEARCH_SEED}'s validation, best {monitor} of each")
-    for lr in arm.lr_grid:
+
+    def run(lr: float) -> None:
+        nonlocal chosen, chosen_fit
         result, memo = None, None
         if memo_dir is not None:
             memo = Path(memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
@@ -101,7 +133,22 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None) -> tuple[dic
         if chosen is None or chosen["best_val"] is None or (
                 summary["best_val"] is not None and better(summary["best_val"], chosen["best_val"])):
             chosen, chosen_fit = summary, result  # keep only the leading trial's model in memory
+
+    grid, added = list(arm.lr_grid), []
+    for lr in grid:
+        run(lr)
+    # a chosen rate at an end of the grid: try one step beyond it (never back into the grid: the next step
+    # is always further out), at most `extend` times
+    while len(added) < extend and len(grid) >= 2 and chosen["lr"] in (min(grid), max(grid)):
+        lr = next_rate(grid, downward=chosen["lr"] == min(grid))
+        print(f"lr search, {arm.name}: lr {chosen['lr']:g} is at the edge of {', '.join(f'{g:g}' for g in sorted(grid))}:"
+              f" trying {lr:g}")
+        grid.append(lr)
+        added.append(lr)
+        run(lr)
     print(f"lr search, {arm.name}: chose lr {chosen['lr']:g} on validation")
-    selection = {"seed": SEARCH_SEED, "monitor": monitor, "grid": list(arm.lr_grid), "trials": trials,
-                 "lr": chosen["lr"]}
+    selection = {"seed": SEARCH_SEED, "monitor": monitor, "grid": sorted(grid) if added else list(arm.lr_grid),
+                 "trials": trials, "lr": chosen["lr"]}
+    if added:
+        selection["extended"] = added
     return selection, chosen_fit
