@@ -1,4 +1,6 @@
 """Training loop and augmentation: learning, resume, soft targets, class weights, presets."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -182,6 +184,11 @@ def test_early_stopping_stops_when_monitor_stalls(data, monkeypatch):
                       max_steps_per_epoch=2)
     res = fit(model, train, val, cfg)
     assert res.stopped_early and len(res.history) == 3 and res.best_epoch == 1
+    # with a warm-up of 5 epochs the same stalled fit runs those 5 whatever its patience, then stops
+    still = make_model()
+    still.body[1].momentum = 0.0
+    warm = fit(still, train, val, dataclasses.replace(cfg, early_stopping_start=5))
+    assert warm.stopped_early and len(warm.history) == 5 and warm.best_epoch == 1
 
 
 @pytest.mark.parametrize("field,value", [("optimizer", "rmsprop"), ("scheduler", "step"),

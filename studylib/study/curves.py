@@ -355,12 +355,13 @@ def split_counts(dataset: str, data_dir) -> dict[str, int]:
     raise ValueError(f"no split counts for {dataset!r} without loading it")
 
 
-def _epochs(cfg_epochs: int, patience: int | None, expected: bool) -> float:
-    """Epochs a fit runs: its cap (upper), or (expected) half the cap plus the patience, within the cap: the
-    cpu render's arms peaked between a third and all of their caps."""
+def _epochs(cfg_epochs: int, patience: int | None, expected: bool, start: int = 0) -> float:
+    """Epochs a fit runs: its cap (upper), or (expected) half the cap plus the patience, at least its warm-up
+    (`early_stopping_start`), within the cap: the cpu render's arms peaked between a third and all of their
+    caps."""
     if not expected or not patience:
         return float(cfg_epochs)
-    return float(min(cfg_epochs, math.ceil(cfg_epochs / 2) + patience))
+    return float(min(cfg_epochs, max(math.ceil(cfg_epochs / 2) + patience, start)))
 
 
 def point_seconds(p: CurvesParams, arm: Arm, n: int, counts: dict, expected: bool = True) -> float:
@@ -376,7 +377,7 @@ def point_seconds(p: CurvesParams, arm: Arm, n: int, counts: dict, expected: boo
     else:
         once, per_epoch = 0.0, len(epoch_set_indices(n, p.epoch_images)) * cost / speed + val / (EVAL_SPEEDUP * speed)
     test = 2 * counts["test"] / (EVAL_SPEEDUP * speed)
-    return once + _epochs(cfg.epochs, cfg.early_stopping_patience, expected) * per_epoch + test + POINT_OVERHEAD_S
+    return once + _epochs(cfg.epochs, cfg.early_stopping_patience, expected, cfg.early_stopping_start) * per_epoch + test + POINT_OVERHEAD_S
 
 
 def epoch_set_indices(n: int, epoch_images: int) -> range:

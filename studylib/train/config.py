@@ -71,6 +71,10 @@ class TrainConfig:
     image_size: int | None = _f(None, ge=1)  # None = dataset's own size; 000/004 resize to 224
     monitor: str = "val_acc"              # metric for best checkpoint + early stopping (never test data)
     early_stopping_patience: int | None = _resume(None, ge=1)  # None = run all epochs, as every paper does
+    # epochs that always run before early stopping may stop a fit (Keras's start_from_epoch): a net from
+    # random init on a few hundred images sits at the constant prediction for its first epochs, and without
+    # a warm-up its patience runs out before it has learnt anything
+    early_stopping_start: int = _resume(0, ge=0)
     seed: int = _f(0, **SEED_BOUNDS)      # seeds torch, numpy, random and the shuffle generator
     device: str = _resume("auto")         # auto: cuda, then mps, then cpu
     amp: bool = True                      # mixed precision for GPU speed; ignored off CUDA

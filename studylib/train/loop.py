@@ -297,7 +297,8 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     stopped = False
     try:
         for epoch in range(start, cfg.epochs + 1):
-            if cfg.early_stopping_patience is not None and history and epoch - 1 - best_epoch >= cfg.early_stopping_patience:
+            if (cfg.early_stopping_patience is not None and history and epoch - 1 >= cfg.early_stopping_start
+                    and epoch - 1 - best_epoch >= cfg.early_stopping_patience):
                 stopped = True
                 say(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
                 _finished_early(bar, widget)
