@@ -7,16 +7,44 @@ split): every point once, each rate search's other rates once at seed 0, a curve
 `expected`: each fit stops at half its epoch cap plus its patience, no rate added beyond a grid; `upper`:
 every fit to its cap, every search with its `extend_grid` rates added.
 
+With `--against` a render folder (its index.json), the finished tasks' hours stand beside their projection,
+and the unfinished ones are projected again at the ratio measured so far: the estimate of what is left of
+a render under way. A task resumed across sittings records only its last sitting's hours.
+
     python bench/project_curves.py [--profile curves] [--data-dir ../shared/data] [--budget 12]
+                                   [--against reports/curves]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def against(table, folder: Path, workers: int) -> None:
+    """Print each finished task's measured hours beside its projection, and what is left at their ratio."""
+    index = folder / "index.json"
+    if not index.exists():
+        raise SystemExit(f"{index}: no such file; --against takes a render folder (one `studylib run` wrote)")
+    runs = {r["name"]: r["wall_s"] / 3600 for r in json.loads(index.read_text())["runs"] if r.get("status") == "ok"}
+    table = table.assign(**{"spent h": table["task"].map(runs)})
+    done = table[table["spent h"].notna()]
+    if done.empty:
+        print(f"\n{folder}: no finished task yet")
+        return
+    ratio = done["spent h"].sum() / done["expected h"].sum()
+    print(f"\nFinished in {folder}:")
+    print(done[["task", "expected h", "spent h"]].assign(ratio=done["spent h"] / done["expected h"]).round(2)
+          .to_string(index=False))
+    left = table[table["spent h"].isna()]
+    rest = left["expected h"].sum() * ratio
+    print(f"\n{len(done)} of {len(table)} tasks finished: {done['spent h'].sum():.1f} task-hours spent against "
+          f"{done['expected h'].sum():.1f} projected (x{ratio:.2f}). The {len(left)} left, at that ratio: "
+          f"{rest:.1f} task-hours, about {rest / workers:.1f} h of wall time with {workers} tasks at once.")
 
 
 def main(argv=None) -> None:
@@ -25,9 +53,13 @@ def main(argv=None) -> None:
     ap.add_argument("--data-dir", default=None, help="default: the profile's data_dir")
     ap.add_argument("--budget", type=float, default=12.0, help="task-hours allowed")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--against", type=Path, default=None,
+                    help="a render folder: its finished tasks against the projection, and what is left")
     args = ap.parse_args(argv)
     from studylib.study.curves import projection
-    projection(args.profile, data_dir=args.data_dir, budget=args.budget, workers=args.workers)
+    table = projection(args.profile, data_dir=args.data_dir, budget=args.budget, workers=args.workers)
+    if args.against is not None:
+        against(table, args.against, args.workers)
 
 
 if __name__ == "__main__":

@@ -212,6 +212,14 @@ def test_the_readme_section_names_where_partial_fine_tuning_wins_and_where_pretr
     assert "beats training everything at 100 and 300 training images (not from 1,000 on)" in text, text
     assert "loses at 1,000 and 3,000 images" in text, text
     assert "pretraining pays up to 300 training images and stops paying from 1,000" in text, text
+    assert "under way" not in text  # no index: nothing says the render is partial
+    # a render under way says so, with its count of tasks, beside sentences that may still change
+    (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "a", "status": "ok"},
+                                                              {"name": "b", "status": "error"}],
+                                                     "not_run_yet": ["c", "d"]}))
+    assert "(a render under way: 1 of 4 tasks finished" in view.beyond_the_papers(tmp_path / "results", n_boot=200)
+    (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "a", "status": "ok"}], "not_run_yet": []}))
+    assert "under way" not in view.beyond_the_papers(tmp_path / "results", n_boot=200)
     read = view.points_from_records(tmp_path / "results")
     assert len(read) == len(points) and {q["n"] for q in read} == {100, 300, 1000, 3000}
     assert view.beyond_the_papers(tmp_path / "nothing") == ""
@@ -340,6 +348,26 @@ def test_the_curves_profile_validates_and_its_projection_fits_12_task_hours(tmp_
     # within a 3-hour sitting, and its points are memoised, so an interruption costs at most one point
     assert table["expected h"].max() <= 2.0
     assert "within the budget of 12" in capsys.readouterr().out
+
+
+def test_the_projection_set_against_a_render_under_way_scales_what_is_left_by_the_measured_ratio(tmp_path, capsys):
+    import importlib.util
+
+    import pandas as pd
+    from studylib import paths
+    spec = importlib.util.spec_from_file_location("project_curves", paths.ROOT / "bench" / "project_curves.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    table = pd.DataFrame({"task": ["a", "b", "c", "d"], "expected h": [1.0, 1.0, 2.0, 4.0]})
+    runs = [{"name": "a", "status": "ok", "wall_s": 7200}, {"name": "b", "status": "ok", "wall_s": 3600},
+            {"name": "c", "status": "error", "wall_s": 60}]  # a failed task is not finished: still to run
+    (tmp_path / "index.json").write_text(json.dumps({"runs": runs, "not_run_yet": ["d"]}))
+    bench.against(table, tmp_path, workers=2)
+    out = capsys.readouterr().out
+    assert "2 of 4 tasks finished: 3.0 task-hours spent against 2.0 projected (x1.50)" in out, out
+    assert "The 2 left, at that ratio: 9.0 task-hours, about 4.5 h of wall time" in out, out
+    with pytest.raises(SystemExit, match="index.json: no such file"):
+        bench.against(table, tmp_path / "none", workers=2)
 
 
 def test_the_profile_refuses_an_unknown_scope_and_a_shrinking_ladder():

@@ -12,6 +12,7 @@ The points come from `study.curves.train_points` (a task) or from a results fold
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -440,11 +441,28 @@ def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot
     if not sentences:
         return ""
     seeds = sorted({q["seed"] for q in points})
+    each = f"{len(seeds)} seeds each" if len(seeds) > 1 else f"seed {seeds[0]} only"
     lines = [heading, "",
              f"Notebook 08 trains each scope at every rung of a ladder of training-set sizes (nested, stratified "
-             f"subsets), {len(seeds)} seeds each; no paper claims these curves. From `{paths.shown(results_dir)}`:", ""]
+             f"subsets), {each}; no paper claims these curves. From `{paths.shown(results_dir)}`"
+             f"{_under_way(Path(results_dir).parent / 'index.json')}:", ""]
     lines += [f"- **{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()]
     return "\n".join(lines) + "\n"
+
+
+def _under_way(index) -> str:
+    """' (a render under way: k of n tasks finished; ...)' when the render's index lists tasks not run yet, so
+    that a reader of a partial render does not take its sentences for the finished study; '' otherwise."""
+    if not Path(index).exists():
+        return ""
+    data = json.loads(Path(index).read_text())
+    left = len(data.get("not_run_yet", []))
+    runs = data.get("runs", [])
+    if not left:
+        return ""
+    done = sum(r.get("status") == "ok" for r in runs)
+    return (f" (a render under way: {done} of {len(runs) + left} tasks finished, so these sentences may change as "
+            f"the rest arrive)")
 
 
 def headline(table: pd.DataFrame, points: list[dict]) -> str:

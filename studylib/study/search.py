@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -67,7 +68,6 @@ def _trial(params, arm: Arm, lr: float, splits: dict, build, checkpoint_dir=None
 def next_rate(grid, downward: bool) -> float:
     """The rate one step beyond the grid's lowest (downward) or highest end: the grid's mean step on a log
     scale, snapped to the 1-3-10 sequence (1e-4, 3e-4, 1e-3, ...) when every rate of the grid is on it."""
-    import math
     g = sorted(grid)
     if len(g) < 2:
         raise ValueError(f"grid {list(grid)}: a step needs at least two rates")
@@ -141,8 +141,8 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None, extend: int 
     # is always further out), at most `extend` times
     while len(added) < extend and len(grid) >= 2 and chosen["lr"] in (min(grid), max(grid)):
         lr = next_rate(grid, downward=chosen["lr"] == min(grid))
-        print(f"lr search, {arm.name}: lr {chosen['lr']:g} is at the edge of {', '.join(f'{g:g}' for g in sorted(grid))}:"
-              f" trying {lr:g}")
+        edges = ", ".join(f"{g:g}" for g in sorted(grid))
+        print(f"lr search, {arm.name}: lr {chosen['lr']:g} is at the edge of {edges}: trying {lr:g}")
         grid.append(lr)
         added.append(lr)
         run(lr)
