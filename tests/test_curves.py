@@ -466,3 +466,15 @@ def test_a_rate_at_an_end_of_its_grid_gets_the_next_rate_tried(monkeypatch, peak
     assert selection["grid"] == sorted(selection["grid"]) and len(selection["grid"]) == len(tried)
     flag = budget.grid_edge({"selection": selection})
     assert (edge in flag and flag) if edge else flag == ""
+
+
+def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
+    # the order words ("last two blocks < everything") sit past pandas' 50-character cut; a cut cell hides them
+    import html
+
+    import pandas as pd
+    seen = []
+    monkeypatch.setattr(view, "display", lambda obj: seen.append(obj._repr_html_()))
+    cell = "-0.058 [-0.086, -0.030] · last two blocks < everything · wins 0/3"
+    view.show(pd.DataFrame({"accuracy": [cell]}))
+    assert html.escape(cell) in seen[0]

@@ -231,7 +231,9 @@ def show(obj, empty: str = "") -> None:
         if empty:
             display(Markdown(empty))
         return
-    display(obj)
+    # pandas cuts a cell past 50 characters ("everything > everything..."): a difference's order is its point
+    with pd.option_context("display.max_colwidth", None):
+        display(obj)
     if isinstance(obj, Figure):
         plt.close(obj)
 
