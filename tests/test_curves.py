@@ -478,3 +478,21 @@ def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
     cell = "-0.058 [-0.086, -0.030] · last two blocks < everything · wins 0/3"
     view.show(pd.DataFrame({"accuracy": [cell]}))
     assert html.escape(cell) in seen[0]
+
+
+def test_a_budget_flagged_point_is_named_beside_the_sentences():
+    # VERDICTS.md: an order our budget could have decided says so; a cap-bound seed (best epoch = cap) is named
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 7, 800)
+    acc = {"last block": 0.6, "everything": 0.6, "random": 0.2}
+    points = [_point(scope, n, s, y_true, _predict(y_true, acc[scope], rng))
+              for scope in acc for n in (100, 1000) for s in range(3)]
+    clean = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
+    assert "Budget-limited" not in clean
+    capped = next(q for q in points if q["n"] == 1000 and q["seed"] == 1 and view.role(q) == "last block")
+    history = [{"epoch": e, "val_macro_f1": 0.3 + 0.01 * e} for e in range(1, 21)]  # still rising at the cap
+    capped["entry"] = {**capped["entry"], "best_epoch": 20, "final_epoch": 20, "stopped_early": False,
+                       "history": history}
+    text = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
+    assert text.startswith(clean[:-1])
+    assert "Budget-limited points" in text and "last block at 1,000 images (1 of 3 seeds)" in text

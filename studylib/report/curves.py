@@ -429,9 +429,25 @@ def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int 
         g = gain[gain["dataset"] == ds] if len(gain) else gain
         if len(g):
             parts.append(_pretraining_sentence(g))
+        budgeted = _budget_clause(points, ds)
         if parts:
-            out[ds] = "; ".join(parts) + f" (test {METRICS.get(metric, metric)}, 95% intervals over seeds and test images)."
+            out[ds] = ("; ".join(parts) + f" (test {METRICS.get(metric, metric)}, 95% intervals over seeds and test images)"
+                       + (f". {budgeted}" if budgeted else "") + ".")
     return out
+
+
+def _budget_clause(points: list[dict], ds: str, protocol: str = "best") -> str:
+    """Which of a dataset's curve points carry a budget flag (VERDICTS.md: an order our budget could have
+    decided says so), by how many seeds; '' when none does."""
+    flagged = []
+    for (d, n, r), group in _groups(points).items():
+        k = sum(bool(budget.arm_flags([q["entry"]], None, protocol)) for q in group)
+        if d == ds and k:
+            flagged.append(f"{r} at {_n(n)} images ({k} of {len(group)} seeds)")
+    if not flagged:
+        return ""
+    return (f"Budget-limited points (a fit that chose its last epoch, or a rate at an edge of its grid): "
+            f"{', '.join(flagged)}; what is said at those sizes could change with a longer budget")
 
 
 def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot: int = N_BOOT) -> str:
