@@ -250,12 +250,17 @@ def test_studylib_results_writes_the_readme_section_from_the_curves_records(tmp_
     assert cli.BEYOND_PENDING not in section and "## Beyond" not in section  # the README holds the heading
 
 
-def test_sentences_when_no_order_shows_and_when_pretraining_always_pays():
+def _tied_points():
+    # last block and everything equal, random init far below, at 100 and 1,000 images, 3 seeds
     rng = np.random.default_rng(5)
     y_true = rng.integers(0, 7, 800)
     acc = {"last block": 0.6, "everything": 0.6, "random": 0.2}
-    points = [_point(scope, n, s, y_true, _predict(y_true, acc[scope], rng))
-              for scope in acc for n in (100, 1000) for s in range(3)]
+    return [_point(scope, n, s, y_true, _predict(y_true, acc[scope], rng))
+            for scope in acc for n in (100, 1000) for s in range(3)]
+
+
+def test_sentences_when_no_order_shows_and_when_pretraining_always_pays():
+    points = _tied_points()
     text = view.summary_sentences(points, n_boot=500)["FER2013 (48 px)"]
     assert "cannot be told apart at any size measured (100 and 1,000 images)" in text
     assert "pretraining pays at every size up to the largest measured, 1,000 images" in text
@@ -482,11 +487,7 @@ def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
 
 def test_a_budget_flagged_point_is_named_beside_the_sentences():
     # VERDICTS.md: an order our budget could have decided says so; a cap-bound seed (best epoch = cap) is named
-    rng = np.random.default_rng(5)
-    y_true = rng.integers(0, 7, 800)
-    acc = {"last block": 0.6, "everything": 0.6, "random": 0.2}
-    points = [_point(scope, n, s, y_true, _predict(y_true, acc[scope], rng))
-              for scope in acc for n in (100, 1000) for s in range(3)]
+    points = _tied_points()
     clean = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
     assert "Budget-limited" not in clean
     capped = next(q for q in points if q["n"] == 1000 and q["seed"] == 1 and view.role(q) == "last block")
