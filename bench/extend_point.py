@@ -1,0 +1,90 @@
+"""Re-check a budget-flagged curve point: train it again with a higher epoch cap and print what changes.
+
+Prints figures; not a test, and writes no record: a rendered report's numbers stay those of its own commit.
+VERDICTS.md asks what a budget could have decided; a point that chose its last epoch (its validation still
+rising at the cap) is such a place. This trains that one point (a notebook-08 scope at one rung and seed)
+at the rate its committed record used, with the cap raised, and prints the recorded fit beside the longer
+one: the best epoch, validation and test macro F1 and accuracy. Training is deterministic (TrainConfig
+`deterministic`), so the first epochs of the longer fit should repeat the recorded ones (printed: the
+largest difference in validation macro F1 over the recorded epochs).
+
+    python bench/extend_point.py --run 08_curves-plants-points --scope last_block --seed 1 --n 285 --epochs 60
+                                 [--profile curves] [--records reports/curves/results] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def recorded_point(records: Path, run: str, scope: str, seed: int, n: int) -> tuple[str, dict]:
+    """(label, record entry) of the point in its task's committed record."""
+    path = records / f"{run}--scope={scope}--seed{seed}.json"
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such record; --records names a render's results folder, --run/--scope/"
+                         f"--seed one of its point tasks")
+    points = json.loads(path.read_text())["metrics"]["points"]
+    hits = [(label, e) for label, e in points.items() if f" · {n:,} images · " in label]
+    if not hits:
+        sizes = ", ".join(label.split(" · ")[1] for label in points)
+        raise SystemExit(f"{path}: no point at {n:,} images (it has {sizes}); pass --n one of those")
+    return hits[0]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="curves")
+    ap.add_argument("--run", required=True, help="the profile's point run, e.g. 08_curves-plants-points")
+    ap.add_argument("--scope", required=True, help="probe | last_block | last_two | everything | random_init")
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--n", type=int, required=True, help="the rung: training images")
+    ap.add_argument("--epochs", type=int, required=True, help="the raised epoch cap")
+    ap.add_argument("--records", type=Path, default=ROOT / "reports" / "curves" / "results")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    import torch
+    from studylib.study import curves
+    from studylib.study.experiments import resolve
+    from studylib.study.profile import load_profile
+
+    torch.set_num_threads(args.threads)
+    label, old = recorded_point(args.records, args.run, args.scope, args.seed, args.n)
+    prof = load_profile(args.profile)
+    task = next((t for t in prof.tasks if t.run == args.run and t.grid.get("scope") == args.scope), None)
+    if task is None:
+        raise SystemExit(f"params/{args.profile}.yaml: no run {args.run} with scope {args.scope}")
+    p = resolve(task.notebook, task.params, f"run {args.run} of profile {args.profile}")
+    data_dir = ROOT / prof.data_dir if not Path(prof.data_dir).is_absolute() else Path(prof.data_dir)
+    splits = curves.curve_splits(p, data_dir)
+    rungs = curves.rungs_of(p, splits)
+    if args.n not in rungs:
+        raise SystemExit(f"--n {args.n}: the ladder's rungs are {sorted(rungs)}")
+    arm = next(a for a in curves.task_arms(p) if a.id == args.scope)
+    longer = dataclasses.replace(arm, train={**arm.train, "epochs": args.epochs})
+    lr = old["config"]["lr"]
+    print(f"{label}: recorded cap {old['config']['epochs']}, rate {lr}; training again with cap {args.epochs}")
+    new = curves.train_point(p, longer, args.n, args.seed, curves.rung_splits(splits, rungs[args.n], p.epoch_images),
+                             memo_dir=None, selection={"lr": lr})["entry"]
+
+    def line(e: dict) -> str:
+        val = max(h["val_macro_f1"] for h in e["history"])
+        stop = "stopped early" if e["stopped_early"] else "ran to its cap"
+        return (f"best epoch {e['best_epoch']} of {e['final_epoch']} ({stop}); validation macro F1 {val:.3f}; "
+                f"test macro F1 {e['test']['f1_macro']:.3f}, accuracy {e['test']['accuracy']:.3f}")
+
+    same = min(len(old["history"]), len(new["history"]))
+    drift = max(abs(a["val_macro_f1"] - b["val_macro_f1"]) for a, b in zip(old["history"][:same], new["history"]))
+    print(f"recorded (cap {old['config']['epochs']}): {line(old)}")
+    print(f"longer   (cap {args.epochs}): {line(new)}")
+    print(f"the first {same} epochs differ in validation macro F1 by at most {drift:.4f}")
+
+
+if __name__ == "__main__":
+    main()
