@@ -474,14 +474,17 @@ def test_a_rate_at_an_end_of_its_grid_gets_the_next_rate_tried(monkeypatch, peak
 
 
 def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
-    # the order words ("last two blocks < everything") sit past pandas' 50-character cut; a cut cell hides them
+    # a report's session (`Run.start`) lifts pandas' 50-character cut: the order words ("last two blocks < everything") sit past pandas' 50-character cut; a cut cell hides them
     import html
 
     import pandas as pd
     seen = []
     monkeypatch.setattr(view, "display", lambda obj: seen.append(obj._repr_html_()))
+    from studylib import report
     cell = "-0.058 [-0.086, -0.030] · last two blocks < everything · wins 0/3"
-    view.show(pd.DataFrame({"accuracy": [cell]}))
+    with pd.option_context("display.max_colwidth", 50):  # pandas' default, and restored after
+        report.Run.start("08_curves", {})  # what every notebook does first (the demo profile's run here)
+        view.show(pd.DataFrame({"accuracy": [cell]}))
     assert html.escape(cell) in seen[0]
 
 

@@ -231,9 +231,7 @@ def show(obj, empty: str = "") -> None:
         if empty:
             display(Markdown(empty))
         return
-    # pandas cuts a cell past 50 characters ("everything > everything..."): a difference's order is its point
-    with pd.option_context("display.max_colwidth", None):
-        display(obj)
+    display(obj)  # cells whole: `Run.start` lifts pandas' 50-character cut for every report
     if isinstance(obj, Figure):
         plt.close(obj)
 
@@ -429,20 +427,20 @@ def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int 
         g = gain[gain["dataset"] == ds] if len(gain) else gain
         if len(g):
             parts.append(_pretraining_sentence(g))
-        budgeted = _budget_clause(points, ds)
         if parts:
+            budgeted = _budget_clause([q for q in points if _dataset(q) == ds])
             out[ds] = ("; ".join(parts) + f" (test {METRICS.get(metric, metric)}, 95% intervals over seeds and test images)"
                        + (f". {budgeted}" if budgeted else "") + ".")
     return out
 
 
-def _budget_clause(points: list[dict], ds: str, protocol: str = "best") -> str:
-    """Which of a dataset's curve points carry a budget flag (VERDICTS.md: an order our budget could have
-    decided says so), by how many seeds; '' when none does."""
+def _budget_clause(points: list[dict], protocol: str = "best") -> str:
+    """Which of these curve points (one dataset's) carry a budget flag (`flags_of`; VERDICTS.md: an order our
+    budget could have decided says so), by how many seeds; '' when none does."""
     flagged = []
-    for (d, n, r), group in _groups(points).items():
-        k = sum(bool(budget.arm_flags([q["entry"]], None, protocol)) for q in group)
-        if d == ds and k:
+    for (_, n, r), group in _groups(points).items():
+        k = sum(bool(flags_of([q], protocol)) for q in group)
+        if k:
             flagged.append(f"{r} at {_n(n)} images ({k} of {len(group)} seeds)")
     if not flagged:
         return ""

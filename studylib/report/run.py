@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import paths
@@ -58,6 +59,9 @@ class Run:
         allow_random_fallback(task.profile.endswith(SMOKE_SUFFIX))
         p = resolve(notebook, task.params, where)
         seed_everything(p.seed)
+        # a report's tables show each cell whole: pandas cuts text past 50 characters ("last two blocks <
+        # everything" became "everything > everything...", a data fix's URL "github.com/Al..."), every report
+        pd.set_option("display.max_colwidth", None)
         return cls(notebook, p, task)
 
     profile = property(lambda self: self.task.profile, doc="the profile the task belongs to")
