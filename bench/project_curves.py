@@ -9,7 +9,8 @@ every fit to its cap, every search with its `extend_grid` rates added.
 
 With `--against` a render folder (its index.json), the finished tasks' hours stand beside their projection,
 and the unfinished ones are projected again at the ratio measured so far: the estimate of what is left of
-a render under way. A task resumed across sittings records only its last sitting's hours.
+a render under way. A task resumed across sittings records only its last sitting's hours; the hours of
+training epochs its memos and records hold (every sitting) are printed beside them.
 
     python bench/project_curves.py [--profile curves] [--data-dir ../shared/data] [--budget 12]
                                    [--against reports/curves]
@@ -45,6 +46,22 @@ def against(table, folder: Path, workers: int) -> None:
     print(f"\n{len(done)} of {len(table)} tasks finished: {done['spent h'].sum():.1f} task-hours spent against "
           f"{done['expected h'].sum():.1f} projected (x{ratio:.2f}). The {len(left)} left, at that ratio: "
           f"{rest:.1f} task-hours, about {rest / workers:.1f} h of wall time with {workers} tasks at once.")
+    search, points, trials = fit_hours(folder)
+    print(f"Training epochs recorded (every sitting, epochs only): {search + points:.1f} h = {trials} search trials "
+          f"{search:.1f} h + the points' own fits {points:.1f} h.")
+
+
+def fit_hours(folder: Path) -> tuple[float, float, int]:
+    """(search hours, point hours, trials) of training epochs the render holds: every rate search's trials
+    (its memos, `<folder>/curves/<code version>/search`) and every point's epochs (its records), less the
+    seed-0 points at a searched rung, which are their search's chosen fit (the same epochs: not counted twice).
+    Epochs only (no data loading, feature caching or testing), but every sitting of a resumed task."""
+    from studylib.report.curves import points_from_records
+    trials = [json.loads(f.read_text()) for f in folder.glob("curves/*/search/*.json")]
+    search = sum(t["seconds"] for t in trials) / 3600
+    points = sum(h["seconds"] for q in points_from_records(folder / "results")
+                 if not (q["seed"] == 0 and q["rate_from"] == q["n"]) for h in q["entry"]["history"]) / 3600
+    return search, points, len(trials)
 
 
 def main(argv=None) -> None:

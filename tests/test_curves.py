@@ -355,14 +355,20 @@ def test_the_curves_profile_validates_and_its_projection_fits_12_task_hours(tmp_
     assert "within the budget of 12" in capsys.readouterr().out
 
 
-def test_the_projection_set_against_a_render_under_way_scales_what_is_left_by_the_measured_ratio(tmp_path, capsys):
+def _project_curves():
+    """bench/project_curves.py as a module (bench/ is scripts, not a package)."""
     import importlib.util
 
-    import pandas as pd
     from studylib import paths
     spec = importlib.util.spec_from_file_location("project_curves", paths.ROOT / "bench" / "project_curves.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_projection_set_against_a_render_under_way_scales_what_is_left_by_the_measured_ratio(tmp_path, capsys):
+    import pandas as pd
+    bench = _project_curves()
     table = pd.DataFrame({"task": ["a", "b", "c", "d"], "expected h": [1.0, 1.0, 2.0, 4.0]})
     runs = [{"name": "a", "status": "ok", "wall_s": 7200}, {"name": "b", "status": "ok", "wall_s": 3600},
             {"name": "c", "status": "error", "wall_s": 60}]  # a failed task is not finished: still to run
@@ -500,3 +506,23 @@ def test_a_budget_flagged_point_is_named_beside_the_sentences():
     text = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
     assert text.startswith(clean[:-1])
     assert "Budget-limited points" in text and "last block at 1,000 images (1 of 3 seeds)" in text
+
+
+def test_a_render_s_training_hours_count_a_search_s_chosen_fit_once(tmp_path):
+    # seed 0's point at a searched rung is the search's chosen trial, tested instead of trained again: its
+    # epochs are in the search's memo and in the point's record, and count once
+    bench = _project_curves()
+    rng = np.random.default_rng(2)
+    y_true = rng.integers(0, 7, 200)
+    points = []
+    for seed in (0, 1):
+        for n in (100, 1000):  # both rungs searched: each uses its own rate
+            q = _point("everything", n, seed, y_true, _predict(y_true, 0.5, rng))
+            history = [{"epoch": e, "val_macro_f1": 0.1 * e, "seconds": 900.0} for e in (1, 2)]  # 0.5 h a point
+            points.append({**q, "rate_from": n, "entry": {**q["entry"], "history": history}})
+    _write_records(tmp_path / "results", points)
+    search = tmp_path / "curves" / "abc123" / "search"
+    search.mkdir(parents=True)
+    for i, seconds in enumerate((1800.0, 3600.0, 1800.0)):  # seed 0's two fits among these trials
+        (search / f"trial{i}.json").write_text(json.dumps({"seconds": seconds}))
+    assert bench.fit_hours(tmp_path) == (2.0, 1.0, 3)  # the points: seed 1's two only
