@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -23,18 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def recorded_point(records: Path, run: str, scope: str, seed: int, n: int) -> tuple[str, dict]:
-    """(label, record entry) of the point in its task's committed record."""
-    path = records / f"{run}--scope={scope}--seed{seed}.json"
-    if not path.is_file():
-        raise SystemExit(f"{path}: no such record; --records names a render's results folder, --run/--scope/"
-                         f"--seed one of its point tasks")
-    points = json.loads(path.read_text())["metrics"]["points"]
-    hits = [(label, e) for label, e in points.items() if f" · {n:,} images · " in label]
-    if not hits:
-        sizes = ", ".join(label.split(" · ")[1] for label in points)
-        raise SystemExit(f"{path}: no point at {n:,} images (it has {sizes}); pass --n one of those")
-    return hits[0]
+def recorded_point(records: Path, dataset: str, scope: str, seed: int, n: int) -> dict:
+    """The point's record entry, from the render's records (`report.curves.points_from_records`)."""
+    from studylib.report.curves import points_from_records
+    mine = [q for q in points_from_records(records) if (q["dataset"], q["arm"], q["seed"]) == (dataset, scope, seed)]
+    if not mine:
+        raise SystemExit(f"{records}: no {dataset} point of scope {scope} at seed {seed}; --records names a "
+                         f"render's results folder")
+    hit = [q for q in mine if q["n"] == n]
+    if not hit:
+        sizes = ", ".join(f"{m:,}" for m in sorted(q["n"] for q in mine))
+        raise SystemExit(f"{records}: no point at {n:,} images (it has {sizes}); pass --n one of those")
+    return hit[0]["entry"]
 
 
 def main(argv=None) -> None:
@@ -55,21 +54,21 @@ def main(argv=None) -> None:
     from studylib.study.profile import load_profile
 
     torch.set_num_threads(args.threads)
-    label, old = recorded_point(args.records, args.run, args.scope, args.seed, args.n)
     prof = load_profile(args.profile)
     task = next((t for t in prof.tasks if t.run == args.run and t.grid.get("scope") == args.scope), None)
     if task is None:
         raise SystemExit(f"params/{args.profile}.yaml: no run {args.run} with scope {args.scope}")
     p = resolve(task.notebook, task.params, f"run {args.run} of profile {args.profile}")
-    data_dir = ROOT / prof.data_dir if not Path(prof.data_dir).is_absolute() else Path(prof.data_dir)
-    splits = curves.curve_splits(p, data_dir)
+    old = recorded_point(args.records, p.dataset, args.scope, args.seed, args.n)
+    splits = curves.curve_splits(p, prof.data_dir)  # load_profile resolved it from the repository root
     rungs = curves.rungs_of(p, splits)
     if args.n not in rungs:
         raise SystemExit(f"--n {args.n}: the ladder's rungs are {sorted(rungs)}")
     arm = next(a for a in curves.task_arms(p) if a.id == args.scope)
     longer = dataclasses.replace(arm, train={**arm.train, "epochs": args.epochs})
     lr = old["config"]["lr"]
-    print(f"{label}: recorded cap {old['config']['epochs']}, rate {lr}; training again with cap {args.epochs}")
+    print(f"{curves.point_label(arm.name, args.n, args.seed)}: recorded cap {old['config']['epochs']}, rate {lr}; "
+          f"training again with cap {args.epochs}")
     new = curves.train_point(p, longer, args.n, args.seed, curves.rung_splits(splits, rungs[args.n], p.epoch_images),
                              memo_dir=None, selection={"lr": lr})["entry"]
 
