@@ -10,7 +10,7 @@ every fit to its cap, every search with its `extend_grid` rates added.
 With `--against` a render folder (its index.json), the finished tasks' hours stand beside their projection,
 and the unfinished ones are projected again at the ratio measured so far: the estimate of what is left of
 a render under way. A task resumed across sittings records only its last sitting's hours; the hours of
-training epochs its memos and records hold (every sitting) are printed beside them.
+training epochs each task's record holds (every sitting) are printed beside them.
 
     python bench/project_curves.py [--profile curves] [--data-dir ../shared/data] [--budget 12]
                                    [--against reports/curves]
@@ -39,29 +39,51 @@ def against(table, folder: Path, workers: int) -> None:
         return
     ratio = done["spent h"].sum() / done["expected h"].sum()
     print(f"\nFinished in {folder}:")
-    print(done[["task", "expected h", "spent h"]].assign(ratio=done["spent h"] / done["expected h"]).round(2)
-          .to_string(index=False))
+    per = task_fit_hours(folder)
+    fits = {task: h[0] + h[1] for task, h in per.items()}
+    shown = done[["task", "expected h", "spent h"]].assign(ratio=done["spent h"] / done["expected h"])
+    if fits:  # the index counts a resumed task's last sitting; its record's epochs count every sitting
+        shown = shown.assign(**{"fit h": shown["task"].map(fits)})
+        shown = shown.assign(**{"fit ratio": shown["fit h"] / shown["expected h"]})
+    print(shown.round(2).to_string(index=False))
     left = table[table["spent h"].isna()]
     rest = left["expected h"].sum() * ratio
     print(f"\n{len(done)} of {len(table)} tasks finished: {done['spent h'].sum():.1f} task-hours spent against "
           f"{done['expected h'].sum():.1f} projected (x{ratio:.2f}). The {len(left)} left, at that ratio: "
           f"{rest:.1f} task-hours, about {rest / workers:.1f} h of wall time with {workers} tasks at once.")
-    search, points, trials = fit_hours(folder)
-    print(f"Training epochs recorded (every sitting, epochs only): {search + points:.1f} h = {trials} search trials "
-          f"{search:.1f} h + the points' own fits {points:.1f} h.")
+    search, points, trials = fit_hours(folder, per)
+    if trials or points:
+        print(f"Training epochs recorded (every sitting, epochs only): {search + points:.1f} h = {trials} search "
+              f"trials {search:.1f} h + the points' own fits {points:.1f} h.")
 
 
-def fit_hours(folder: Path) -> tuple[float, float, int]:
-    """(search hours, point hours, trials) of training epochs the render holds: every rate search's trials
-    (its memos, `<folder>/curves/<code version>/search`) and every point's epochs (its records), less the
-    seed-0 points at a searched rung, which are their search's chosen fit (the same epochs: not counted twice).
-    Epochs only (no data loading, feature caching or testing), but every sitting of a resumed task."""
-    from studylib.report.curves import points_from_records
-    trials = [json.loads(f.read_text()) for f in folder.glob("curves/*/search/*.json")]
-    search = sum(t["seconds"] for t in trials) / 3600
-    points = sum(h["seconds"] for q in points_from_records(folder / "results")
-                 if not (q["seed"] == 0 and q["rate_from"] == q["n"]) for h in q["entry"]["history"]) / 3600
-    return search, points, len(trials)
+def task_fit_hours(folder: Path) -> dict:
+    """{point task: (search hours, point hours, search trials)}: the training epochs its record holds
+    (`<folder>/results`): each point's epochs, and for a seed-0 point at a searched rung (its search's chosen
+    fit, tested, not trained again) its search's trials instead, so no epoch counts twice. Epochs only (no data
+    loading, feature caching or testing), but every sitting of a task resumed across sittings."""
+    from studylib.report.records import iter_records
+    out = {}
+    for _, rec in iter_records(folder / "results", "*.json"):
+        if rec.get("notebook") != "08_curves" or not rec["params"].get("scope"):
+            continue  # a curves task's record pools the point tasks' points
+        search = points = trials = 0
+        for entry in rec["metrics"]["points"].values():
+            c = entry["curve"]
+            if c["seed"] == 0 and c["rate_from"] == c["n"]:
+                tried = entry["selection"]["trials"]
+                search, trials = search + sum(t["seconds"] for t in tried), trials + len(tried)
+            else:
+                points += sum(h["seconds"] for h in entry["history"])
+        out[rec["task"]] = (search / 3600, points / 3600, trials)
+    return out
+
+
+def fit_hours(folder: Path, per: dict | None = None) -> tuple[float, float, int]:
+    """(search hours, point hours, search trials) of the whole render: `task_fit_hours` (or `per`, its
+    result already read), summed."""
+    per = (task_fit_hours(folder) if per is None else per).values()
+    return sum(t[0] for t in per), sum(t[1] for t in per), sum(t[2] for t in per)
 
 
 def main(argv=None) -> None:

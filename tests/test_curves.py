@@ -188,16 +188,16 @@ def test_every_seed_scores_the_same_images_so_their_noise_is_not_averaged_away()
 
 # --- the sentences ---------------------------------------------------------------------------------------------------
 
-def _write_records(folder, points, per_record: int = 12):
+def _write_records(folder, points, per_record: int = 12, params=None, stem: str = "08_curves-toy"):
     """Notebook-08 records as `Run.save` writes them (`study.curves.record`): their points and predictions."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(points), per_record):
         part = [dict(q, predictions={"best": q["predictions"]["best"], "final": q["predictions"]["best"]})
                 for q in points[i:i + per_record]]
         metrics, preds = curves.record(part)
-        name = f"08_curves-toy--part{i // per_record}"
+        name = f"{stem}--part{i // per_record}"
         info = records.write_predictions(folder / f"{name}.npz", preds)
-        rec = {"experiment": "08_curves-toy", "paper": "003, 004", "params": {"dataset": "fer2013"},
+        rec = {"experiment": "08_curves-toy", "paper": "003, 004", "params": params or {"dataset": "fer2013"},
                "metrics": metrics, "data_sources": {}, "weights": {}, "wall_time_s": 1.0, "device": "cpu",
                "claims": [], "git_commit": "abc", "timestamp": "now", "notebook": "08_curves", "task": name,
                "run_name": "08_curves-toy", "seed": 0, "predictions": info}
@@ -510,19 +510,20 @@ def test_a_budget_flagged_point_is_named_beside_the_sentences():
 
 def test_a_render_s_training_hours_count_a_search_s_chosen_fit_once(tmp_path):
     # seed 0's point at a searched rung is the search's chosen trial, tested instead of trained again: its
-    # epochs are in the search's memo and in the point's record, and count once
+    # epochs are among the search's trials and in the point's history, and count once
     bench = _project_curves()
     rng = np.random.default_rng(2)
     y_true = rng.integers(0, 7, 200)
+    trials = {100: [1800.0, 3600.0], 1000: [1800.0]}  # seed 0's fits among these
     points = []
     for seed in (0, 1):
         for n in (100, 1000):  # both rungs searched: each uses its own rate
             q = _point("everything", n, seed, y_true, _predict(y_true, 0.5, rng))
             history = [{"epoch": e, "val_macro_f1": 0.1 * e, "seconds": 900.0} for e in (1, 2)]  # 0.5 h a point
-            points.append({**q, "rate_from": n, "entry": {**q["entry"], "history": history}})
-    _write_records(tmp_path / "results", points)
-    search = tmp_path / "curves" / "abc123" / "search"
-    search.mkdir(parents=True)
-    for i, seconds in enumerate((1800.0, 3600.0, 1800.0)):  # seed 0's two fits among these trials
-        (search / f"trial{i}.json").write_text(json.dumps({"seconds": seconds}))
+            selection = {"lr": 1e-3, "trials": [{"lr": 1e-3, "seconds": t} for t in trials[n]]}
+            points.append({**q, "rate_from": n, "entry": {**q["entry"], "history": history, "selection": selection}})
+    _write_records(tmp_path / "results", points, params={"dataset": "fer2013", "scope": "everything"})
+    # the curves task's record pools the same points (no scope of its own): not counted again
+    _write_records(tmp_path / "results", points, params={"dataset": "fer2013", "pool": [0, 1]}, stem="08_curves-pool")
     assert bench.fit_hours(tmp_path) == (2.0, 1.0, 3)  # the points: seed 1's two only
+    assert bench.task_fit_hours(tmp_path) == {"08_curves-toy--part0": (2.0, 1.0, 3)}
