@@ -26,7 +26,7 @@ def _run(args) -> int:
     from .runner import run_profile
     return run_profile(args.profile, only=args.only, data_dir=args.data_dir, out_dir=args.out_dir,
                        allow_dirty=args.allow_dirty, workers=args.workers, address=args.address, force=args.force,
-                       smoke=args.smoke)
+                       smoke=args.smoke, executor=args.executor)
 
 
 # what the README's 'Beyond the papers' section says until reports/curves holds notebook 08's records
@@ -94,7 +94,8 @@ def get_parser() -> argparse.ArgumentParser:
     m.add_argument("out", help="folder to write")
     m.add_argument("--seed", type=int, default=0, help="generator seed (default: %(default)s)")
     m.set_defaults(func=_data_make_demo)
-    r = sub.add_parser("run", help="execute a profile's tasks on Ray (papermill), render HTML reports; resumable")
+    r = sub.add_parser("run", help="execute a profile's tasks (papermill, on this machine or Ray), render HTML "
+                                   "reports; resumable")
     r.add_argument("--profile", default="demo", help="params/<profile>.yaml (default: %(default)s)")
     r.add_argument("--only", default=None,
                    help="run only the tasks whose name matches this glob pattern (or contains it); matching none "
@@ -104,8 +105,11 @@ def get_parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-dirty", action="store_true",
                    help="render from a tree with uncommitted changes (each record stores the diff)")
     r.add_argument("--workers", type=int, default=None,
-                   help="tasks at once (default: the cluster's CPUs / the CPUs a task asks); each task gets its "
-                        "share of the CPUs as torch threads")
+                   help="tasks at once (default: the machine's or cluster's CPUs / the CPUs a task asks); each task "
+                        "gets its share of the CPUs as torch threads, and of the GPUs (CUDA_VISIBLE_DEVICES)")
+    r.add_argument("--executor", default="auto", choices=["auto", "local", "ray"],
+                   help="local: tasks as subprocesses of this machine, no Ray; ray: a Ray instance (or the cluster "
+                        "--address names); auto (default): ray where Ray is installed, else local")
     r.add_argument("--address", default=None,
                    help="join a running Ray cluster ('auto' or host:port) instead of starting a local instance")
     r.add_argument("--force", action="store_true", help="rerun the selected tasks even when they are done")

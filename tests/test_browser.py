@@ -197,10 +197,10 @@ def lab(browser, demo_data, tmp_path_factory):
     import papermill as pm
     root = tmp_path_factory.mktemp("lab")
     demo = {"01_data_audit": {}, "03_cnn_from_scratch": {"train": {"epochs": 2, "device": "cpu"}, "max_train": 300}}
-    for name, params in demo.items():
+    for name, overrides in demo.items():  # the notebook's named parameters, as a person types them
         pm.execute_notebook(str(paths.NOTEBOOKS / f"{name}.ipynb"), str(root / f"{name}.ipynb"), prepare_only=True,
-                            kernel_name="python3", parameters={"task": {"name": name, "notebook": name,
-                                                                        "data_dir": str(demo_data), "params": params}})
+                            kernel_name="python3", parameters={"profile": "demo", "data_dir": str(demo_data),
+                                                               "overrides": overrides})
     settings = root / ".settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     # every cell in the DOM (no windowing), so the test sees the outputs it scrolls to

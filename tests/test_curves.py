@@ -489,7 +489,7 @@ def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
     from studylib import report
     cell = "-0.058 [-0.086, -0.030] · last two blocks < everything · wins 0/3"
     with pd.option_context("display.max_colwidth", 50):  # pandas' default, and restored after
-        report.Run.start("08_curves", {})  # what every notebook does first (the demo profile's run here)
+        report.Run.start("08_curves")  # what every notebook does first (the demo profile's run here)
         view.show(pd.DataFrame({"accuracy": [cell]}))
     assert html.escape(cell) in seen[0]
 

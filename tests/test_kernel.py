@@ -39,5 +39,19 @@ def test_without_them_the_kernel_uses_tcp_and_warns(tmp_path, capfd):
 
 def test_each_kernel_gets_its_own_sockets():
     """Two tasks start kernels at once in one report folder: shared socket paths would cross their messages."""
-    a, b = (kernel.papermill_kwargs()["config"].KernelManager.ip for _ in range(2))
+    a, b = (kernel.kernel_config().KernelManager.ip for _ in range(2))
     assert a != b and "/" in a  # distinct, and absolute (not `kernel-ipc` in the working folder)
+
+
+@pytest.mark.slow
+def test_a_hand_typed_papermill_command_gets_the_same_engine(tmp_path, capfd):
+    """`papermill in.ipynb out.ipynb -e studylib`: the engine is found by its entry point (pyproject.toml)."""
+    import subprocess
+    import sys
+    _run_tiny(tmp_path)  # writes tiny.ipynb
+    capfd.readouterr()
+    subprocess.run([sys.executable, "-m", "papermill", str(tmp_path / "tiny.ipynb"), str(tmp_path / "cli.ipynb"),
+                    "--engine", "studylib", "-k", "python3", "--no-progress-bar"], check=True, cwd=tmp_path)
+    out = nbformat.read(tmp_path / "cli.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"].strip() == "ipc"
+    assert WARNING not in capfd.readouterr().err

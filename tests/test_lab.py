@@ -46,15 +46,15 @@ def test_an_empty_task_is_the_demo_profiles_run_of_the_notebook():
     assert task.params == cnn.params and task.cuts == cnn.cuts and task.profile == "demo"
     assert task.params["train"]["epochs"] == 15  # not the paper's 100
     assert (task.data_dir, task.results_dir) == ("", "")  # the demo data from the cache; no record written
-    run = Run.start("03_cnn_from_scratch", {})
+    run = Run.start("03_cnn_from_scratch")
     assert run.p.train["epochs"] == 15 and run.p.train["device"] == "cpu" and run.profile == "demo"
     assert run.task == task and run.results_dir == "" and run.checkpoints() is None
     # a grid: its first point
     point = interactive_task("03_cnn_sweep")
     assert point.params["train"]["lr"] == 0.01 and point.params["max_train"] == 300
     # a task the runner hands over is taken as it is
-    given = Run.start("03_cnn_from_scratch", {"name": "t", "notebook": "03_cnn_from_scratch",
-                                              "params": {"train": {"epochs": 4}}})
+    given = Run.start("03_cnn_from_scratch", task={"name": "t", "notebook": "03_cnn_from_scratch",
+                                                   "params": {"train": {"epochs": 4}}})
     assert given.p.train["epochs"] == 4 and given.task.cuts == [] and given.task.name == "t"
 
 

@@ -12,7 +12,8 @@ from studylib.study import experiments
 from studylib.study import profile as params
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("*.ipynb"))
-RUNNER_KEYS = ["task"]  # the runner hands a notebook one parameter: its task (study.task.Task as a dict)
+# the named parameters every notebook declares (papermill --help-notebook lists them), the runner passes them too
+RUNNER_KEYS = ["profile", "run", "seed", "grid", "data_dir", "out_dir", "overrides"]
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -89,12 +90,13 @@ def test_missing_data_dir_is_a_profile_error(tmp_path):
 def test_papermill_injects_the_parameters(tmp_path):
     import papermill as pm
     out = tmp_path / "prepared.ipynb"
-    params_ = {"task": {"name": "cnn", "notebook": "03_cnn_from_scratch", "params": {"train": {"epochs": 3}}}}
+    params_ = {"profile": "cpu", "seed": 3, "overrides": {"train": {"epochs": 3}}}
     pm.execute_notebook(str(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb"), str(out),
                         parameters=params_, prepare_only=True, kernel_name="python3")
     nb = nbformat.read(out, as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and '"params": {"train": {"epochs": 3}}' in injected[0].source
+    assert len(injected) == 1 and 'overrides = {"train": {"epochs": 3}}' in injected[0].source
+    assert 'seed = 3' in injected[0].source and 'profile = "cpu"' in injected[0].source
     assert nb.metadata.papermill.parameters == params_
 
 
@@ -109,8 +111,9 @@ def test_demo_profile_runs_every_notebook(demo_reports):
     for run in prof.tasks:
         nb = nbformat.read(out / f"{run.name}.ipynb", as_version=4)
         assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
-        given = nb.metadata.papermill.parameters["task"]  # the notebook's one parameter: its task
-        assert given["name"] == run.name and given["params"] == run.params and given["upstream"] == run.upstream
+        given = nb.metadata.papermill.parameters  # the named parameters that resolve to the task
+        assert (given["profile"], given["run"], given["seed"], given["grid"]) == ("demo", run.run, run.seed, run.grid)
+        assert given["out_dir"] == "." and given["overrides"] == {}
         html = (out / f"{run.name}.html").read_text()
         assert "DEMO" in html and "Traceback" not in html
         for absolute in (str(out), str(paths.ROOT)):  # reports show paths relative to the data or report folder

@@ -31,13 +31,40 @@ def kernel_config() -> Config:
 
 
 def papermill_kwargs() -> dict:
-    """Extra keyword arguments for ``papermill.execute_notebook``.
-
-    papermill hands unknown keywords to its engine, which builds nbclient's NotebookClient with them;
-    the client passes its ``config`` on to the kernel manager it creates.
+    """Extra keyword arguments for ``papermill.execute_notebook``: the studylib engine (`IPCEngine`), which
+    gives nbclient's client a ``config`` that the client passes on to the kernel manager it creates.
 
     Example:
         papermill.execute_notebook(src, dst, parameters=p, kernel_name="python3", cwd=out,
                                    **kernel.papermill_kwargs())
     """
-    return {"config": kernel_config()}
+    from papermill.engines import papermill_engines
+    # registered here too: a checkout on PYTHONPATH (no installed entry point, e.g. a GPU machine's kit)
+    papermill_engines.register(ENGINE, _engine_class())
+    return {"engine_name": ENGINE}
+
+
+ENGINE = "studylib"  # papermill's engine name for IPCEngine (pyproject.toml's `papermill.engine` entry point)
+
+
+def _engine_class():
+    from papermill.engines import NBClientEngine
+
+    class IPCEngine(NBClientEngine):
+        """papermill's nbclient engine with the kernel over IPC (`kernel_config`): what the runner uses, and
+        what a hand-typed `papermill ... -e studylib` gets, so neither starts a kernel on unencrypted TCP."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            kwargs.setdefault("config", kernel_config())
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    return IPCEngine
+
+
+def __getattr__(name: str):
+    # papermill loads the entry point `studylib.report.kernel:IPCEngine`; built on first use so importing
+    # this module (every notebook does, through `studylib.report`) does not import papermill
+    if name == "IPCEngine":
+        return _engine_class()
+    raise AttributeError(name)

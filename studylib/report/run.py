@@ -2,7 +2,9 @@
 
 The notebook's header cell makes it; `run.save()` writes the record. Every notebook starts alike:
 
-    run = report.Run.start("04_frozen_vs_full", task)   # task: the notebook's one parameter (study.task.Task)
+    run = report.Run.start("04_frozen_vs_full", profile, run, seed, grid, data_dir, out_dir, overrides)
+
+(the notebook's named papermill parameters, `study.parameters`)
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from ..data.splits import data_sources
 from ..study import claims as registry
 from ..study import verdicts
 from ..study.experiments import as_dict, resolve
-from ..study.profile import interactive_task
+from ..study.parameters import task_from_parameters
 from ..models.weights import allow_random_fallback
 from ..study.task import SMOKE_SUFFIX, Task, TaskPaths
 from ..train import resolve_device, seed_everything
@@ -45,13 +47,26 @@ class Run:
     claims: list = dataclasses.field(default_factory=list)
 
     @classmethod
-    def start(cls, notebook: str, task: dict | Task | None = None) -> "Run":
-        """Resolve the notebook's parameters (its defaults, then the task's), seed every RNG with the
-        task's seed before anything random is built (Run All twice in one kernel gives the same record),
-        and start the clock. `task`: the notebook's `task` parameter (empty in an interactive session:
-        the demo profile's run of the notebook, `study.profile.interactive_task`, on the demo data)."""
-        if not isinstance(task, Task):
-            task = Task.from_dict(task, notebook) if task else interactive_task(notebook)
+    def start(cls, notebook: str, profile: str = "demo", run="", seed: int = 0, grid: dict | None = None,
+              data_dir: str = "", out_dir: str = "", overrides: dict | None = None, *,
+              task: dict | Task | None = None) -> "Run":
+        """Resolve the notebook's named parameters (its papermill parameters cell, the same names the runner
+        passes) into its Task (`study.parameters.task_from_parameters`: the profile's run at that grid point
+        and seed, with the overrides checked), then its parameters (its defaults, then the task's); seed every
+        RNG with the task's seed before anything random is built (Run All twice in one kernel gives the same
+        record), and start the clock. Every parameter at its default (a notebook opened as cloned): the demo
+        profile's run of the notebook on the demo data, writing no record. `task`: a Task (or its dict)
+        given directly, for code that builds one (tests).
+
+        Example (every notebook's third cell):
+            run = report.Run.start("05_partial_vs_full", profile, run, seed, grid, data_dir, out_dir, overrides)
+        """
+        if isinstance(run, Run):  # the cell executed again in one kernel: `run` is the Run it made
+            run = run.task.run
+        if task is None:
+            task = task_from_parameters(notebook, profile, run, seed, grid, data_dir, out_dir, overrides)
+        elif not isinstance(task, Task):
+            task = Task.from_dict(task, notebook)
         if task.notebook != notebook:
             raise ValueError(f"task {task.name} is of notebook {task.notebook}, not {notebook}")
         where = f"notebook {notebook}" + (f", run {task.run} of profile {task.profile}" if task.run else "")

@@ -1,4 +1,4 @@
-"""Ray: start (or join) an instance, run tasks with their resources, report as each ends, shut down.
+"""The Ray executor: start (or join) an instance, run tasks with their resources, report as each ends, shut down.
 
 A local instance sized to the machine is the default; `address` ("auto" or host:port) joins a running
 cluster instead, where every node must see the same repository, environment, data and reports folder.
@@ -7,57 +7,23 @@ Ray's dashboard is not started; its token authentication is left as Ray sets it 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import signal
 import threading
-import time
-from pathlib import Path
 
 from ..train.speed import usable_cpus
-from ..study.task import Task
-from .task import execute_task, finish_task
+from .executor import Terminated, cpu_share, crashed, sigterm_as_interrupt, terminated
+from .task import execute_task
 
 __all__ = ["RayCluster", "Terminated", "cpu_share", "run_tasks", "sigterm_as_interrupt", "terminated"]
 
 STARTS = 5  # attempts at starting the local instance (see RayCluster.__enter__)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a `kill`, a scheduler ending the job): handled as Ctrl-C is."""
-
-
-_SIGTERM = threading.Event()  # set by the handler: Ray turns an exception raised in its calls into a
-#                               plain KeyboardInterrupt, so the type alone cannot say it was SIGTERM
-
-
-def _raise_terminated(signum, frame):
-    _SIGTERM.set()
-    raise Terminated()
-
-
-def terminated(e: BaseException) -> bool:
-    """Whether an interrupt came from SIGTERM (else Ctrl-C)."""
-    return isinstance(e, Terminated) or _SIGTERM.is_set()
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within the block SIGTERM raises Terminated (a KeyboardInterrupt): the running tasks are stopped and
-    reported interrupted, with a message, rather than the process dying (or Ray's handler exiting mid-call)."""
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-        yield
-        return
-    _SIGTERM.clear()
-    old = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 class RayCluster:
     """`with RayCluster(address, workers) as cluster:` a started Ray, shut down on exit (Ctrl-C too)."""
+
+    label, place = "Ray", "this Ray cluster"  # what the run's first lines call it
 
     def __init__(self, address: str | None = None):
         self.address = address
@@ -99,33 +65,16 @@ class RayCluster:
         return {"cpus": int(total.get("CPU", 0)), "gpus": float(total.get("GPU", 0)),
                 "node_cpus": int(max((n.get("CPU", 0) for n in nodes), default=0))}
 
-
-def cpu_share(requested: int, workers: int, resources: dict) -> int:
-    """CPUs (and so torch threads) a task gets: what it asks, or its share of the cluster's CPUs for
-    `workers` tasks at once, never more than one node has. Concurrent tasks then use the cores without
-    oversubscribing them (two 2-thread torch processes on 2 cores thrash). The share does not depend on
-    how many tasks are left to run: torch's numbers depend on its thread count, so a task resumed alone
-    must compute what it computed beside others (`--workers 1` gives each task every core)."""
-    share = max(requested, resources["cpus"] // max(1, workers))
-    return max(1, min(share, resources["node_cpus"] or share))
+    @staticmethod
+    def run(specs: list[dict], workers: int, on_done) -> None:
+        """The executor's task loop (`executor`): `run_tasks` on this cluster."""
+        run_tasks(specs, workers, on_done)
 
 
 def _remote():
     import ray
     # A task is not retried: a worker that dies is reported failed with the reason, and a resume reruns it.
     return ray.remote(max_retries=0)(execute_task)
-
-
-def _crashed(spec: dict, error: Exception) -> dict:
-    """The entry of a task whose worker process died (or was cancelled): what it had written is published."""
-    out = Path(spec["out_dir"])
-    try:
-        info = json.loads(Task.from_dict(spec["task"]).paths(out).running.read_text())
-    except (OSError, ValueError):
-        info = {}
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return finish_task(spec, "failed", f"{type(error).__name__}: {reason}", info.get("start", time.time()),
-                       time.time(), info.get("node", "?"))
 
 
 def run_tasks(specs: list[dict], workers: int, on_done) -> None:
@@ -148,13 +97,13 @@ def run_tasks(specs: list[dict], workers: int, on_done) -> None:
                 try:
                     entry = ray.get(ref)
                 except (ray.exceptions.RayError, OSError) as e:  # the worker died, the node was lost
-                    entry = _crashed(spec, e)
+                    entry = crashed(spec, e)
                 on_done(spec, entry)
     except KeyboardInterrupt as e:
         how = "terminated (SIGTERM)" if terminated(e) else "interrupted (Ctrl-C)"
         for ref, spec in inflight.items():
             ray.cancel(ref, force=True)
-            entry = _crashed(spec, KeyboardInterrupt(f"{how}; a resume reruns it"))
+            entry = crashed(spec, KeyboardInterrupt(f"{how}; a resume reruns it"))
             on_done(spec, dict(entry, status="interrupted"))
         raise
     except BaseException:

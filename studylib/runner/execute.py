@@ -1,14 +1,17 @@
 """Run a profile: expand it into tasks (run x grid point x seed), skip those already done, execute the
-rest as Ray tasks (each a papermill process with its share of the CPUs and GPUs), render each report,
-and keep the index current as tasks end.
+rest (each a papermill process with its share of the CPUs and GPUs), render each report, and keep the
+index current as tasks end.
 
-There is one execution path: a local Ray instance by default, a cluster with `address`. A failing task
+Two executors run the tasks, behind one loop (`executor`): `local` (subprocesses of this machine, no Ray)
+and `ray` (a local Ray instance, or a cluster with `address`); `auto` is Ray where it is installed, else
+local. Everything else (expansion, resume, lock, projection, index, records, progress bar, upstream
+ordering, Ctrl-C and SIGTERM, failure reports) is this module's, the same for both. A failing task
 still renders its HTML (with the error visible), is marked failed, the others go on, and the command
 exits non-zero; a resume reruns it. A task starts once the tasks it declares upstream (those whose
 records it reads: the scorecard's, a sweep table's) have ended.
 
-Before Ray starts: the reports folder is locked (one run per folder), and it, the cache and Ray's temp
-folder are checked writable (`preflight`). A file the run cannot write ends it with one line naming the
+Before any task starts: the reports folder is locked (one run per folder), and it, the cache and (for a
+local Ray instance) Ray's temp folder are checked writable (`preflight`). A file the run cannot write ends it with one line naming the
 path and what to free or set; the task states written so far stay, so the same command resumes.
 """
 from __future__ import annotations
@@ -31,7 +34,8 @@ from ..study.projection import Estimator
 from ..study.profile import load_profile
 from ..study.task import proves_only_the_pipeline
 from ..study.search import SEARCH_SEED
-from .engine import RayCluster, cpu_share, run_tasks, sigterm_as_interrupt, terminated
+from ..study.parameters import as_parameters, profile_ref
+from .executor import cpu_share, pick_executor, sigterm_as_interrupt, terminated
 from .preflight import RunRefused, check_writable, run_lock, setting_for
 from .resume import code_version, load_state, reason_to_run, save_state, task_inputs
 
@@ -65,20 +69,33 @@ def check_clean(profile_name: str, allow_dirty: bool) -> None:
                              "first, or pass --allow-dirty (each record then stores the diff)")
 
 
-def _workers(workers: int | None, res: dict, tasks: list, prof) -> int:
-    """Tasks at once: `--workers`, else as many as the cluster's CPUs hold; refuses GPUs it lacks."""
+def executor_for(executor: str, address: str | None):
+    """The executor (not started yet): `local.LocalMachine()` or `engine.RayCluster(address)`; only the
+    second imports Ray, when it starts."""
+    if executor == "local":
+        from .local import LocalMachine
+        return LocalMachine()
+    from .engine import RayCluster
+    return RayCluster(address)
+
+
+def _workers(workers: int | None, res: dict, tasks: list, prof, where: str = "this Ray cluster") -> int:
+    """Tasks at once: `--workers`, else as many as the machine's (cluster's) CPUs hold; refuses GPUs it lacks."""
     need = max((r.resources["gpus"] for r in tasks), default=0)
     if need > res["gpus"]:
-        raise RuntimeError(f"profile {prof.name} asks {need:g} GPU(s) per task; this Ray cluster has "
-                           f"{res['gpus']:g}. Run it where GPUs are, or set resources.gpus: 0 in {prof.path}")
+        raise RunRefused(f"profile {prof.name} asks {need:g} GPU(s) per task; {where} has "
+                         f"{res['gpus']:g}. Run it where GPUs are, or set resources.gpus: 0 in {prof.path}")
     return max(1, workers or res["cpus"] // max(r.resources["cpus"] for r in tasks))
 
 
-def _spec(task, data: Path, out: Path) -> dict:
-    """What a worker needs to execute one task (plain data: it travels to the worker): the task, its data
-    and results folders relative to the reports folder (where its kernel works), and its GPUs."""
-    task = task.with_paths(os.path.relpath(data, out), os.path.relpath(task.paths(out).results, out))
-    return {"task": task.as_dict(), "out_dir": str(out), "gpus": task.resources["gpus"]}
+def _spec(task, data: Path, out: Path, profile: str) -> dict:
+    """What a worker needs to execute one task (plain data: it travels to the worker): the task, the
+    notebook's named parameters that resolve to it (its data folder relative to the reports folder, where
+    its kernel works, and the reports folder itself: "."), and its GPUs."""
+    rel_data = os.path.relpath(data, out)
+    task = task.with_paths(rel_data, os.path.relpath(task.paths(out).results, out))
+    return {"task": task.as_dict(), "parameters": as_parameters(task, profile, rel_data, "."), "out_dir": str(out),
+            "gpus": task.resources["gpus"]}
 
 
 def _longest_first(specs: list[dict]) -> list[dict]:
@@ -109,24 +126,26 @@ def _line(entry: dict) -> str:
 
 def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None,
                 allow_dirty: bool = False, workers: int | None = None, address: str | None = None,
-                force: bool = False, smoke: bool = False) -> int:
+                force: bool = False, smoke: bool = False, executor: str = "auto") -> int:
     """Validate the profile, run its tasks that are not done yet, render reports and the index; 0 when
-    every selected task is ok (ran now or earlier). Refusals before anything runs raise RunRefused (or
-    ParamsError, DirtyTreeError); Ctrl-C and SIGTERM return 130 and 143, a file that cannot be written 1."""
+    every selected task is ok (ran now or earlier). `executor`: local, ray or auto (`pick_executor`).
+    Refusals before anything runs raise RunRefused (or ParamsError, DirtyTreeError); Ctrl-C and SIGTERM
+    return 130 and 143, a file that cannot be written 1."""
     prof = load_profile(profile, data_dir=data_dir, smoke=smoke)  # every run validated before any notebook starts
     check_clean(prof.name, allow_dirty)
     tasks = select(prof, only)
+    executor = pick_executor(executor, address)
     out = Path(out_dir or paths.REPORTS / prof.name).resolve()
     t0 = time.perf_counter()
     try:
-        with contextlib.ExitStack() as stack:  # the lock, a scratch cache, Ray, the bar: released on any exit
+        with contextlib.ExitStack() as stack:  # the lock, a scratch cache, the executor, the bar: released on any exit
             stack.enter_context(sigterm_as_interrupt())
-            for warning in check_writable(out, local_ray=not address, stack=stack):
+            for warning in check_writable(out, local_ray=executor == "ray" and not address, stack=stack):
                 print(warning, flush=True)
             if took_over := stack.enter_context(run_lock(out)):
                 print(took_over, flush=True)
-            entries = _run(prof, tasks, out, stack, workers, address, force)
-    except KeyboardInterrupt as e:  # Ray is shut down by now, the running tasks reported interrupted
+            entries = _run(prof, tasks, out, stack, workers, executor_for(executor, address), force)
+    except KeyboardInterrupt as e:  # the executor is stopped by now, the running tasks reported interrupted
         how = "terminated (SIGTERM)" if terminated(e) else "interrupted"
         print(f"{how}: the running tasks were stopped; run the same command again to resume", flush=True)
         return 143 if terminated(e) else 130
@@ -161,9 +180,11 @@ def _stages(tasks: list) -> list[list]:
     return [[t for t in tasks if level[t.name] == k] for k in range(max(level.values(), default=-1) + 1)]
 
 
-def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, address, force) -> dict:
-    """Run the selected tasks not done yet, stage by stage (a task after its upstream); {task: index entry}."""
+def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, machine, force) -> dict:
+    """Run the selected tasks not done yet on `machine` (an executor, started when a task must run), stage
+    by stage (a task after its upstream); {task: index entry}."""
     data = prepare_data(prof.data_dir, out)
+    ref = profile_ref(prof)
     code = code_version()
     order = [t.name for t in prof.tasks]
     entries = {name: s["entry"] for name in order if (s := load_state(out, name))}
@@ -179,7 +200,7 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, add
     for stage in stages:  # inputs of the second stage include the records the first one wrote
         todo = []
         for run in stage:
-            spec = _spec(run, data, out)
+            spec = _spec(run, data, out, ref)
             spec["inputs"] = task_inputs(spec, code)
             state = load_state(out, run.name)
             spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
@@ -192,10 +213,10 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, add
                 bar.update(1)
         if not todo:
             continue
-        if res is None:  # Ray is started only when a task must run
-            res = stack.enter_context(RayCluster(address)).resources()
-            workers = _workers(workers, res, tasks, prof)
-            bar.write(f"Ray: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
+        if res is None:  # the executor is started only when a task must run
+            res = stack.enter_context(machine).resources()
+            workers = _workers(workers, res, tasks, prof, machine.place)
+            bar.write(f"{machine.label}: {res['cpus']} CPUs, {res['gpus']:g} GPUs; at most {workers} tasks at once")
             # the render's projection: this stage's tasks to run and every later stage's (they read these)
             ahead = [r for r, _ in todo] + [t for st in stages[stages.index(stage) + 1:] for t in st]
             # a task never timed is projected from the per-epoch times of finished records: this render's own
@@ -213,6 +234,6 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, add
             bar.write(_line(entry))
             bar.update(1)
 
-        run_tasks(_longest_first([spec for _, spec in todo]), workers, done)
+        machine.run(_longest_first([spec for _, spec in todo]), workers, done)
     publish()
     return entries

@@ -1,8 +1,8 @@
 """One task: a notebook executed by papermill at one run x seed x grid point, rendered to HTML.
 
-This is what a Ray worker runs (`engine`), in its own process; papermill starts the notebook's kernel
-as a child of it, with the worker's environment (Ray sets OMP_NUM_THREADS to the task's CPUs and
-CUDA_VISIBLE_DEVICES to its GPUs). Nothing half-written is ever visible: the notebook is executed into
+This is what a worker runs, in its own process (a Ray worker, `engine`, or a subprocess of the local
+executor, `worker`); papermill starts the notebook's kernel as a child of it, with the worker's environment
+(the task's CPUs as threads, `train.speed.task_env`; CUDA_VISIBLE_DEVICES naming its GPUs). Nothing half-written is ever visible: the notebook is executed into
 a hidden temporary file in the same folder and renamed when it ends (dropped when it does not read back
 whole), the HTML and JSON are written atomically. A file the task cannot write (a full disk) fails it
 with one line naming the path and what to free or set.
@@ -48,7 +48,8 @@ def _kernel_error(e, out_dir: Path) -> str:
 
 
 def execute_task(spec: dict) -> dict:
-    """Execute one task (spec: {"task": study.task.Task as a dict, "out_dir", "threads", ...}); returns its
+    """Execute one task (spec: {"task": study.task.Task as a dict, "parameters": the notebook's named
+    parameters that resolve to it, "out_dir", "threads", ...}); returns its
     index entry. Never raises for a failing notebook, nor for a file it cannot write (a full disk): the
     error is in the entry, one line, and in the rendered report."""
     import papermill as pm
@@ -71,9 +72,9 @@ def execute_task(spec: dict) -> dict:
             f.flush()
             log = LineLog(f)  # the lines a terminal would show: epoch lines, no progress-bar frames
             try:
-                # the notebook's one parameter: the task (its paths relative to the reports folder, where the
-                # kernel works: no machine's absolute path lands in a report)
-                pm.execute_notebook(str(nb_in), str(where.partial_notebook), parameters={"task": task.as_dict()},
+                # the notebook's named parameters, as a person would type them (`study.parameters`): its paths
+                # relative to the reports folder, where the kernel works (no machine's absolute path in a report)
+                pm.execute_notebook(str(nb_in), str(where.partial_notebook), parameters=spec["parameters"],
                                     kernel_name="python3", cwd=str(out_dir), progress_bar=False, log_output=False,
                                     stdout_file=log, stderr_file=log, **papermill_kwargs())
             except pm.PapermillExecutionError as e:
