@@ -35,6 +35,8 @@ def test_a_seed_the_profile_does_not_list_is_the_run_at_that_seed_under_its_own_
 def test_overrides_are_checked_as_a_profiles_params_and_merged_at_every_depth():
     task = task_from_parameters("05_partial_vs_full", overrides={"train": {"lr": 0.002}})
     assert task.params["train"]["lr"] == 0.002 and task.params["train"]["epochs"] == 2  # the run's kept
+    typed = task_from_parameters("05_partial_vs_full", overrides='{"train": {"lr": 0.002}}')  # papermill -p: a string
+    assert typed == task and task_from_parameters("03_cnn_sweep", grid="{lr: 0.05}").grid == {"lr": 0.05}
     with pytest.raises(ParamsError, match=r"parameter 'overrides'.*unknown key 'train.lrr'"):
         task_from_parameters("05_partial_vs_full", overrides={"train": {"lrr": 0.1}})
     with pytest.raises(ParamsError, match=r"key 'train.epochs' must be int"):
@@ -51,6 +53,7 @@ def test_overrides_are_checked_as_a_profiles_params_and_merged_at_every_depth():
     ({"seed": "1"}, "parameter 'seed' must be an integer, got str '1'"),
     ({"seed": True}, "parameter 'seed' must be an integer"),
     ({"overrides": "lr=0.1"}, "parameter 'overrides' must be a mapping"),
+    ({"overrides": "{train: [}"}, "parameter 'overrides': '{train: [}' is not a mapping in YAML or JSON"),
     ({"profile": "nope"}, "profile 'nope': "),
 ])
 def test_a_bad_parameter_is_one_error_naming_it_and_the_valid_choices(kwargs, message):

@@ -39,6 +39,20 @@ def _expect(value, types, name: str, what: str):
     return value
 
 
+def _mapping(value, name: str):
+    """A mapping parameter as given, or as papermill's `-p` gives it (a string: read as YAML, so JSON too)."""
+    if isinstance(value, str):
+        import yaml
+        try:
+            value = yaml.safe_load(value) if value.strip() else {}
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem_mark", None)
+            at = f" at column {where.column + 1}" if where else ""
+            raise ParamsError(f"parameter {name!r}: {value!r} is not a mapping in YAML or JSON "
+                              f"({getattr(e, 'problem', 'unreadable')}{at})") from None
+    return value
+
+
 def _load(profile: str, data_dir: str):
     """The profile by name or path; `<name>-smoke` (with no file of that name) is `<name>` at smoke scale."""
     smoke = profile.endswith(SMOKE_SUFFIX) and not profile_path(profile).is_file()
@@ -97,10 +111,10 @@ def task_from_parameters(notebook: str, profile: str = "demo", run: str = "", se
     _expect(profile, str, "profile", "a profile name or a path to a YAML file")
     _expect(run, str, "run", "a run name (a string)")
     _expect(seed, int, "seed", "an integer")
-    grid = _expect(grid or {}, dict, "grid", "a mapping {key: value}")
+    grid = _expect(_mapping(grid, "grid") or {}, dict, "grid", "a mapping {key: value}")
     _expect(data_dir, (str, Path), "data_dir", "a folder (a string)")
     _expect(out_dir, (str, Path), "out_dir", "a folder (a string)")
-    overrides = _expect(overrides or {}, dict, "overrides", 'a mapping of settings, e.g. {"train": {"lr": 0.001}}')
+    overrides = _expect(_mapping(overrides, "overrides") or {}, dict, "overrides", 'a mapping of settings, e.g. {"train": {"lr": 0.001}}')
     if "seed" in overrides:
         raise ParamsError("parameter 'overrides' sets 'seed': pass it as the 'seed' parameter")
     if not any((run, grid, data_dir, out_dir, overrides)) and profile == NAMES["profile"] and seed == NAMES["seed"]:
