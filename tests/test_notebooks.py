@@ -165,17 +165,19 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data, 
     RNGs the first one advanced) must give the same numbers."""
     from nbclient import NotebookClient
     nb = nbformat.read(paths.NOTEBOOKS / "03_cnn_from_scratch.ipynb", as_version=4)
-    params_ = {"train": {"epochs": 2, "device": "cpu"}, "max_train": 200}
-    task = {"name": "03_cnn_from_scratch", "notebook": "03_cnn_from_scratch", "data_dir": str(demo_data),
-            "results_dir": str(tmp_path), "params": params_}
-    nb.cells.insert(2, nbformat.v4.new_code_cell(f"task = {task!r}"))
+    overrides = {"train": {"epochs": 2, "device": "cpu"}, "max_train": 200}
+    # as papermill injects them: after the parameters cell, before the cell that resolves them
+    nb.cells.insert(2, nbformat.v4.new_code_cell(f"data_dir = {str(demo_data)!r}\nout_dir = {str(tmp_path)!r}\n"
+                                                 f"overrides = {overrides!r}"))
     client = NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(paths.NOTEBOOKS)}})
     metrics = []
     with client.setup_kernel():
         for _ in range(2):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
-            metrics.append(strip_times(json.loads((tmp_path / "03_cnn_from_scratch.json").read_text())["metrics"]))
+            record = tmp_path / "results" / "03_cnn_from_scratch.json"
+            metrics.append(strip_times(json.loads(record.read_text())["metrics"]))
+            record.unlink()  # the second Run All must write it again
     assert metrics[0]["small CNN (seed 003)"]["history"] and metrics[0] == metrics[1]
 
 
