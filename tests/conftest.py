@@ -67,6 +67,8 @@ def _strip_times(metrics: dict) -> dict:
     """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
     out = json.loads(json.dumps(metrics))
     for arm in out.values():
+        if not isinstance(arm, dict):  # a record's other metrics (counts, a scorecard's rows)
+            continue
         rows = arm.get("history", []) + ((arm.get("selection") or {}).get("trials") or [])
         for row in rows:  # each epoch's and each rate-search trial's
             row.pop("seconds", None)

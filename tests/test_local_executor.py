@@ -93,7 +93,10 @@ def test_a_profile_runs_without_ray_skips_when_done_and_resumes_after_ctrl_c(tmp
     # Ctrl-C while a task runs: exit 130, the task reported interrupted; the same command reruns it
     proc = subprocess.Popen([sys.executable, "-m", "studylib.cli", "run", "--profile", str(profile), "--out-dir",
                              str(out), "--executor", "local", "--allow-dirty", "--force", "--only", "cnn--seed0"],
-                            env=no_ray, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=no_ray, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # SIGINT as in a terminal: a shell's background job (CI under nohup) starts its
+                            # children with it ignored, and Python then never raises KeyboardInterrupt
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     running = out / "tasks" / "cnn--seed0.running"
     deadline = time.time() + 120
     while not running.is_file() and proc.poll() is None and time.time() < deadline:

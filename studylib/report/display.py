@@ -37,11 +37,18 @@ def seed_of(task_name: str) -> str:
 
 def nav_markdown(task_name: str, siblings: list | None = None) -> str:
     """The links a runner's report carries (relative: reports lie side by side): the profile's index, the
-    scorecard, and its run's seeds, itself unlinked in bold ("seeds: **0** · [1](run--seed1.html) · …")."""
+    scorecard, and its run's seeds, itself unlinked in bold ("seeds: **0** · [1](run--seed1.html) · …").
+
+    The first seed's page is the one a render commits (`publish.published`: a run's first task); the other
+    seeds' pages are kept where the run ran. So the first seed's page names the other seeds without
+    linking them (a committed page links no page that is not), and the others link every seed."""
     parts = ["[index](index.html)", f"[scorecard]({SCORECARD})"]
     if siblings and len(siblings) > 1:
-        parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else
-                                             f"[{seed_of(n)}]({quote(n, safe='=,')}.html)" for n in siblings))
+        first = task_name == siblings[0]
+        parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else seed_of(n) if first else
+                                             f"[{seed_of(n)}]({quote(n, safe='=,')}.html)" for n in siblings)
+                     + (" (the other seeds' pages are kept where the run ran; the scorecard pools every seed)"
+                        if first else ""))
     return " · ".join(parts)
 
 

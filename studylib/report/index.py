@@ -5,17 +5,22 @@ grouped by paper (`landing`), the legend of the verdict words and the profile's 
 it (report, status, headline, wall time, log) are folded below. Until a scorecard has judged a claim (a
 render in progress, a profile without one, the demo's and smoke runs' generated data) the page says so in
 one line and shows the task table open.
+
+The page links only what is committed (`publish`): a task whose page is not (a run's other seeds and grid
+points) shows its name, says its page is kept where the run ran, and links its record; logs are named, not
+linked. The index also writes the folder's .gitignore saying so (`publish.write_ignore`).
 """
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 from ..io import write_json, write_text
 from ..study.task import SMOKE_SUFFIX, proves_only_the_pipeline
-from . import landing
+from . import landing, publish
 
-__all__ = ["write_index"]
+__all__ = ["rewrite_index", "write_index"]
 
 CSS = """body{font-family:-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-width:1300px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.4} h1{margin-bottom:.3em} h2{margin-top:1.6em}
@@ -32,30 +37,46 @@ details.tasks{margin-top:1.5em} details.tasks>summary{cursor:pointer;font-size:1
 details.tasks table{border-collapse:collapse;margin-top:.5em}
 details.tasks table td,details.tasks table th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;
 vertical-align:top} details.tasks tr.failed td,details.tasks tr.interrupted td{background:#fdd}
-details.tasks tr.pending td{color:#888}"""
+details.tasks tr.pending td{color:#888} details.tasks small.kept,details.tasks p.kept{color:#666}"""
 
 
 def _wall(s: float) -> str:
     return f"{s / 60:.1f} min" if s >= 120 else f"{s:.0f} s"
 
 
-def _task_rows(entries: list[dict], pending, with_node: bool) -> str:
+def _report_cell(e: dict, kept: set, results: Path | None) -> str:
+    """A task's report: its page linked, or, for a page not committed, its name, where the page is and its
+    record (when there is one)."""
+    e_ = html.escape
+    if e["name"] not in kept:
+        return f"<a href='{e_(e['html'])}'>{e_(e['name'])}</a>"
+    record = results / f"{e['name']}.json" if results is not None else None
+    link = f" · <a class='record' href='results/{e_(record.name)}'>record</a>" if record and record.is_file() else ""
+    return f"{e_(e['name'])}<br><small class='kept'>page {publish.KEPT}{link}</small>"
+
+
+def _task_rows(entries: list[dict], pending, with_node: bool, kept: set = frozenset(), logs: bool = True,
+               results: Path | None = None) -> str:
     e_ = html.escape
     rows = []
     for e in entries:
-        log = f"<a href='{e_(e['log'])}'>log</a>" if e.get("log") else ""
+        log = (f"<td><a href='{e_(e['log'])}'>log</a></td>" if e.get("log") else "<td></td>") if logs else ""
         node = f"<td>{e_(str(e.get('node', '')))}</td>" if with_node else ""
-        rows.append(f"<tr class='{e_(e['status'])}'><td><a href='{e_(e['html'])}'>{e_(e['name'])}</a></td>"
+        rows.append(f"<tr class='{e_(e['status'])}'><td>{_report_cell(e, kept, results)}</td>"
                     f"<td>{e_(e['status'])}</td><td>{e_(e['headline'] or e['error'])}</td>"
-                    f"<td>{_wall(e['wall_s'])}</td>{node}<td>{log}</td></tr>")
+                    f"<td>{_wall(e['wall_s'])}</td>{node}{log}</tr>")
     node = "<td></td>" if with_node else ""
-    rows += [f"<tr class='pending'><td>{e_(name)}</td><td>not run yet</td><td></td><td></td>{node}<td></td></tr>"
+    log = "<td></td>" if logs else ""
+    rows += [f"<tr class='pending'><td>{e_(name)}</td><td>not run yet</td><td></td><td></td>{node}{log}</tr>"
              for name in pending]
     return "\n".join(rows)
 
 
-def _task_table(entries: list[dict], pending, total_s: float, open_: bool) -> str:
-    """Every task of the profile, in <details> (open when there is no claim table above it)."""
+def _task_table(entries: list[dict], pending, total_s: float, open_: bool, kept: set = frozenset(),
+                logs: bool = True, results: Path | None = None) -> str:
+    """Every task of the profile, in <details> (open when there is no claim table above it). `kept`: the
+    tasks whose page is not committed; `logs`: whether the logs are linked (not where they are not
+    committed: a line says where they are)."""
     nodes = {str(e.get("node")) for e in entries if e.get("node")}
     with_node = len(nodes) > 1  # one node says nothing: shown only when the tasks ran on several
     failed = sum(e["status"] not in ("ok",) for e in entries)
@@ -63,9 +84,16 @@ def _task_table(entries: list[dict], pending, total_s: float, open_: bool) -> st
                f"{f', {len(pending)} not run yet' if pending else ''}{f', {failed} not ok' if failed else ''}, "
                f"total wall time {total_s / 60:.1f} min (summed over tasks)")
     head = "<tr><th>report</th><th>status</th><th>headline</th><th>wall time</th>" + \
-           ("<th>node</th>" if with_node else "") + "<th>log</th></tr>"
+           ("<th>node</th>" if with_node else "") + ("<th>log</th>" if logs else "") + "</tr>"
+    note = ""
+    if not logs:
+        shown = len(entries) - sum(e["name"] in kept for e in entries)
+        note = (f"<p class='kept'>Committed here: this index, {shown} of the {len(entries)} tasks' pages (one per "
+                "run: its first grid point, first seed) and every task's record and predictions (<code>results/"
+                "</code>). The other pages, each task's log (<code>logs/&lt;task&gt;.log</code>) and state are "
+                f"{publish.KEPT}.</p>")
     return (f"<details class='tasks'{' open' if open_ else ''}><summary>{html.escape(summary)}</summary>\n"
-            f"<table>{head}\n{_task_rows(entries, pending, with_node)}</table></details>")
+            f"<table>{head}\n{_task_rows(entries, pending, with_node, kept, logs, results)}</table>{note}</details>")
 
 
 def _no_claims_line(profile, entries: list[dict], pending, scorecards: list) -> str:
@@ -118,21 +146,56 @@ def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) 
     if profile.cuts:
         cuts = "".join(f"<li>{e_(c)}</li>" for c in profile.cuts)
         parts.append(f"<h2>What this profile changes from the papers</h2><ul class='cuts'>{cuts}</ul>")
-    parts.append(_task_table(entries, pending, total_s, open_=not judged))
+    kept = set(publish.unpublished(_tasks(profile, entries), profile.name))
+    parts.append(_task_table(entries, pending, total_s, open_=not judged, kept=kept,
+                             logs=not publish.commits(profile.name), results=out_dir / "results"))
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{e_(profile.title)}</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>")
+
+
+def _tasks(profile, entries: list[dict]) -> list:
+    """The profile's tasks in its order (its index entries where it lists none), for `publish`."""
+    tasks = list(getattr(profile, "tasks", None) or [])
+    names = {t.name for t in tasks}
+    return tasks + [e for e in entries if e["name"] not in names]
 
 
 def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] = ()) -> Path:
     """reports/<profile>/index.html and index.json: the scorecard's claims first (headline, forest plot, one
     row per claim by paper), then each task's report, status, headline, wall time and log, folded; then the
-    profile's tasks not run yet (`pending`), so a render in progress does not read as a finished one.
+    profile's tasks not run yet (`pending`), so a render in progress does not read as a finished one. Also
+    the folder's .gitignore (`publish.write_ignore`): the pages, logs and states not committed, and the
+    curves' point memos once every task ended ok.
 
     The total is the sum of the tasks' wall times, so it stays right when some of them are rerun.
     """
+    from .lighten import compress_data_uris
     out_dir = Path(out_dir)
     total_s = sum(e["wall_s"] for e in entries)
     write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
                                         "total_wall_s": round(total_s, 1), "runs": entries,
                                         "not_run_yet": list(pending)})
-    return write_text(out_dir / "index.html", _page(out_dir, profile, entries, list(pending), total_s))
+    tasks = _tasks(profile, entries)
+    publish.write_ignore(out_dir, tasks, profile.name, publish.complete(tasks, entries) and not pending)
+    page = _page(out_dir, profile, entries, list(pending), total_s)
+    return write_text(out_dir / "index.html", compress_data_uris(page))
+
+
+def rewrite_index(out_dir) -> Path:
+    """index.html (and its .gitignore) written again from the render's index.json, nothing run: through
+    `write_index` with the profile file of the same name when it lists the same tasks; else (the profile
+    changed since) the page as it is, its links to what is not committed made text."""
+    from ..study.profile import ParamsError, load_profile
+    from .lighten import unlink
+    out_dir = Path(out_dir)
+    index = json.loads((out_dir / "index.json").read_text())
+    names = [e["name"] for e in index["runs"]] + list(index.get("not_run_yet", []))
+    try:
+        profile = load_profile(index["profile"], data_dir="generated")  # its data is not read
+    except (ParamsError, OSError):
+        profile = None
+    if profile is not None and [t.name for t in profile.tasks] == names:
+        return write_index(out_dir, profile, index["runs"], index.get("not_run_yet", []))
+    path = out_dir / "index.html"
+    pages, dirs = publish.hidden_links(out_dir, path.name)
+    return write_text(path, unlink(path.read_text(encoding="utf-8"), pages, dirs))

@@ -1,9 +1,10 @@
 """Executed notebooks to HTML reports for readers (nbconvert), written atomically.
 
 The executed `.ipynb` keeps everything; the HTML is for reading: code hidden behind a "show code" button,
-and self-contained, so a report opened offline fetches nothing (nbconvert's lab template would load
-require.js, MathJax and the widget manager from CDNs; our notebooks use none of them: no math, and each
-widget carries a static figure or text as its fallback, which the HTML shows instead).
+and offline, so a report opened from disk fetches nothing beyond the stylesheet beside it (nbconvert's lab
+template would load require.js, MathJax and the widget manager from CDNs; our notebooks use none of them: no
+math, and each widget carries a static figure or text as its fallback, which the HTML shows instead). Pages
+are light (`lighten`): one stylesheet per reports folder, figures compressed.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from ..io import write_text
 
-__all__ = ["LOG_TAG", "WIDGET_VIEW", "LineLog", "fold_logs", "has_error_output", "reader_notebook", "render_html",
-           "terminal_lines"]
+__all__ = ["LOG_TAG", "WIDGET_VIEW", "LineLog", "export_html", "fold_logs", "has_error_output", "reader_notebook",
+           "render_html", "terminal_lines"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 LOG_TAG = "log"  # a code cell tagged so: its printed output is a log, folded in the report under a summary line
@@ -162,18 +163,32 @@ def _blank_or_bar(out) -> bool:
     return WIDGET_VIEW in data and bool(TQDM_METER.match(str(data.get("text/plain", "")))) and "image/png" not in data
 
 
-def render_html(ipynb: Path, out: Path, title: str = "") -> None:
-    """The reader's HTML of an executed notebook (page title set, code hidden), written atomically."""
+def export_html(nb) -> str:
+    """A notebook through the reader's template (nbconvert's lab template, extended): the full page, with
+    nbconvert's CSS inline in its head (`render_html` links the folder's stylesheet instead)."""
     import jinja2
-    import nbformat
     from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name="lab", template_file="studylib-reader.html.j2",
+                            extra_loaders=[jinja2.DictLoader({"studylib-reader.html.j2": READER_TEMPLATE})])
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def render_html(ipynb: Path, out: Path, title: str = "") -> None:
+    """The reader's HTML of an executed notebook (page title set, code hidden), written atomically, light
+    (`lighten.lighten_html`): it links the stylesheet written beside it (`report.css`), its figures are
+    compressed, and, where its folder's .gitignore keeps other pages out of git (`publish`), it links none
+    of them unless it is itself kept out."""
+    import nbformat
+    from . import lighten, publish
     nb = nbformat.read(ipynb, as_version=4)
     if title:
         nb.metadata["title"] = title
-    exporter = HTMLExporter(template_name="lab", template_file="studylib-reader.html.j2",
-                            extra_loaders=[jinja2.DictLoader({"studylib-reader.html.j2": READER_TEMPLATE})])
-    body, _ = exporter.from_notebook_node(reader_notebook(nb))
-    write_text(out, body)
+    out = Path(out)
+    pages, dirs = publish.hidden_links(out.parent, out.name)
+    page = lighten.lighten_html(export_html(reader_notebook(nb)), pages, dirs)
+    lighten.write_stylesheet(out.parent)
+    write_text(out, page)
 
 
 def has_error_output(ipynb: Path) -> bool:

@@ -27,10 +27,11 @@ from . import plots
 from ..train.batches import to_batch
 
 
-def figure_png(fig) -> bytes:
-    """A matplotlib figure as PNG bytes; the figure is closed (so the inline backend does not show it too)."""
+def figure_png(fig, dpi=None) -> bytes:
+    """A matplotlib figure as PNG bytes (at `dpi`, else the figure's own); the figure is closed (so the
+    inline backend does not show it too)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", bbox_inches="tight", dpi=dpi or "figure")
     plt.close(fig)
     return buf.getvalue()
 

@@ -1,0 +1,485 @@
+"""Light report pages: one small stylesheet beside the pages, figures compressed, no link to a page that is
+not committed.
+
+nbconvert's lab template inlines JupyterLab's whole theme in every page (some 256 KB of CSS, most of it
+for a running JupyterLab: toolbars, file browser, icons); our pages use a few dozen of its rules. Each
+reports folder gets one stylesheet, `report.css`, written beside the pages (the same bytes for every page
+and every render with this nbconvert: the template's CSS pruned to the rules whose selectors can match
+what the template and our outputs write, and the custom properties those rules use), and each page links
+it instead (still offline: a file beside the page).
+
+Figures: matplotlib's PNGs are full-colour RGBA; a plot needs a palette (256 colours read back within
+45 dB PSNR, mostly exactly) and a photograph (the galleries of faces and plants) compresses as WebP
+(quality 80) to a fraction of any PNG. `compress_image` picks: the palette PNG when it is close enough,
+WebP when that is under half the best PNG, never anything larger than the figure it was given.
+
+`lighten_html` does all of it to one page: a new render (`render.render_html`) and the pass over
+committed renders (`lighten_folder`, `python -m studylib.report.lighten reports/cpu ...`) are one code path.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import html as html_lib
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote
+
+from ..io import write_text
+from . import publish
+
+__all__ = ["LINK", "STYLESHEET", "compress_data_uris", "compress_image", "lighten_folder", "lighten_html",
+           "link_stylesheet", "plain_code", "prune_body_styles", "prune_css", "stylesheet", "unlink",
+           "write_stylesheet"]
+
+STYLESHEET = "report.css"
+LINK = f'<link rel="stylesheet" href="{STYLESHEET}">'
+
+# The classes nbconvert's lab template writes (templates/lab/base.html.j2 and index.html.j2; a test checks
+# the installed template against this list), and the prefixes of the classes its filters and we write.
+TEMPLATE_CLASSES = frozenset("""
+cm-editor cm-s-jupyter jp-Cell jp-Cell-inputArea jp-Cell-inputCollapser jp-Cell-inputWrapper jp-Cell-outputArea
+jp-Cell-outputCollapser jp-Cell-outputWrapper jp-CodeCell jp-CodeMirrorEditor jp-Collapser jp-Editor jp-InputArea
+jp-InputArea-editor jp-InputArea-prompt jp-InputCollapser jp-InputPrompt jp-MarkdownCell jp-MarkdownOutput
+jp-Mermaid jp-Notebook jp-Notebook-cell jp-OutputArea jp-OutputArea-child jp-OutputArea-executeResult
+jp-OutputArea-output jp-OutputArea-prompt jp-OutputCollapser jp-OutputPrompt jp-RenderedHTML
+jp-RenderedHTMLCommon jp-RenderedImage jp-RenderedJavaScript jp-RenderedLatex jp-RenderedMarkdown
+jp-RenderedSVG jp-RenderedText jp-mod-noInput jp-mod-noOutputs jp-needs-dark-background
+jp-needs-light-background jupyter-widgets mermaid unconfined output anchor-link highlight dataframe
+""".split())
+CLASS_PREFIXES = ("ansi-", "celltag_", "studylib-")  # nbconvert's ANSI colours, cell tags, our own
+ID_PREFIXES = ("studylib-",)
+
+# Figures
+PALETTE_PSNR = 45.0   # dB: a 256-colour palette that reads back this close is kept (a plot's antialiasing)
+PHOTO_QUALITY = 75    # WebP quality for photographs
+PHOTO_RATIO = 0.5     # WebP is taken when under this fraction of the best PNG: a photograph, not a plot
+DATA_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)")
+
+
+# ---- the stylesheet ---------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _pygments_classes() -> frozenset:
+    from pygments.token import STANDARD_TYPES
+    return frozenset(c for c in STANDARD_TYPES.values() if c)
+
+
+def _class_ok(name: str) -> bool:
+    return name in TEMPLATE_CLASSES or name.startswith(CLASS_PREFIXES) or name in _pygments_classes()
+
+
+def _split_selectors(prelude: list) -> list[list]:
+    """A rule's prelude as its comma-separated selectors (token lists)."""
+    out, cur = [], []
+    for tok in prelude:
+        if tok.type == "literal" and tok.value == ",":
+            out.append(cur)
+            cur = []
+        else:
+            cur.append(tok)
+    out.append(cur)
+    return out
+
+
+def _id_ok(name: str) -> bool:
+    return name.startswith(ID_PREFIXES)
+
+
+def _may_match(selector: list, class_ok=_class_ok, id_ok=_id_ok) -> bool:
+    """Whether a selector can match a report: every class and id it requires is one a report can carry.
+    What sits inside a pseudo-class function (`:not(.x)`, `:is(...)`) is not required: kept."""
+    for prev, tok in zip([None] + selector[:-1], selector):
+        if tok.type == "ident" and prev is not None and prev.type == "literal" and prev.value == "." \
+                and not class_ok(tok.value):
+            return False
+        if tok.type == "hash" and not id_ok(tok.value):
+            return False
+    return True
+
+
+def _squeeze(tokens: list) -> list:
+    """Tokens with every run of whitespace one space (recursively, strings untouched), in place."""
+    for tok in tokens:
+        if tok.type == "whitespace":
+            tok.value = " "
+        for attr in ("arguments", "content"):
+            inner = getattr(tok, attr, None)
+            if isinstance(inner, list):
+                _squeeze(inner)
+    return tokens
+
+
+def _text(tokens: list) -> str:
+    import tinycss2
+    return tinycss2.serialize(_squeeze(tokens)).strip()
+
+
+def _var_refs(tokens: list, into: set) -> set:
+    """The custom properties `var(--x)` in a declaration's value (nested functions included)."""
+    for tok in tokens:
+        if tok.type == "function":
+            if tok.lower_name == "var":
+                name = next((t.value for t in tok.arguments if t.type == "ident"), None)
+                if name:
+                    into.add(name)
+            _var_refs(tok.arguments, into)
+        elif isinstance(getattr(tok, "content", None), list):
+            _var_refs(tok.content, into)
+    return into
+
+
+def _declarations(rule) -> list:
+    import tinycss2
+    return [d for d in tinycss2.parse_blocks_contents(rule.content, skip_whitespace=True, skip_comments=True)
+            if d.type == "declaration"]
+
+
+def _kept_rules(rules: list, class_ok=_class_ok, id_ok=_id_ok) -> list:
+    """The rules that can apply to a report, as (kind, prelude text, declarations or nested list): qualified
+    rules with their matching selectors, @media/@supports with what they keep, other at-rules as they are."""
+    kept = []
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            selectors = [s for s in _split_selectors(rule.prelude) if _may_match(s, class_ok, id_ok)]
+            if selectors:
+                kept.append(("rule", ",".join(_text(s) for s in selectors), _declarations(rule)))
+        elif rule.type == "at-rule" and rule.lower_at_keyword in ("media", "supports") and rule.content is not None:
+            import tinycss2
+            inner = _kept_rules(tinycss2.parse_rule_list(rule.content, skip_whitespace=True, skip_comments=True),
+                                class_ok, id_ok)
+            if inner:
+                kept.append(("group", f"@{rule.at_keyword} {_text(rule.prelude)}", inner))
+        elif rule.type == "at-rule":
+            kept.append(("at", rule, None))
+    return kept
+
+
+def _walk(kept: list):
+    for kind, prelude, body in kept:
+        if kind == "rule":
+            yield body
+        elif kind == "group":
+            yield from _walk(body)
+
+
+def _used(kept: list) -> tuple[set, set]:
+    """The custom properties the kept rules use (through the definitions they use, transitively), and the
+    animation names they run."""
+    defs: dict[str, list] = {}
+    used, names = set(), set()
+    for decls in _walk(kept):
+        for d in decls:
+            if d.name.startswith("--"):
+                defs.setdefault(d.name, []).append(d.value)
+            else:
+                _var_refs(d.value, used)
+                if d.lower_name in ("animation", "animation-name"):
+                    names |= {t.value for t in d.value if t.type == "ident"}
+    todo = list(used)
+    while todo:
+        for value in defs.get(todo.pop(), []):
+            for name in _var_refs(value, set()) - used:
+                used.add(name)
+                todo.append(name)
+    return used, names
+
+
+def _serialise(kept: list, used: set, animations: set, indent: str = "") -> list[str]:
+    out = []
+    for kind, prelude, body in kept:
+        if kind == "rule":
+            decls = [f"{d.name}:{_text(d.value)}{' !important' if d.important else ''}" for d in body
+                     if not d.name.startswith("--") or d.name in used]
+            if decls:
+                out.append(f"{indent}{prelude}{{{';'.join(decls)}}}")
+        elif kind == "group":
+            inner = _serialise(body, used, animations, indent + "  ")
+            if inner:
+                out.append(f"{prelude}{{\n" + "\n".join(inner) + "\n}")
+        else:
+            rule = prelude
+            if rule.lower_at_keyword.endswith("keyframes") and _text(rule.prelude) not in animations:
+                continue
+            import tinycss2
+            out.append(indent + tinycss2.serialize([rule]).strip())
+    return out
+
+
+def prune_css(css: str, class_ok=_class_ok, id_ok=_id_ok) -> str:
+    """`css` less what no report can use: rules whose selectors need a class or id no report carries
+    (`class_ok`, `id_ok`: those a report can carry), custom properties no kept rule uses, keyframes no kept
+    rule runs; comments and spacing squeezed. The cascade's order is kept."""
+    import tinycss2
+    kept = _kept_rules(tinycss2.parse_stylesheet(css, skip_whitespace=True, skip_comments=True), class_ok, id_ok)
+    used, animations = _used(kept)
+    return "\n".join(_serialise(kept, used, animations)) + "\n"
+
+
+HEAD_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>\s*", re.S | re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def stylesheet() -> str:
+    """The reports' stylesheet: the reader template's own CSS (the CSS nbconvert's lab template and ours
+    put in a page's head, in their order), pruned (`prune_css`)."""
+    from .render import export_html
+    import nbformat
+    head = _head(export_html(nbformat.v4.new_notebook()))[1]
+    css = "\n".join(m.group(1) for m in HEAD_STYLE.finditer(head))
+    return ("/* The styles of every report page in this folder: nbconvert's lab template (JupyterLab Light) and "
+            "studylib's,\n   pruned to the rules a report uses (studylib/report/lighten.py). Written by each "
+            "render; the same for all. */\n" + prune_css(css))
+
+
+def write_stylesheet(folder) -> Path:
+    """`folder/report.css`, written (atomically) only when it is missing or differs."""
+    path, text = Path(folder) / STYLESHEET, stylesheet()
+    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        write_text(path, text)
+    return path
+
+
+# ---- a page's head ----------------------------------------------------------------------------------------
+
+def _head(page: str) -> tuple[int, str, int]:
+    """(start, text, end) of the page's <head> contents ('' when it has none)."""
+    m = re.search(r"<head\b[^>]*>(.*?)</head>", page, re.S | re.I)
+    return (m.start(1), m.group(1), m.end(1)) if m else (0, "", 0)
+
+
+CDN_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>\s*"       # require.js, MathJax
+                        r"|<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>\s*"  # loaders
+                        r"|<script\b[^>]*text/x-mathjax-config[^>]*>.*?</script>\s*"
+                        r"|<!--\s*(?:Load mathjax|MathJax configuration|End of mathjax configuration)\s*-->\s*",
+                        re.S | re.I)
+
+
+def link_stylesheet(page: str) -> str:
+    """The page with its head's <style> blocks replaced by one link to `report.css`, and the scripts
+    nbconvert's stock template loads from CDNs (older renders) removed. Styles inside the body (a table's
+    own) stay."""
+    start, head, end = _head(page)
+    if not head:
+        return page
+    light = CDN_SCRIPT.sub("", HEAD_STYLE.sub("", head))
+    if LINK not in light:
+        light = light.rstrip() + "\n" + LINK + "\n"
+    return page[:start] + light + page[end:]
+
+
+# ---- a page's body: its tables' own styles, its code's highlighting ----------------------------------------
+
+BODY_STYLE = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
+CLASS_ATTR = re.compile(r"\bclass\s*=\s*([\"'])(.*?)\1", re.S | re.I)
+ID_ATTR = re.compile(r"\bid\s*=\s*([\"'])(.*?)\1", re.S | re.I)
+
+
+def prune_body_styles(page: str) -> str:
+    """The <style> blocks in a page's body (great_tables writes some 9 KB for each table, scoped by the
+    table's id, most of it for parts the table does not have) less the rules that need a class or an id the
+    page does not carry, squeezed (`prune_css`). The head is left to `link_stylesheet`."""
+    start, head, end = _head(page)
+    body_at = end if head else 0
+    markup = BODY_STYLE.sub("", page[body_at:])
+    classes = {c for m in CLASS_ATTR.finditer(markup) for c in m.group(2).split()}
+    ids = {m.group(2) for m in ID_ATTR.finditer(markup)}
+
+    def one(m):
+        return m.group(1) + "\n" + prune_css(m.group(2), classes.__contains__, ids.__contains__) + m.group(3)
+    return page[:body_at] + BODY_STYLE.sub(one, page[body_at:])
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_tokens() -> frozenset:
+    """The code-highlighting classes whose span changes nothing drawn: the token classes the stylesheet
+    gives no rule under `.highlight` (a name, say), and whitespace (`w`: a colour on blanks)."""
+    styled = set(re.findall(r"\.highlight \.([\w-]+)\{", stylesheet()))
+    return frozenset((_pygments_classes() - styled) | {"w"})
+
+
+CODE_SPAN = re.compile(r'<span class="([\w-]+)">([^<]*)</span>')
+
+
+def plain_code(page: str) -> str:
+    """The page's highlighted code without the spans that draw nothing (`_plain_tokens`): their text
+    stays, in the same colour; about a quarter of a page's code markup. Other spans are left alone."""
+    plain = _plain_tokens()
+    return CODE_SPAN.sub(lambda m: m.group(2) if m.group(1) in plain else m.group(0), page)
+
+
+# ---- figures ----------------------------------------------------------------------------------------------
+
+def _encode(im, **kw) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, **kw)
+    return buf.getvalue()
+
+
+def _psnr(a, b) -> float:
+    import numpy as np
+    mse = float(np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def compress_image(png: bytes) -> tuple[str, bytes]:
+    """(mime type, bytes) of a PNG figure made small. A plot: its pixels, to a 256-colour palette when that
+    reads them back within PALETTE_PSNR (exactly, for most plots), as the smaller of an optimised PNG and a
+    lossless WebP. A photograph (the faces and plants galleries): lossy WebP at PHOTO_QUALITY, taken when
+    under PHOTO_RATIO of that. Never larger than `png` (returned as given when nothing is smaller); the
+    pixels' size is kept."""
+    from PIL import Image
+    try:
+        im = Image.open(io.BytesIO(png))
+        im.load()
+    except Exception:  # not an image Pillow reads: left as it is
+        return "image/png", png
+    if im.mode == "P" or im.mode not in ("RGB", "RGBA", "L", "LA"):
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] == 255:
+        im = im.convert("RGB" if im.mode == "RGBA" else "L")  # opaque: the alpha channel says nothing
+    exact, best = im, ("image/png", _encode(im, format="PNG", optimize=True))
+    if im.mode in ("RGB", "L"):
+        pal = im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        if _psnr(pal.convert(im.mode), im) >= PALETTE_PSNR:
+            exact = pal.convert(im.mode)
+            best = min(best, ("image/png", _encode(pal, format="PNG", optimize=True)), key=lambda c: len(c[1]))
+    # lossless WebP of the same pixels: most plots a fifth smaller again. Effort 80 at method 4 is within 5%
+    # of the encoder's best (quality 100, method 6) at a thirtieth of its time (0.1 s for a 900x370 gallery,
+    # not 3.8 s): every new page of every render pays it
+    best = min(best, ("image/webp", _encode(exact, format="WEBP", lossless=True, quality=80, method=4)),
+               key=lambda c: len(c[1]))
+    photo = _encode(im, format="WEBP", quality=PHOTO_QUALITY, method=4)
+    if len(photo) < PHOTO_RATIO * len(best[1]):
+        best = ("image/webp", photo)
+    return best if len(best[1]) < len(png) else ("image/png", png)
+
+
+def compress_data_uris(page: str) -> str:
+    """Every PNG data URI of a page through `compress_image` (WebP and JPEG ones are left as they are)."""
+    def one(m):
+        mime, data = compress_image(base64.b64decode(re.sub(r"\s+", "", m.group(1))))
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return DATA_PNG.sub(one, page)
+
+
+# ---- links to what is not committed ------------------------------------------------------------------------
+
+ANCHOR = re.compile(r"<a\b([^>]*?)\bhref\s*=\s*([\"'])(.*?)\2([^>]*)>(.*?)</a>", re.S | re.I)
+
+
+def unlink(page: str, pages=(), dirs=()) -> str:
+    """The page with its links to `pages` (file names beside it) and into `dirs` (folder prefixes) made plain
+    text, saying where the file is: those files are kept where the run ran, not committed."""
+    pages, dirs = set(pages), tuple(dirs)
+    if not pages and not dirs:
+        return page
+
+    def one(m):
+        target = unquote(html_lib.unescape(m.group(3)).split("#")[0])
+        if target in pages or (dirs and target.startswith(dirs)):
+            return f"<span class=\"studylib-kept\" title=\"{publish.KEPT}\">{m.group(5)}</span>"
+        return m.group(0)
+    return ANCHOR.sub(one, page)
+
+
+# The widgets' saved state: read only by the widget manager, which a report never loads (each widget shows
+# its static fallback); `render.reader_notebook` drops it from new pages, older pages carry up to 90 KB of it
+WIDGET_STATE = re.compile(r"<script\b[^>]*application/vnd\.jupyter\.widget-state\+json[^>]*>.*?</script>\s*",
+                          re.S | re.I)
+
+
+def lighten_html(page: str, pages=(), dirs=()) -> str:
+    """One page made light, looking the same: the stylesheet linked, its tables' styles pruned, code spans
+    that draw nothing dropped, the widgets' unread state dropped, figures compressed; links to `pages` and
+    `dirs` (what its folder does not commit) made text. Applying it again changes nothing."""
+    page = plain_code(prune_body_styles(link_stylesheet(WIDGET_STATE.sub("", page))))
+    return unlink(compress_data_uris(page), pages, dirs)
+
+
+# ---- committed renders, in place ---------------------------------------------------------------------------
+
+def _git(*args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def _index_tasks(out: Path) -> tuple[dict, list]:
+    """The render's index.json and its tasks in the profile's order (entries, then those not run yet)."""
+    index = json.loads((out / "index.json").read_text())
+    tasks = list(index.get("runs", [])) + [{"name": n, "run": n} for n in index.get("not_run_yet", [])]
+    return index, tasks
+
+
+def _missing_pages(out: Path) -> set[str]:
+    """Pages of this folder that its pages link but that are not there (an older render's header linked the
+    scorecard in profiles that have none)."""
+    linked = {unquote(html_lib.unescape(m.group(3)).split("#")[0])
+              for page in out.glob("*.html") for m in ANCHOR.finditer(page.read_text(encoding="utf-8"))}
+    return {t for t in linked if t.endswith(".html") and "/" not in t and ":" not in t and not (out / t).is_file()}
+
+
+def lighten_folder(out, git: bool = True, log=print) -> dict:
+    """Make a reports folder's render light in place, without running anything: its .gitignore (one page
+    per run, logs, task states and, once the render is whole, the curves' point memos kept out), report.css,
+    every page through `lighten_html` (a committed page links no page that is not), the index rewritten
+    from its index.json; then, with `git`, the files the .gitignore now keeps out removed from git's index
+    (`git rm --cached`: they stay on disk). Records and predictions are not touched. What it did, counted."""
+    from .index import rewrite_index
+    out = Path(out)
+    index, tasks = _index_tasks(out)
+    profile = index.get("profile", out.name)
+    whole = publish.complete(tasks, index.get("runs", [])) and not index.get("not_run_yet")
+    publish.write_ignore(out, tasks, profile, whole)
+    write_stylesheet(out)
+    done = {"pages": 0, "bytes_before": 0, "bytes_after": 0, "untracked": 0}
+    dead = _missing_pages(out)
+    for page in sorted(out.glob("*.html")):
+        if page.name == "index.html":
+            continue
+        before = page.read_text(encoding="utf-8")
+        pages, dirs = publish.hidden_links(out, page.name)
+        pages = pages | dead if dirs else pages
+        after = lighten_html(before, pages, dirs)
+        done["pages"] += 1
+        done["bytes_before"] += len(before.encode())
+        done["bytes_after"] += len(after.encode())
+        if after != before:
+            write_text(page, after)
+    rewrite_index(out)
+    if git:
+        listed = _git("ls-files", "-z", "--cached", "--ignored", "--exclude-standard", "--", ".", cwd=out)
+        if listed.returncode != 0:
+            log(f"{out}: not in a git work tree; nothing untracked")
+        else:
+            names = [n for n in listed.stdout.split("\0") if n]
+            for k in range(0, len(names), 200):
+                _git("rm", "-q", "--cached", "--", *names[k:k + 200], cwd=out).check_returncode()
+            done["untracked"] = len(names)
+    log(f"{out}: {done['pages']} pages, {done['bytes_before'] / 1e6:.1f} MB -> {done['bytes_after'] / 1e6:.1f} MB; "
+        f"{len(publish.unpublished(tasks, profile))} pages not committed (kept here); "
+        f"{done['untracked']} files no longer tracked")
+    return done
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m studylib.report.lighten",
+                                 description="Make committed renders light in place (no task runs): one stylesheet "
+                                             "per folder, figures compressed, one page per run committed.")
+    ap.add_argument("folders", nargs="+", type=Path, help="reports folders, e.g. reports/cpu")
+    ap.add_argument("--no-git", action="store_true", help="leave git's index alone (files only)")
+    args = ap.parse_args(argv)
+    for folder in args.folders:
+        if not (folder / "index.json").is_file():
+            print(f"{folder}: no index.json: not a reports folder", file=sys.stderr)
+            return 2
+        lighten_folder(folder, git=not args.no_git)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
