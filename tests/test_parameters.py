@@ -25,8 +25,8 @@ def test_a_run_a_seed_and_a_grid_point_pick_the_profiles_task():
     assert task_from_parameters("03_cnn_sweep").params["train"]["lr"] == 0.01  # empty: the first point
 
 
-def test_a_seed_the_profile_does_not_list_is_the_run_at_that_seed_under_its_own_name():
-    task = task_from_parameters("05_partial_vs_full", seed=7, out_dir="x")
+def test_a_seed_the_profile_does_not_list_is_the_run_at_that_seed_under_its_own_name(tmp_path):
+    task = task_from_parameters("05_partial_vs_full", seed=7, out_dir=str(tmp_path))  # the demo data lands there
     assert task.seed == 7 and task.params["seed"] == 7 and task.name == "05_partial_vs_full-fer2013--seed7"
     listed = task_from_parameters("03_cnn_from_scratch", profile="cpu", seed=3, data_dir=str(paths.ROOT))
     assert listed.name == "03_cnn_from_scratch--seed3"  # cpu lists seeds 0-4: the profile's own task

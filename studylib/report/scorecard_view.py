@@ -1,19 +1,26 @@
 """How the scorecard (notebook 06) looks: the legend, the forest plot, and great_tables renderings of the
 tables `report.scorecard` builds (claims grouped by paper, per class, evidence, data checks, runs), and
 the folded list of the records it read. Every function here takes what the scorecard computed and
-returns something a notebook displays; nothing here judges."""
+returns something a notebook displays; nothing here judges.
+
+great_tables is imported where a table is built, not with the module: every notebook imports `report`,
+and a notebook that shows no scorecard table (05 on the GPU check's machine, whose kit leaves great_tables
+and its 10 MB of locale data out: bench/gpu_kit.py) then runs without it."""
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from great_tables import GT
 from IPython.display import HTML
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .tables import VERDICT_COLOURS, VERDICT_MEANINGS, verdict_badge, verdict_word
+
+if TYPE_CHECKING:
+    from great_tables import GT
 
 __all__ = ["TERMS", "checks_gt", "claims_gt", "evidence_gt", "forest_plot", "is_missing", "legend", "number",
            "per_class", "records_html", "runs_gt", "seed_links"]
@@ -57,6 +64,7 @@ def _gt(df: pd.DataFrame, table_id: str, widths: dict, html_cols=(), groupname_c
         font: str = "13px") -> GT:
     """A great_tables table as every scorecard table looks: full width, fixed column widths, long text
     wrapping, cells aligned at the top; `html_cols` hold HTML this module built (shown as is)."""
+    from great_tables import GT
     gt = GT(df, groupname_col=groupname_col, id=table_id, auto_align=False)
     if html_cols:
         gt = gt.fmt(lambda v: v, columns=list(html_cols))
