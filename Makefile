@@ -54,6 +54,12 @@ bench: install
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_seeds.py
 
+## gpu-kit: build .gpukit/ (git-ignored) for the GPU check (bench/gpu_check.sh): the wheels a bare GPU image
+##          lacks, the FER2013 images it trains on (read from DATA_DIR, default ../shared/data), and the kit's
+##          size beside the working tree's (together under the device's limit, or it fails naming what to trim)
+gpu-kit: install
+	$(PY) bench/gpu_kit.py $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
 ## lab: open JupyterLab on the notebooks (as cloned, each runs the demo profile's settings on generated data)
 # as root (a container) Jupyter refuses to start without --allow-root
 LAB_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)

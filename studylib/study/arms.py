@@ -21,7 +21,8 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
     Each arm's model is built right after seeding with the run's seed, so an arm's initial weights do
     not depend on which arms ran before it (or on anything the notebook drew earlier). An arm with an
     `lr_grid` first has its rate chosen on seed 0's validation (`search.choose_lr`; its trials memoised in
-    `memo_dir`): a task of another seed loads seed 0's splits from `data_dir` for that. At seed 0 the
+    `memo_dir`; with the run's `extend_grid`, a rate chosen at an end of the grid gets the next one beyond
+    it tried): a task of another seed loads seed 0's splits from `data_dir` for that. At seed 0 the
     chosen trial is the arm's model, tested as is.
 
     `checkpoints` (a folder, `Run.checkpoints()`): each arm saves its last and best epoch there and resumes
@@ -35,7 +36,8 @@ def train_arms(params, splits: dict, data_dir=None, memo_dir=None, checkpoints=N
             if splits0 is None:
                 splits0 = splits if params.seed == SEARCH_SEED else experiment_splits(
                     dataclasses.replace(params, seed=SEARCH_SEED), data_dir)
-            selection, fitted = choose_lr(params, arm, splits0, build_arm_model, memo_dir)
+            selection, fitted = choose_lr(params, arm, splits0, build_arm_model, memo_dir,
+                                          extend=getattr(params, "extend_grid", 0))
         chosen = {"lr": selection["lr"]} if selection else {}
         cfg = train_config(params, arm, **chosen)
         if fitted is None or params.seed != SEARCH_SEED:  # at seed 0 the chosen trial is the arm's model

@@ -19,7 +19,8 @@ __all__ = ["architecture_info", "build_arm_model", "experiment_splits", "fit_arm
 
 
 def experiment_splits(params, data_dir) -> dict:
-    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training).
+    """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training; validation
+    cut to `max_val` where set).
 
     The same for every seed of a run (VERDICTS §2: a seed sets initialisation, data order, augmentation and
     dropout, never the split): subsets, recorded splits and the validation split use the data's own seed
@@ -30,7 +31,9 @@ def experiment_splits(params, data_dir) -> dict:
     if isinstance(params, PartialVsFullParams):
         splits = data.splits.load_splits(params.dataset, data_dir, fold=params.fold, image_size=params.load_size,
                                          max_train=params.max_train, max_eval=params.max_eval)
-        return data.splits.split_off_val(splits, params.val_from_train)
+        splits = data.splits.split_off_val(splits, params.val_from_train)
+        # validation alone cut, as notebook 08's curve_splits does (the same stratified subset of the same split)
+        return {**splits, "val": data.splits.subsample(splits["val"], params.max_val, data.splits.SPLIT_SEED)}
     raise TypeError(f"experiment_splits knows notebooks 04 and 05, not {type(params).__name__}")
 
 

@@ -175,6 +175,12 @@ class PartialVsFullParams:
     val_from_train: float = 0.0    # 001: 0.2 (Training split 8:2); else PublicTest / the recorded val split
     max_train: int | None = None
     max_eval: int | None = None
+    # validation alone cut (stratified, the data's seed, as notebook 08's `max_val`): it is scored every epoch
+    # of every fit, test stays whole (None: validation as max_eval leaves it)
+    max_val: int | None = field(default=None, metadata={"ge": 1})
+    # A rate chosen at an end of an arm's lr_grid: the next rate beyond that end is tried, at most this many
+    # times (`study.search.choose_lr`, as notebook 08's `extend_grid`; 0: the grid as given)
+    extend_grid: int = field(default=0, metadata={"ge": 0})
     # A sensitivity rung (VERDICTS section 7): the same comparison at another regime (a larger input size),
     # judged and shown beside the claim-bearing run, never counted in the scorecard's headline
     sensitivity: bool = False
