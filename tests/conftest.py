@@ -64,15 +64,16 @@ def gpu_smoke_reports(tmp_path_factory):
 
 
 def _strip_times(metrics: dict) -> dict:
-    """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in)."""
-    out = json.loads(json.dumps(metrics))
-    for arm in out.values():
-        if not isinstance(arm, dict):  # a record's other metrics (counts, a scorecard's rows)
-            continue
-        rows = arm.get("history", []) + ((arm.get("selection") or {}).get("trials") or [])
-        for row in rows:  # each epoch's and each rate-search trial's
-            row.pop("seconds", None)
-    return out
+    """A record's metrics without wall-clock seconds (the only thing two identical runs may differ in): every
+    `seconds` or `*_seconds` key, at any depth (an epoch's, a rate-search trial's, a curve point's, the
+    prefix cache's)."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if not (k == "seconds" or k.endswith("_seconds"))}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+    return strip(json.loads(json.dumps(metrics)))
 
 
 @pytest.fixture()
