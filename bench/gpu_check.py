@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import glob
-import hashlib
 import io
 import json
 import os
@@ -50,12 +48,11 @@ def add_to_summary(path: str | None, key: str, value) -> None:
     """Put `value` under `key` in the JSON summary at `path` (atomically); nothing when path is None."""
     if not path:
         return
+    from studylib.io import write_text
     p = Path(path)
     data = json.loads(p.read_text()) if p.is_file() else {}
     data[key] = value
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n")
-    os.replace(tmp, p)
+    write_text(p, json.dumps(data, indent=1, default=str) + "\n")  # default=str: a path, a dtype
 
 
 def say(text: str = "") -> None:
@@ -74,27 +71,15 @@ def check_data(smoke: bool, tmp: Path):
     return fer2013.load(KIT_DATA, "train"), fer2013.load(KIT_DATA, "val"), f"{KIT_DATA / 'fer2013' / fer2013.KIT}"
 
 
-def _state_sha256(model) -> str:
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 # --- step 0 ---------------------------------------------------------------------------------------------------
 
 def _weights_dirs() -> list[Path]:
-    home = Path.home()
-    dirs = [Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints"] if os.environ.get("TORCH_HOME") else []
-    if os.environ.get("XDG_CACHE_HOME"):
-        dirs.append(Path(os.environ["XDG_CACHE_HOME"]) / "torch" / "hub" / "checkpoints")
-    dirs += [home / ".cache" / "torch" / "hub" / "checkpoints", Path(os.environ.get("HF_HOME", home / ".cache" / "huggingface"))]
-    out = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
+    """Where pretrained weights may be cached: torch hub's checkpoints (where studylib looks,
+    `models.weights.search_dirs`: $STUDYLIB_WEIGHTS, else $TORCH_HOME / $XDG_CACHE_HOME / ~/.cache/torch), and
+    Hugging Face's cache."""
+    from studylib.models.weights import search_dirs
+    hf = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    return [*search_dirs(), hf]
 
 
 def cached_weights() -> dict:
@@ -179,6 +164,7 @@ def step_determinism(args) -> int:
     from studylib.data.splits import subsample
     from studylib.models import build_model
     from studylib.train import TrainConfig, fit, seed_everything
+    from studylib.train.prefix_cache import state_sha256
 
     with tempfile.TemporaryDirectory() as tmp:
         train, val, where = check_data(args.smoke, Path(tmp))
@@ -199,7 +185,7 @@ def step_determinism(args) -> int:
             warnings.simplefilter("always")
             res = fit(model, train, val, cfg)
         hist = res.history.drop(columns=["seconds"]).to_dict("records")
-        runs[label] = {"history": hist, "weights_sha256": _state_sha256(res.model), "best_epoch": res.best_epoch,
+        runs[label] = {"history": hist, "weights_sha256": state_sha256(res.model), "best_epoch": res.best_epoch,
                        "seconds": round(time.perf_counter() - t0, 1), "numerics": res.speed,
                        "warnings": sorted({str(w.message)[:200] for w in caught
                                            if "deterministic" in str(w.message).lower()})}
@@ -273,6 +259,7 @@ def step_throughput(args) -> int:
     from studylib.data.splits import subsample
     from studylib.models import build_model
     from studylib.train import TrainConfig, fit, seed_everything
+    from studylib.train.prefix_cache import state_sha256
 
     with tempfile.TemporaryDirectory() as tmp:
         train, val, where = check_data(args.smoke, Path(tmp))

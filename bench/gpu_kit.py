@@ -26,9 +26,7 @@ git does not ignore: both travel) and fails, naming what to trim, when together 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata as md
-import json
 import os
 import re
 import subprocess
@@ -170,11 +168,8 @@ def lock_pins(lock: Path = ROOT / "requirements.lock") -> dict[str, tuple[str, l
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    from studylib.io import sha256_file
+    return sha256_file(path, cached=False)
 
 
 def _wheel_name(filename: str) -> str:
@@ -321,13 +316,14 @@ def report_sizes(kit: Path, limit_mib: float = LIMIT_MIB) -> bool:
 
 
 def write_manifest(kit: Path) -> None:
-    """kit/code.json (the commit the kit was built at) and kit/SHA256SUMS (every other kit file)."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip())
-    (kit / "code.json").write_text(json.dumps({"commit": head or "unknown", "dirty": dirty}, indent=1) + "\n")
+    """kit/code.json (the commit the kit was built at, as records name it) and kit/SHA256SUMS (every other
+    kit file)."""
+    from studylib.io import write_json, write_text
+    from studylib.report.records import git_commit
+    commit = git_commit(ROOT)
+    write_json(kit / "code.json", {"commit": commit.removesuffix("-dirty"), "dirty": commit.endswith("-dirty")})
     files = sorted(p for p in kit.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
-    (kit / "SHA256SUMS").write_text("".join(f"{_sha256(p)}  {p.relative_to(kit)}\n" for p in files))
+    write_text(kit / "SHA256SUMS", "".join(f"{_sha256(p)}  {p.relative_to(kit)}\n" for p in files))
 
 
 def write_placeholders(dest: Path) -> list[Path]:

@@ -12,6 +12,7 @@ trains on the same tensors. Where a folder holds both, the csv is read.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import warnings
@@ -213,6 +214,14 @@ def read_kit(path: str | Path) -> tuple[dict, dict]:
     return arrays, info
 
 
+@functools.lru_cache(maxsize=2)
+def _read_kit_once(path: str, size: int, mtime_ns: int) -> tuple[dict, dict]:
+    """`read_kit`, once per file as it is (its size and mtime in the key): a task loads train, val and test
+    from one kit, and each read decompresses and hashes every image. The arrays are shared: `load` indexes
+    them, which copies."""
+    return read_kit(path)
+
+
 def load(data_dir: str | Path, split: str = "Training", cache_dir=None, csv_path=None) -> ImageDataset:
     """One FER2013 split ("Training"/"PublicTest"/"PrivateTest", or train/val/test) as an ImageDataset, from
     the csv or, where there is none, a kit (its rows of the split, `ids` their csv rows as from the csv)."""
@@ -221,7 +230,8 @@ def load(data_dir: str | Path, split: str = "Training", cache_dir=None, csv_path
         raise DataError(f"unknown FER2013 split {split!r}; expected one of {USAGES} or {list(SPLIT_ALIASES)}")
     path = Path(csv_path) if csv_path else find_source(data_dir)
     if path.name == KIT:
-        arrays, _ = read_kit(path)
+        stat = path.stat()
+        arrays, _ = _read_kit_once(str(path), stat.st_size, stat.st_mtime_ns)
         ids, digest = arrays["rows"], sha256_file(path)
     else:
         arrays, digest = load_arrays(path, cache_dir)

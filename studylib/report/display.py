@@ -35,20 +35,18 @@ def seed_of(task_name: str) -> str:
     return m.group(1) if m else task_name
 
 
-def nav_markdown(task_name: str, siblings: list | None = None) -> str:
+def nav_markdown(task_name: str, siblings: list | None = None, kept=()) -> str:
     """The links a runner's report carries (relative: reports lie side by side): the profile's index, the
     scorecard, and its run's seeds, itself unlinked in bold ("seeds: **0** · [1](run--seed1.html) · …").
-
-    The first seed's page is the one a render commits (`publish.published`: a run's first task); the other
-    seeds' pages are kept where the run ran. So the first seed's page names the other seeds without
-    linking them (a committed page links no page that is not), and the others link every seed."""
+    `kept`: the sibling pages its folder does not commit (`publish.hidden_links`: a committed page links no
+    page that is not), named without a link."""
     parts = ["[index](index.html)", f"[scorecard]({SCORECARD})"]
     if siblings and len(siblings) > 1:
-        first = task_name == siblings[0]
-        parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else seed_of(n) if first else
+        kept = set(kept)
+        parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else seed_of(n) if n in kept else
                                              f"[{seed_of(n)}]({quote(n, safe='=,')}.html)" for n in siblings)
                      + (" (the other seeds' pages are kept where the run ran; the scorecard pools every seed)"
-                        if first else ""))
+                        if kept & set(siblings) else ""))
     return " · ".join(parts)
 
 

@@ -169,7 +169,6 @@ def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] 
 
     The total is the sum of the tasks' wall times, so it stays right when some of them are rerun.
     """
-    from .lighten import compress_data_uris
     out_dir = Path(out_dir)
     total_s = sum(e["wall_s"] for e in entries)
     write_json(out_dir / "index.json", {"profile": profile.name, "title": profile.title,
@@ -178,7 +177,7 @@ def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] 
     tasks = _tasks(profile, entries)
     publish.write_ignore(out_dir, tasks, profile.name, publish.complete(tasks, entries) and not pending)
     page = _page(out_dir, profile, entries, list(pending), total_s)
-    return write_text(out_dir / "index.html", compress_data_uris(page))
+    return write_text(out_dir / "index.html", page)
 
 
 def rewrite_index(out_dir) -> Path:

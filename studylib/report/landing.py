@@ -93,15 +93,20 @@ def navigation(out_dir: Path) -> list[tuple[str, str]]:
 # ---- the parts of the page -----------------------------------------------------------------------------
 
 def forest_png(rows: list[dict]) -> str:
-    """The scorecard's forest plot of these claim rows as a base64 PNG ('' when no claim was measured)."""
+    """The scorecard's forest plot of these claim rows as a data URI, compressed as every report figure is
+    (`lighten.compress_image`, lossless); '' when no claim was measured."""
     if not any(r.get("estimate") is not None for r in rows):
         return ""
     import pandas as pd
+    from .lighten import compress_image
     from .scorecard import forest_plot
     from .widgets import figure_png
     fig = forest_plot(pd.DataFrame(rows))
+    if fig is None:
+        return ""
     # at the notebooks' 80 dpi: 1,200 px wide, which the page shows at most 1,100 px wide anyway
-    return base64.b64encode(figure_png(fig, dpi=80)).decode("ascii") if fig is not None else ""
+    mime, data = compress_image(figure_png(fig, dpi=80))
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def paper_heading(paper: str, ref: dict, out_dir: Path, seeds_dir: Path | None = None) -> str:
@@ -238,6 +243,6 @@ def claim_section(scorecards: list[Scorecard], papers: dict, out_dir: Path, seed
             + (f", judged at commit {html.escape(', '.join(c[:12] for c in commits))}" if commits else "")
             + "), over every seed of each run.</p>"
             + (f"<img class='forest' alt='forest plot: each claim against its band or zero' "
-               f"src='data:image/png;base64,{png}'>" if png else "")
+               f"src='{png}'>" if png else "")
             + f"<h2>Claims, by paper</h2>{claims_table(scorecards, papers, out_dir, seeds_dir)}"
             + f"<h2>How to read the verdicts</h2>{legend()}")

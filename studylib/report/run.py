@@ -29,7 +29,7 @@ from ..study.task import SMOKE_SUFFIX, Task, TaskPaths
 from ..train import resolve_device, seed_everything
 from ..train.augment import describe
 from . import display as show
-from . import records
+from . import publish, records
 
 __all__ = ["Run"]
 
@@ -106,7 +106,11 @@ class Run:
     def nav(self) -> str:
         """The header's links (the index, the scorecard, the run's other seeds): for a runner's task only,
         whose report lies beside them ("" in an interactive session)."""
-        return show.nav_markdown(self.task.name, self.siblings) if self.results_dir else ""
+        if not self.results_dir:
+            return ""
+        # the folder's .gitignore (written with its index before any task runs) names the pages not committed
+        pages, _ = publish.hidden_links(Path(self.results_dir).parent, f"{self.task.name}.html")
+        return show.nav_markdown(self.task.name, self.siblings, {page[:-len(".html")] for page in pages})
     results_dir = property(lambda self: self.task.results_dir, doc="where the record goes ('': none)")
 
     @property

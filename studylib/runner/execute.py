@@ -194,6 +194,9 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, mac
                     pending=[r.name for r in tasks if r.name not in entries])
 
     stages = _stages(tasks)
+    # the index first, and with it the folder's .gitignore: the pages rendered from here on link only what
+    # the folder commits (`report.publish`), the first task's included
+    publish()
     print(f"{prof.title}: {len(tasks)} tasks -> {out}", flush=True)
     bar = stack.enter_context(tqdm(total=len(tasks), unit="task", desc=prof.name))
     res = None
