@@ -1,7 +1,7 @@
-"""Coverage of the verdict intervals on simulated studies with known seed and image effects (VERDICTS
-section 3): prints, per regime, the share of 200 studies whose interval covers the population value, for
-the interval the verdict uses (`ci`), each of its two parts, and version 1's two-level bootstrap when its
-file is given (`git show 56808cb:studylib/study/stats.py > /tmp/stats_v1.py`).
+"""Coverage of the verdict intervals on simulated studies with known seed and image effects (docs/METHOD.md,
+Crossed bootstrap and Variance components): prints, per regime, the share of 200 studies whose interval covers
+the population value, for the interval the verdict uses (`ci`), each of its two parts, and version 1's
+two-level bootstrap when its file is given (`git show 56808cb:studylib/study/stats.py > /tmp/stats_v1.py`).
 
     python bench/coverage.py [--v1 /tmp/stats_v1.py]
 """

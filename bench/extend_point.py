@@ -1,12 +1,12 @@
 """Re-check a budget-flagged curve point: train it again with a higher epoch cap and print what changes.
 
 Prints figures; not a test, and writes no record: a rendered report's numbers stay those of its own commit.
-VERDICTS.md asks what a budget could have decided; a point that chose its last epoch (its validation still
-rising at the cap) is such a place. This trains that one point (a notebook-08 scope at one rung and seed)
-at the rate its committed record used, with the cap raised, and prints the recorded fit beside the longer
-one: the best epoch, validation and test macro F1 and accuracy. Training is deterministic (TrainConfig
-`deterministic`), so the first epochs of the longer fit should repeat the recorded ones (printed: the
-largest difference in validation macro F1 over the recorded epochs).
+docs/METHOD.md (Budget flags) asks what a budget could have decided; a point that chose its last epoch (its
+validation still rising at the cap) is such a place. This trains that one point (a notebook-08 scope at one
+rung and seed) at the rate its committed record used, with the cap raised, and prints the recorded fit beside
+the longer one: the best epoch, validation and test macro F1 and accuracy. Training is deterministic
+(TrainConfig `deterministic`), so the first epochs of the longer fit should repeat the recorded ones (printed:
+the largest difference in validation macro F1 over the recorded epochs).
 
     python bench/extend_point.py --run 08_curves-plants-points --scope last_block --seed 1 --n 285 --epochs 60
                                  [--profile curves] [--records reports/curves/results] [--threads 1]

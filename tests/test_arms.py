@@ -200,7 +200,7 @@ def test_each_run_lists_its_own_cuts(tmp_path):
     ("05_partial_vs_full", {"dataset": "fer2013", "max_train": 60, "val_from_train": 0.25}),
 ])
 def test_every_seed_of_a_run_trains_and_tests_on_the_same_images(demo_data, notebook, params):
-    """VERDICTS §2: a seed sets initialisation, order, augmentation and dropout; the split (subsets, the
+    """docs/METHOD.md, Replicates: a seed sets initialisation, order, augmentation and dropout; the split (subsets, the
     recorded image-folder split, validation taken from Training) is the same for every seed."""
     a, b = (arms.experiment_splits(resolve(notebook, {**params, "seed": s}), demo_data) for s in (0, 3))
     for k in ("train", "val", "test"):

@@ -1,5 +1,5 @@
 """Budget flags, the budget rule on verdicts, the registry's load checks, evidence about the papers' own
-figures, and the probabilities records keep (VERDICTS.md sections 1, 2, 6 and 8)."""
+figures, and the probabilities records keep (docs/METHOD.md: Claims are data, Replicates, Budget flags, Checks and evidence)."""
 import math
 
 import numpy as np
@@ -215,7 +215,7 @@ def _record04_run(folder, run, seed, preds, metrics, **extra):
 
 @pytest.mark.parametrize("rung_d, agree", [(0.1, True), (-0.1, False)])
 def test_a_sensitivity_rung_is_judged_beside_its_claim_and_not_counted(tmp_path, rung_d, agree):
-    """VERDICTS section 7: the same comparison at a second input size is shown beside the claim-bearing
+    """docs/METHOD.md, Direct and indicative verdicts: the same comparison at a second input size is shown beside the claim-bearing
     run's row, which says whether the two verdicts agree; the headline counts the claim-bearing run only."""
     flat = {"all": _arm([0.5, 0.6, 0.6], cap=10), "new_layers": _arm([0.3, 0.4, 0.4], cap=10)}
     a, b = _order_preds(0.1)

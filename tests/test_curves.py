@@ -495,7 +495,7 @@ def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
 
 
 def test_a_budget_flagged_point_is_named_beside_the_sentences():
-    # VERDICTS.md: an order our budget could have decided says so; a cap-bound seed (best epoch = cap) is named
+    # docs/METHOD.md, Budget flags: an order our budget could have decided says so; a cap-bound seed (best epoch = cap) is named
     points = _tied_points()
     clean = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
     assert "Budget-limited" not in clean

@@ -133,7 +133,7 @@ def test_scorecard_pairs_seeds_from_records_and_refuses_mixed_commits(tmp_path):
 
 
 def test_the_card_names_which_code_judged_which_records(monkeypatch):
-    """VERDICTS section 9: a card whose records came from its own commit says so; a card of later code names
+    """docs/METHOD.md, Provenance: a card whose records came from its own commit says so; a card of later code names
     both commits, so a reader can tell a re-judging from a render."""
     recs = [(None, {"git_commit": "a" * 40}), (None, {"git_commit": "a" * 40})]
     monkeypatch.setattr(records, "git_commit", lambda: "a" * 40)
@@ -262,7 +262,7 @@ def test_the_committed_cpu_scorecard_read_one_commits_records_and_names_its_own(
     """reports/cpu/results holds the training records of one commit and the scorecard that judged them.
     What the scorecard reads is the training records alone, all of one commit; a second commit among them
     would be refused. Its own commit is theirs when it ran at the end of their render, or a later one when
-    later code re-judged them (VERDICTS section 9): either way it names both, in the form that case takes."""
+    later code re-judged them (docs/METHOD.md, Provenance): either way it names both, in the form that case takes."""
     from studylib import paths
     results = paths.REPORTS / "cpu" / "results"
     read = scorecard.read(results)

@@ -1,4 +1,4 @@
-"""The replicated, paired verdict statistics of docs/VERDICTS.md sections 2-5, version 2 (studylib/study/stats.py):
+"""The replicated, paired verdict statistics of docs/METHOD.md, Replicates to Power and seeds needed (studylib/study/stats.py):
 seeds and test images crossed (one image draw shared by every seed and both arms)."""
 import inspect
 import math
@@ -48,7 +48,7 @@ def _paired_arms(diffs, base_error=0.30, seed=0):
 
 
 def _consistent(boot):
-    """The returned quantities agree with their definitions (VERDICTS.md section 3)."""
+    """The returned quantities agree with their definitions (docs/METHOD.md, Crossed bootstrap and Variance components)."""
     n = boot["n"]
     assert n == len(boot["per_seed"]) and boot["estimate"] == pytest.approx(np.mean(boot["per_seed"]), abs=1e-15)
     assert boot["s_seeds"] == (pytest.approx(np.std(boot["per_seed"], ddof=1)) if n > 1 else 0.0)

@@ -34,7 +34,7 @@ def load_splits(dataset: str, data_dir, *, label_mode: str = "plurality", num_cl
     """train / val / test of a dataset named in DATASETS (FER: val = PublicTest, test = PrivateTest).
 
     max_train / max_eval cut the splits down (stratified, seeded) for CPU profiles. `seed` is the split's
-    seed, not a run's: every seed of a run trains and tests on the same images (VERDICTS §2).
+    seed, not a run's: every seed of a run trains and tests on the same images (docs/METHOD.md, Replicates).
     """
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")

@@ -435,7 +435,7 @@ def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int 
 
 
 def _budget_clause(points: list[dict], protocol: str = "best") -> str:
-    """Which of these curve points (one dataset's) carry a budget flag (`flags_of`; VERDICTS.md: an order our
+    """Which of these curve points (one dataset's) carry a budget flag (`flags_of`; docs/METHOD.md, Budget flags: an order our
     budget could have decided says so), by how many seeds; '' when none does."""
     flagged = []
     for (_, n, r), group in _groups(points).items():

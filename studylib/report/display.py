@@ -110,7 +110,7 @@ def weights_of(model) -> dict:
 
 
 def verdict_label(verdict: str, indicative) -> str:
-    """A verdict as every table shows it: stand-in verdicts marked indicative (VERDICTS §5)."""
+    """A verdict as every table shows it: stand-in verdicts marked indicative (docs/METHOD.md, Direct and indicative verdicts)."""
     return verdict + (" (indicative)" if indicative else "")
 
 
@@ -171,7 +171,7 @@ def verdict_sentence(claims: list[dict], seeds: int | None = None) -> str:
     return (f"**This seed alone (seed {seed}).** " + said + f" **Pooled over {pooled}:** see the "
             f"[scorecard]({SCORECARD}), which judges each claim on all of them (order claims' p-values Holm-adjusted "
             "across the profile); that verdict is not known when a seed's report is made, and may differ from this seed's "
-            "(VERDICTS.md: one seed is never a verdict).")
+            "(docs/METHOD.md, Replicates: one seed is never a verdict).")
 
 
 def settings_text(params: dict) -> str:

@@ -89,7 +89,7 @@ def code_version(cwd: str | Path | None = None) -> str:
 
 def write_predictions(path: str | Path, predictions: dict) -> dict:
     """Per-image test predictions {protocol: {arm: (y_true, y_pred[, probabilities])}} as a compressed .npz
-    (atomically). Class probabilities (N, K) are kept as float16 (VERDICTS section 2: enough for calibration
+    (atomically). Class probabilities (N, K) are kept as float16 (docs/METHOD.md, Replicates: enough for calibration
     and log-loss); a model that gives none (an SVM) stores class indices only.
 
     Returns what the record keeps: {"file": name, "sha256": ..., "protocols": {protocol: {arm: key}}}.

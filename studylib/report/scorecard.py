@@ -1,4 +1,4 @@
-"""The scorecard (notebook 06), as VERDICTS.md sections 7 and 10: every claim of the registry judged over the
+"""The scorecard (notebook 06), as docs/METHOD.md says (What a scorecard row shows): every claim of the registry judged over the
 seeds of this profile's run records; the rows as shown (`table`: one number format, the seeds linked to
 their reports), and the page's parts, laid out by `scorecard_view`: the legend, the forest plot, the claims
 grouped by paper, per class, evidence, data checks, every run, and the records it read (folded)."""
@@ -114,7 +114,7 @@ def _predictions(path: Path, record: dict) -> dict:
 
 def _per_class(claim, metrics: list[dict]) -> dict:
     """{arm id: {class: (mean, sd) over seeds}} of the claim's per-class metric (macro and weighted metrics:
-    VERDICTS section 10), from each record's classification report under the claim's protocol."""
+    docs/METHOD.md, What a scorecard row shows), from each record's classification report under the claim's protocol."""
     if claim.metric == "accuracy":
         return {}
     name = claim.metric.split("_")[0]
@@ -160,7 +160,7 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not found:
             rows.append(verdicts.untestable_row(claim, "no run of this profile tests it"))
     rows = verdicts.adjust(rows)
-    for cid in {r["id"] for r in rows}:  # VERDICTS section 7: one comparison at several regimes
+    for cid in {r["id"] for r in rows}:  # docs/METHOD.md, Direct and indicative verdicts: one comparison at several regimes
         same = [r for r in rows if r["id"] == cid and r["estimate"] is not None]
         if len(same) > 1:
             agree = len({r["verdict"] for r in same}) == 1
@@ -181,12 +181,12 @@ def _regime_name(row: dict) -> str:
 
 
 def evidence() -> pd.DataFrame:
-    """The computed checks of the papers' own figures (VERDICTS section 8), shown beside their claims."""
+    """The computed checks of the papers' own figures (docs/METHOD.md, Checks and evidence), shown beside their claims."""
     return pd.DataFrame([verdicts.evidence_row(e) for e in EVIDENCE.values()])
 
 
 def commits(recs) -> str:
-    """Which code judged which records: the scorecard's own commit, and the records' (VERDICTS section 9)."""
+    """Which code judged which records: the scorecard's own commit, and the records' (docs/METHOD.md, Provenance)."""
     own = records.git_commit()
     theirs = sorted({str(r.get("git_commit")) for _, r in recs})
     if theirs == [own]:
@@ -195,7 +195,7 @@ def commits(recs) -> str:
 
 
 def _resolution(r) -> str:
-    """Resolvability of a value claim, or the difference an order claim's design detects (VERDICTS 4-5)."""
+    """Resolvability of a value claim, or the difference an order claim's design detects (docs/METHOD.md, Resolvability; Power and seeds needed)."""
     half = r.get("image_half_width")
     if r["kind"] == "value" and r.get("resolvable") is False:
         return f"the test set cannot resolve ±{r['margin']:.3f} (image noise alone ±{half:.3f})"
@@ -238,7 +238,7 @@ def anchors(card: pd.DataFrame) -> list[str]:
 
 
 def table(card: pd.DataFrame, recs=()) -> pd.DataFrame:
-    """The scorecard's rows as shown (VERDICTS section 10), one per claim row, each number formatted once
+    """The scorecard's rows as shown (docs/METHOD.md, What a scorecard row shows), one per claim row, each number formatted once
     (3 decimals): per claim, its paper, the paper's figure, ours (mean ± sd, A − B for an order), the
     interval the verdict used, n and the seed reports, the verdict badge (budget-limited where our budget
     decides it) and its sentence, flags and regime, the stand-in, resolvability or detectable difference,
@@ -301,7 +301,7 @@ def headline(card: pd.DataFrame) -> str:
     def count(df):
         return ", ".join(f"{n} {v}" for v, n in df["verdict"].value_counts().items()) or "none"
     rungs = card["sensitivity"].fillna(False).astype(bool) if "sensitivity" in card else pd.Series(False, card.index)
-    counted = card[~rungs]  # VERDICTS section 7: a sensitivity rung is shown beside its claim, never counted
+    counted = card[~rungs]  # docs/METHOD.md, Direct and indicative verdicts: a sensitivity rung is shown beside its claim, never counted
     direct, indicative = counted[~counted["indicative"]], counted[counted["indicative"]]
     limited = int((counted.get("budget_limited", pd.Series(dtype=str)).fillna("") != "").sum())
     beside = ""
@@ -361,7 +361,7 @@ def runs_table(results_dir):
 
 
 def records_section(recs):
-    """The records this scorecard read, folded (VERDICTS section 9): each record and its report linked, its
+    """The records this scorecard read, folded (docs/METHOD.md, Provenance): each record and its report linked, its
     run, seed, commit and sha256; None when it read none."""
     return view.records_html(records_read(recs), commits(recs)) if recs else None
 

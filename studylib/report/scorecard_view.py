@@ -27,7 +27,7 @@ __all__ = ["TERMS", "checks_gt", "claims_gt", "evidence_gt", "forest_plot", "is_
 
 e = html.escape
 
-# The words the page uses beside the verdicts (VERDICTS.md sections 1-7), defined once, in the legend.
+# The words the page uses beside the verdicts (docs/METHOD.md), defined once, in the legend.
 TERMS = {
     "margin": "declared in the paper's file before any run. A value claim matches when our interval lies inside "
               "the paper's figure ± margin (the band); an order claim needs A − B above its margin.",
@@ -172,7 +172,7 @@ def forest_plot(card: pd.DataFrame) -> Figure | None:
 
 
 def per_class(card: pd.DataFrame) -> HTML | None:
-    """Per-class results over seeds of the macro and weighted claims (VERDICTS section 10): one small table
+    """Per-class results over seeds of the macro and weighted claims (docs/METHOD.md, What a scorecard row shows): one small table
     a run (the claims it serves named above it), a row a class, a column an arm and metric ("mean ± sd"),
     side by side; None when no claim has them."""
     groups: dict[str, dict] = {}

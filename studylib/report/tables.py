@@ -55,7 +55,7 @@ def results_table(outcomes: dict) -> pd.DataFrame:
     return pd.DataFrame([outcome_row(o) for o in outcomes.values()]).set_index("setting")
 
 
-# One colour per verdict word (VERDICTS.md), shared by the landing page, the scorecard and the seed reports:
+# One colour per verdict word (docs/METHOD.md), shared by the landing page, the scorecard and the seed reports:
 # the two good words differ (a value matches; an order holds), as do the two bad ones, and "not testable
 # here" is not the grey of "inconclusive". (background, text) pairs chosen for contrast on white.
 VERDICT_COLOURS = {
@@ -66,7 +66,7 @@ VERDICT_COLOURS = {
     "inconclusive": ("#fee08b", "#3b3b3b"),
     "not testable here": ("#d9d9d9", "#3b3b3b"),
 }
-# What each verdict word means, for the legend a page shows beside its badges (VERDICTS.md sections 4-6).
+# What each verdict word means, for the legend a page shows beside its badges (docs/METHOD.md: Value claims, Order claims, Budget flags).
 VERDICT_MEANINGS = {
     "matches": "value claim: our 95% interval lies inside the paper's figure ± its declared margin",
     "differs": "value claim: our 95% interval lies wholly outside the paper's figure ± margin",

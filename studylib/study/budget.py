@@ -1,4 +1,4 @@
-"""Budget flags and the regime of a verdict (VERDICTS.md section 6), computed from the run records.
+"""Budget flags and the regime of a verdict (docs/METHOD.md, Budget flags), computed from the run records.
 
 A verdict should measure the paper's method, not our cuts. Two flags, per arm and seed, from what the
 record holds (its training history, its epoch cap, the learning-rate search's trials):

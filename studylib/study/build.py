@@ -22,9 +22,9 @@ def experiment_splits(params, data_dir) -> dict:
     """train / val / test of notebook 04 (FERPlus) or 05 (its dataset; 001: val from Training; validation
     cut to `max_val` where set).
 
-    The same for every seed of a run (VERDICTS §2: a seed sets initialisation, data order, augmentation and
-    dropout, never the split): subsets, recorded splits and the validation split use the data's own seed
-    (`data.splits.SPLIT_SEED`), not the run's."""
+    The same for every seed of a run (docs/METHOD.md, Replicates: a seed sets initialisation, data order,
+    augmentation and dropout, never the split): subsets, recorded splits and the validation split use the
+    data's own seed (`data.splits.SPLIT_SEED`), not the run's."""
     if isinstance(params, FrozenVsFullParams):
         return data.splits.load_splits("ferplus", data_dir, label_mode=params.label_mode,
                                        num_classes=params.num_classes, max_train=params.max_train)

@@ -1,13 +1,15 @@
-"""The claim registry: every paper figure the study tests, read from one file per paper (VERDICTS.md,
-sections 1 and 8; `papers/<id>.yaml`, or $STUDYLIB_PAPERS; docs/ADDING_A_PAPER.md).
+"""The claim registry: every paper figure the study tests, read from one file per paper (docs/METHOD.md,
+Claims are data, and Checks and evidence; `papers/<id>.yaml`, or $STUDYLIB_PAPERS;
+docs/ADDING_A_PAPER.md).
 
 A paper is data: no paper figure is typed in Python. Notebooks and the scorecard read the figures from
 here. Claims name the arms that test them by a stable id (`ARMS`: the arms each notebook defines, id ->
 display label, from the paper files), never by a display label, and the registry is checked when it
 loads (`load_papers`, `load`): an unknown key, a claim citing an arm no notebook defines, a duplicated
 id or a missing margin fails here, naming the file, the claim and the key, not silently on the
-scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (section 8), shown beside
-its claims and never counted as verdicts. `study.verdicts` judges the claims (sections 3-6).
+scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (Checks and evidence), shown
+beside its claims and never counted as verdicts. `study.verdicts` judges the claims (Crossed bootstrap to
+Budget flags).
 """
 from __future__ import annotations
 
@@ -56,7 +58,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A computed check of a paper's own reported figures (VERDICTS.md section 8): shown beside `about`."""
+    """A computed check of a paper's own reported figures (docs/METHOD.md, Checks and evidence): shown
+    beside `about`."""
 
     id: str
     paper: str

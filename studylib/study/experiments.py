@@ -181,8 +181,9 @@ class PartialVsFullParams:
     # A rate chosen at an end of an arm's lr_grid: the next rate beyond that end is tried, at most this many
     # times (`study.search.choose_lr`, as notebook 08's `extend_grid`; 0: the grid as given)
     extend_grid: int = field(default=0, metadata={"ge": 0})
-    # A sensitivity rung (VERDICTS section 7): the same comparison at another regime (a larger input size),
-    # judged and shown beside the claim-bearing run, never counted in the scorecard's headline
+    # A sensitivity rung (docs/METHOD.md, Direct and indicative verdicts: several regimes): the same
+    # comparison at another regime (a larger input size), judged and shown beside the claim-bearing run, never
+    # counted in the scorecard's headline
     sensitivity: bool = False
     # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1.
     # The paper gives no epochs or rates: each arm trains until validation stops improving (patience 3)

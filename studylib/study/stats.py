@@ -1,4 +1,4 @@
-"""Replicated, paired statistics for claims (docs/VERDICTS.md sections 2-5, version 2).
+"""Replicated, paired statistics for claims (docs/METHOD.md, Replicates to Power and seeds needed).
 
 Seeds and test images are crossed: every training seed scores the same test images, so the test set's
 sampling error is shared by all seeds (and, for an order claim, by both arms). `crossed_bootstrap`
@@ -6,14 +6,14 @@ therefore draws ONE vector of test-image indices per resample and applies it to 
 both arms (Owen's pigeonhole bootstrap); drawing images separately per seed would treat one test set as
 n and shrink the image error by about sqrt(n) (version 1's mistake).
 
-Value claims (section 4): the metric's mean over seeds; order claims (section 5): the mean of the per-seed
-paired differences d_s = metric(A_s) - metric(B_s). Two 95% intervals, the verdict uses the wider
-(section 3): the crossed bootstrap's percentile interval and the variance-components interval
-estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images). A pipeline whose predictions are identical
-for every seed counts as n = 1 (section 2). Also: the image-only half-width (resolvability, section 4),
-the smallest difference the design detects with 80% power and the number of seeds that would resolve an
-inconclusive order (section 5), a two-sided bootstrap p-value for d = 0 and Holm-Bonferroni over a
-profile's order claims.
+Value claims (docs/METHOD.md, Value claims): the metric's mean over seeds; order claims (Order claims): the
+mean of the per-seed paired differences d_s = metric(A_s) - metric(B_s). Two 95% intervals, the verdict uses
+the wider (Crossed bootstrap, Variance components): the crossed bootstrap's percentile interval and the
+variance-components interval estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images). A pipeline whose
+predictions are identical for every seed counts as n = 1 (Replicates). Also: the image-only half-width
+(Resolvability), the smallest difference the design detects with 80% power and the number of seeds that would
+resolve an inconclusive order (Power and seeds needed), a two-sided bootstrap p-value for d = 0 and
+Holm-Bonferroni over a profile's order claims (Holm), at the one level ALPHA.
 
 Every supported metric is a function of the confusion matrix, so a resample is scored from its
 confusion-matrix counts (np.bincount over (resample, seed, cell) codes, in chunks) instead of calling
@@ -30,6 +30,7 @@ __all__ = ["METRICS", "crossed_bootstrap", "detectable_difference", "holm", "jud
 
 METRICS = ("accuracy", "f1_macro", "f1_weighted", "precision_weighted", "recall_weighted", "precision_macro",
            "recall_macro")
+ALPHA = 0.05  # two-sided level of every order verdict and power figure (docs/METHOD.md, Order claims)
 _CHUNK_ELEMENTS = 2_000_000  # (resample, seed, image) cells scored per chunk (~16 MB of int64)
 
 
@@ -73,7 +74,8 @@ def _draws(rng: np.random.Generator, n_boot: int, n_seeds: int, n_images: int):
     """Yield (seed_draws (m, n_seeds), image_indices (m, n_images)) chunks for n_boot crossed resamples.
 
     Each resample draws n_seeds seeds with replacement and, independently, ONE vector of n_images test-image
-    indices (with replacement) that is applied to every drawn seed and to both arms (VERDICTS.md section 3).
+    indices (with replacement) that is applied to every drawn seed and to both arms (docs/METHOD.md,
+    Crossed bootstrap).
     The draws depend only on (rng, n_boot, n_seeds, n_images)."""
     chunk = max(1, _CHUNK_ELEMENTS // max(1, n_seeds * n_images))
     seeds = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
@@ -132,14 +134,14 @@ def _scores(codes, idx, metric: str, n_cls: int, paired: bool) -> np.ndarray:
 
 def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, paired_with=None) -> dict:
     """Estimate and 95% interval of the mean over seeds of `metric` (or, with `paired_with`, of the mean
-    paired difference d_s = metric(A_s) - metric(B_s)), seeds and test images crossed (VERDICTS.md
-    sections 2-3).
+    paired difference d_s = metric(A_s) - metric(B_s)), seeds and test images crossed (docs/METHOD.md,
+    Replicates and Crossed bootstrap).
 
     per_seed: one (y_true, y_pred) of class indices per training seed, all on the same test images in the
         same order (the same y_true). paired_with: arm B the same way, the same seeds in the same order.
     A pipeline whose predictions are identical for every seed (paired: A identical across seeds and B
-    identical across seeds) counts as n = 1 (section 2): the seeds collapse to one, and the draws depend only
-    on that effective n, so the same predictions entered k times give exactly the interval of entering once.
+    identical across seeds) counts as n = 1 (Replicates): the seeds collapse to one, and the draws depend
+    only on that effective n, so the same predictions entered k times give exactly the interval of entering once.
 
     Crossed bootstrap (Owen's pigeonhole bootstrap), n_boot resamples: each draws n seeds with replacement
     and, independently, ONE vector of test-image indices applied to every drawn seed and to both arms; its
@@ -154,7 +156,7 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
     deterministic, v_images, s_seeds, se, image_half_width): estimate is the mean of per_seed (the
     per-seed values by scikit-learn, after the n = 1 collapse); n_given the number of seeds entered;
     image_half_width = z(0.975) * sqrt(v_images), the interval's half-width with the seed variance set to 0
-    (resolvability, section 4). Reproducible given `seed`.
+    (Resolvability). Reproducible given `seed`.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
@@ -171,7 +173,7 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
         if not np.array_equal(a[0][0], b[0][0]):
             raise ValueError("paired arms must have the same y_true, seed by seed (the same test images)")
     deterministic = n_given > 1 and _identical(a) and (b is None or _identical(b))
-    if deterministic:  # section 2: identical predictions for every seed count as n = 1
+    if deterministic:  # docs/METHOD.md, Replicates: identical predictions for every seed count as n = 1
         a, b = a[:1], (b[:1] if b is not None else None)
     n = len(a)
     n_cls = 1 + max(int(x.max()) for arms in (a, b or []) for pair in arms for x in pair)
@@ -203,9 +205,10 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
 
 
 def variance_components(per_seed, v_images: float) -> dict:
-    """The variance-components interval of VERDICTS section 3 from the per-seed values and the variance of
-    their mean under image resampling: estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images) (the
-    normal quantile for one seed). Also the image-only half-width (section 4: seed variance set to 0)."""
+    """The variance-components interval (docs/METHOD.md, Variance components) from the per-seed values and the
+    variance of their mean under image resampling: estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images)
+    (the normal quantile for one seed). Also the image-only half-width (Resolvability: seed variance set to
+    0)."""
     per = np.asarray(per_seed, dtype=float)
     n = len(per)
     estimate = float(per.mean())
@@ -218,22 +221,23 @@ def variance_components(per_seed, v_images: float) -> dict:
 
 
 def resolvable(boot: dict, margin: float) -> bool:
-    """Whether the test set can resolve +-margin (VERDICTS.md section 4): the image-only half-width (the
-    interval with the seed variance set to 0) is at most `margin`. When it is not, no number of seeds can
+    """Whether the test set can resolve +-margin (docs/METHOD.md, Resolvability): the image-only half-width
+    (the interval with the seed variance set to 0) is at most `margin`. When it is not, no number of seeds can
     give "matches": "the test set (N images) cannot resolve +-margin"."""
     return bool(boot["image_half_width"] <= margin)
 
 
-def detectable_difference(boot: dict, power: float = 0.8, alpha: float = 0.05) -> float:
+def detectable_difference(boot: dict, power: float = 0.8, alpha: float = ALPHA) -> float:
     """The smallest true difference this design (these n seeds, this test set) detects with the given power
-    at two-sided level alpha, from the variance components (VERDICTS.md section 5):
+    at two-sided level alpha, from the variance components (docs/METHOD.md, Power and seeds needed):
     (t(n-1, 1 - alpha/2) + t(n-1, power)) * se, with normal quantiles when n = 1."""
     n = int(boot["n"])
     return float((_quantile(1 - alpha / 2, n) + _quantile(power, n)) * boot["se"])
 
 
 def seeds_to_resolve(boot: dict, margin: float = 0.0, max_seeds: int = 1000) -> int | None:
-    """For an inconclusive order claim (VERDICTS.md section 5): how many seeds would resolve it.
+    """For an inconclusive order claim (docs/METHOD.md, Power and seeds needed): how many seeds would
+    resolve it.
 
     Assuming the estimate, s_seeds and v_images stay as observed, the smallest n' >= 2 for which the
     variance-components half-width t(n'-1, 0.975) * sqrt(s_seeds^2 / n' + v_images) is below the gap: the
@@ -257,7 +261,7 @@ def seeds_to_resolve(boot: dict, margin: float = 0.0, max_seeds: int = 1000) -> 
 
 
 def judge_value(boot: dict, value: float, margin: float) -> str:
-    """Value claim (VERDICTS.md section 4): "matches" if the interval lies inside [value - margin,
+    """Value claim (docs/METHOD.md, Value claims): "matches" if the interval lies inside [value - margin,
     value + margin], "differs" if it lies wholly outside it (below or above), else "inconclusive"."""
     lo, hi = boot["ci"]
     if value - margin <= lo and hi <= value + margin:
@@ -293,12 +297,13 @@ def holm(pvalues) -> np.ndarray:
 
 
 def judge_order(boot: dict, margin: float, p_adjusted: float) -> str:
-    """Order claim (A beats B; VERDICTS.md section 5): "holds" if the interval lies above `margin` and the
-    adjusted p < 0.05; "contradicted" if it lies below zero and the adjusted p < 0.05; else "inconclusive"."""
+    """Order claim (A beats B; docs/METHOD.md, Order claims): "holds" if the interval lies above `margin` and
+    the adjusted p < ALPHA; "contradicted" if it lies below zero and the adjusted p < ALPHA; else
+    "inconclusive"."""
     lo, hi = boot["ci"]
-    if lo > margin and p_adjusted < 0.05:
+    if lo > margin and p_adjusted < ALPHA:
         return "holds"
-    if hi < 0 and p_adjusted < 0.05:
+    if hi < 0 and p_adjusted < ALPHA:
         return "contradicted"
     return "inconclusive"
 

@@ -1,7 +1,7 @@
-"""Verdicts as VERDICTS.md sections 3-7: the crossed bootstrap over seeds and test images (one image draw
-shared by every seed and both arms) and the variance-components interval, the verdict on the wider;
-resolvability, power and the seeds that would resolve an order; budget flags on the losing arm;
-Holm-Bonferroni across a profile's order claims; stand-ins labelled indicative.
+"""Verdicts as docs/METHOD.md states them (Crossed bootstrap to Budget flags): the crossed bootstrap over
+seeds and test images (one image draw shared by every seed and both arms) and the variance-components
+interval, the verdict on the wider; resolvability, power and the seeds that would resolve an order; budget
+flags on the losing arm; Holm-Bonferroni across a profile's order claims; stand-ins labelled indicative.
 
 `judge` makes one claim's row from per-seed, per-image test predictions; `judge_scores` one from
 per-seed scores only (a validation figure: records keep no validation predictions); `adjust` applies Holm
@@ -25,8 +25,8 @@ VALUE_VERDICTS = ("matches", "differs", "inconclusive")
 ORDER_VERDICTS = ("holds", "contradicted", "inconclusive")
 NOT_TESTABLE = "not testable here"
 VERDICTS = ("matches", "holds", "differs", "contradicted", "inconclusive", NOT_TESTABLE)
-N_BOOT = 2000  # VERDICTS.md: at least 2,000 resamples
-ALPHA = 0.05
+N_BOOT = 2000  # docs/METHOD.md, Crossed bootstrap: 2,000 resamples
+ALPHA = stats.ALPHA  # docs/METHOD.md, Order claims: the one level, defined in stats
 
 
 def _base(claim: Claim, run: str = "") -> dict:
@@ -65,8 +65,8 @@ def _interval_fields(boot: dict, paired: bool = False) -> dict:
 
 
 def _apply_budget(row: dict) -> dict:
-    """VERDICTS section 6: an order verdict stands only if the losing arm carries no flag; a value 'differs'
-    below the paper's figure is inconclusive when its arm is cap-bound by our cut."""
+    """docs/METHOD.md, Budget flags: an order verdict stands only if the losing arm carries no flag; a value
+    'differs' below the paper's figure is inconclusive when its arm is cap-bound by our cut."""
     raw = row["raw_verdict"]
     row["verdict"], row["budget_limited"] = raw, ""
     flags = row.get("flags") or {}
@@ -183,7 +183,7 @@ def _f(x, pct: bool = False) -> str:
 
 
 def sentence(row: dict) -> str:
-    """The verdict in one generated plain sentence (VERDICTS section 10)."""
+    """The verdict in one generated plain sentence (docs/METHOD.md, What a scorecard row shows)."""
     v = row["verdict"]
     if row.get("estimate") is None:
         return f"Not testable here: {row.get('note') or 'no run of this profile tests it'}."
@@ -236,7 +236,8 @@ def check_row(claim_id: str, ours, profile: str) -> dict:
 
 
 def evidence_row(e: Evidence) -> dict:
-    """A computed check of a paper's own figures (VERDICTS section 8): shown beside its claims, never a verdict."""
+    """A computed check of a paper's own figures (docs/METHOD.md, Checks and evidence): shown beside its
+    claims, never a verdict."""
     figs = e.figures
     fmt = ", ".join(f"{k} {v:g}" for k, v in figs.items())
     if e.rule == "near":
