@@ -140,9 +140,24 @@ def render_html(ipynb: Path, out: Path, title: str = "") -> None:
         nb.metadata["title"] = title
     out = Path(out)
     pages, dirs = publish.hidden_links(out.parent, out.name)
-    page = lighten.lighten_html(export_html(reader_notebook(nb)), pages, dirs)
+    page = _answer_first(export_html(reader_notebook(nb)), nb, out)
+    page = lighten.lighten_html(page, pages, dirs)
     lighten.write_stylesheet(out.parent)
     write_text(out, page)
+
+
+def _answer_first(page: str, nb, out: Path) -> str:
+    """The page answer-first (`answer`) when its run wrote a record (a notebook run without one, or one that
+    failed before saving, keeps its cells' order): the record's claims on top, method and provenance folded."""
+    import json
+    from . import answer
+    from .rebuild import page_answer
+    record = out.parent / "results" / f"{out.stem}.json"
+    if not record.is_file():
+        return page
+    record = json.loads(record.read_text())
+    stamp = f"Page and record of commit {str(record.get('git_commit'))[:12]}."
+    return answer.answer_first(page, answer.roles_of(nb.cells), page_answer(out.parent, record), stamp)
 
 
 def has_error_output(ipynb: Path) -> bool:

@@ -1,0 +1,215 @@
+"""Answer first: a report page opens with the claims its run bears (the claim, our figure with its interval,
+the verdict word and one line of why), then the cells that carry the answer, then the figures, then the
+method and provenance, folded.
+
+A notebook says which cell is which with cell tags (`ROLES`); nbconvert keeps the cells in order, so a page
+is restructured after export (`answer_first`), both when a render writes it (`render.render_html`) and when
+a committed page is rebuilt from its record without training anything (`rebuild`). The boxes read the
+page's own record and, where the folder holds it, the scorecard's record of the same render: every figure
+in a box is one of those records' numbers, never recomputed.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from .tables import VERDICT_COLOURS, claim_anchor, verdict_badge, verdict_word
+
+__all__ = ["ANSWER_ID", "ROLES", "answer_first", "claim_box", "claim_boxes", "roles_of"]
+
+ANSWER_ID = "answer"          # the boxes' section: <section id="answer">, what the browser tests look for
+INJECTED = "injected-parameters"   # papermill's cell after the parameters cell: in pages, not in notebooks
+# The tags a notebook gives its cells. An untagged cell is a figure or table: it stays in order after the
+# answer. The title cell keeps its H1; the rest of its text is method.
+ROLES = ("header", "method", "answer")
+SCORECARD = "06_scorecard.html"
+CSS = """<style>
+.studylib-top { font-family: var(--jp-content-font-family, sans-serif); padding: 0 20px; }
+.studylib-answer { margin: 8px 0 18px; }
+.studylib-claim { border-left: 6px solid #999; background: #fafafa; padding: 8px 12px; margin: 8px 0;
+  font-size: 15px; line-height: 1.45; }
+.studylib-claim .studylib-claim-text { font-size: 17px; font-weight: 600; }
+.studylib-claim .studylib-claim-why { color: #444; font-size: 14px; }
+.studylib-claim .studylib-claim-meta { color: #666; font-size: 13px; }
+details.studylib-method, details.studylib-provenance { margin: 14px 0; border-top: 1px solid #ddd; padding-top: 6px; }
+details.studylib-method > summary, details.studylib-provenance > summary { cursor: pointer; font-size: 15px; }
+.studylib-nav { font-size: 14px; }
+</style>"""
+
+
+def roles_of(cells) -> list[str]:
+    """Each cell's role from its tags (`ROLES`; "" for an untagged cell), the first cell being the title."""
+    roles = []
+    for i, cell in enumerate(cells):
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        role = next((r for r in ROLES if r in tags), "")
+        roles.append("title" if i == 0 else role)
+    return roles
+
+
+def _num(x) -> float | None:
+    try:
+        return None if x is None or x != x else float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _figure(claim: dict) -> str:
+    """Our figure with its interval, and the paper's for a value claim."""
+    est, ci = _num(claim.get("estimate")), claim.get("ci") or [None, None]
+    if est is None:
+        return "not measured here"
+    lo, hi = (_num(c) for c in ci)
+    interval = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+    n = claim.get("n") or 0
+    seeds = f"{n} seed{'s' if n != 1 else ''}"
+    if claim.get("kind") == "order":
+        a, b = (claim.get("arms") or ["A", "B"])[:2]
+        labels = claim.get("arm_labels") or {}
+        return (f"{html.escape(str(labels.get(a, a)))} − {html.escape(str(labels.get(b, b)))} = "
+                f"<b>{est:+.3f}</b>{interval} ({claim.get('metric', '')}, {seeds})")
+    paper, margin = _num(claim.get("paper_value")), _num(claim.get("margin"))
+    theirs = f"; the paper: {paper:.4f} ± {margin:g}" if paper is not None and margin is not None else ""
+    return f"ours <b>{est:.3f}</b>{interval} ({claim.get('metric', '')}, {seeds}){theirs}"
+
+
+def why(claim: dict) -> str:
+    """One line of why: the budget flag, the resolvability, the stand-in (those that apply, in that order)."""
+    parts = []
+    if claim.get("budget_limited"):
+        parts.append(f"budget-limited: {claim['budget_limited']}")
+    if claim.get("resolvable") is False:
+        half = _num(claim.get("image_half_width"))
+        parts.append(f"the test set cannot resolve ±{_num(claim.get('margin')) or 0:g}"
+                     + (f" (image noise alone ±{half:.3f})" if half is not None else ""))
+    if claim.get("seeds_needed"):
+        parts.append(f"about {claim['seeds_needed']} seeds would resolve it")
+    if claim.get("stand_in"):
+        parts.append(f"indicative: {claim['stand_in']}")
+    if verdict_word(claim.get("verdict", "")) == "not testable here" and claim.get("note"):
+        parts.append(str(claim["note"]))
+    return "; ".join(parts) or "the paper's own setting: a direct verdict"
+
+
+def claim_box(claim: dict, pooled: dict | None = None, scorecard: str = "") -> str:
+    """One claim as a box: the claim in the paper's words, our figure, the verdict, why; `pooled`, the
+    scorecard's row of the same claim (every seed), is the verdict shown first when there is one."""
+    main = pooled or claim
+    word = verdict_word(main.get("verdict", ""))
+    colour = VERDICT_COLOURS[word][0]
+    badge = verdict_badge(main.get("verdict", ""), bool(main.get("indicative")), bool(main.get("budget_limited")))
+    link = (f" · <a href='{scorecard}#{claim_anchor(claim['id'], claim.get('scorecard_run', ''))}'>its scorecard row</a>"
+            if scorecard else "")
+    lines = [f"<div class='studylib-claim-meta'>Paper {html.escape(str(claim.get('paper', '')))} · "
+             f"<code>{html.escape(claim['id'])}</code>{link}</div>",
+             f"<div class='studylib-claim-text'>“{html.escape(str(claim.get('claim', '')))}”</div>",
+             f"<div>{badge} {'over every seed' if pooled else 'this run'}: {_figure(main)}</div>"]
+    if pooled:
+        lines.append(f"<div class='studylib-claim-meta'>this seed alone: {_figure(claim)}, "
+                     f"{html.escape(verdict_word(claim.get('verdict', '')))}</div>")
+    lines.append(f"<div class='studylib-claim-why'>Why: {html.escape(why(main))}.</div>")
+    return (f"<div class='studylib-claim' data-verdict='{html.escape(word)}' style='border-left-color:{colour}'>"
+            + "".join(lines) + "</div>")
+
+
+def claim_boxes(record: dict, scorecard_record: dict | None = None, scorecard: str = "") -> str:
+    """The answer section of a run's page: a box per claim of its record (with the scorecard's row of the
+    same claim and run when given), or one line saying the run bears no claim."""
+    pooled_rows = [r for r in ((scorecard_record or {}).get("metrics", {}).get("claims") or [])]
+    run_name = record.get("run_name") or record.get("experiment") or ""
+    several = {r["id"] for r in pooled_rows if sum(o["id"] == r["id"] for o in pooled_rows) > 1}
+    boxes = []
+    for claim in record.get("claims") or []:
+        pooled = next((r for r in pooled_rows if r["id"] == claim["id"] and r.get("run") == run_name), None)
+        claim = {**claim, "scorecard_run": run_name if claim["id"] in several else ""}
+        boxes.append(claim_box(claim, pooled, scorecard if pooled else ""))
+    if not boxes:
+        what = html.escape(str(record.get("headline") or ""))
+        boxes.append(f"<div class='studylib-claim'><div>This run bears no claim of the papers"
+                     f"{': ' + what if what else ''}.</div></div>")
+    return f"<section id='{ANSWER_ID}' class='studylib-answer'>{''.join(boxes)}</section>"
+
+
+def _first_line(text: str, limit: int = 140) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def answer_first(page: str, roles: list[str], answer_html: str, stamp: str = "") -> str:
+    """A page (nbconvert's HTML, one `div.jp-Cell` per cell in `roles`' order) restructured: the title (the
+    header's title line, what this run tests, replaces the notebook's H1), the header's navigation,
+    `answer_html`, the cells tagged "answer",
+    the untagged cells, then the method folded (the title cell's other text, the cells tagged "method", the
+    header's settings and "what this run changes") and the provenance and logs folded, with `stamp` (which
+    commits the page and its records are of). A page already restructured is returned as it is."""
+    from bs4 import BeautifulSoup
+    if "header" not in roles:   # a page that reads records rather than training (the scorecard, a sweep)
+        return page             # is laid out by its own cells
+    soup = BeautifulSoup(page, "html.parser")
+    main = soup.find("main")
+    if main is None or soup.find(id=ANSWER_ID) is not None:
+        return page
+    cells = main.find_all("div", class_="jp-Cell", recursive=False)
+    if len(cells) != len(roles):
+        raise ValueError(f"the page has {len(cells)} cells and its notebook {len(roles)}: restructure the page "
+                         "from the notebook that rendered it")
+    by_role = {r: [c for c, role in zip(cells, roles) if role == r] for r in ("title", "header", "method", "answer", "")}
+    head = soup.new_tag("div", attrs={"class": "jp-RenderedHTMLCommon studylib-top"})
+    method = BeautifulSoup("<details class='studylib-method'><summary><b>Method</b></summary></details>",
+                           "html.parser").details
+    prov = BeautifulSoup("<details class='studylib-provenance'><summary><b>Provenance and logs</b>: data files, "
+                         "weights, code, versions, every parameter</summary></details>", "html.parser").details
+    title_cell = by_role["title"][0]
+    h1 = title_cell.find("h1")
+    rendered = title_cell.find(class_="jp-RenderedMarkdown") or title_cell
+    intro = [el for el in rendered.find_all(recursive=False) if el is not h1]
+    for el in intro:
+        method.append(el.extract())
+    for cell in by_role["header"]:
+        _split_header(cell, head, method, prov, h1)
+    for cell in by_role["method"]:
+        method.append(cell.extract())
+    first = method.find(["li", "p"])
+    if first is not None:
+        method.summary.append(f": {_first_line(first.get_text(' '))}")
+    anchor = title_cell
+    boxes = BeautifulSoup(f"<div class='jp-RenderedHTMLCommon studylib-top'>{CSS}{answer_html}</div>",
+                          "html.parser").div
+    for el in [head, boxes]:
+        anchor.insert_after(el)
+        anchor = el
+    for cell in by_role["answer"]:
+        anchor.insert_after(cell.extract())
+        anchor = cell
+    if stamp:
+        prov.append(BeautifulSoup(f"<p class='studylib-stamp'>{html.escape(stamp)}</p>", "html.parser"))
+    main.append(method)
+    main.append(prov)
+    return str(soup)
+
+
+def _split_header(cell, head, method, prov, h1) -> None:
+    """The header cell's output parted: its title line (what this run is: it becomes the page's H1), its
+    navigation (kept at the top), its settings and "what this run changes" (method), its provenance and
+    logs (folded)."""
+    area = cell.find(class_="jp-RenderedMarkdown")
+    if area is None:
+        return
+    for i, el in enumerate(list(area.find_all(recursive=False))):
+        text = el.get_text(" ")
+        if i == 0 and el.name == "p" and el.strong is not None and text.strip() == el.strong.get_text(" ").strip():
+            if h1 is not None:   # the run's title says which paper this run tests; the notebook's may name two
+                for child in list(h1.children):
+                    if getattr(child, "name", None) != "a":   # nbconvert's anchor link stays
+                        child.extract()
+                h1.insert(0, el.strong.get_text())
+            el.extract()
+        elif el.name == "p" and el.find("a", href=re.compile(r"index\.html")) is not None:
+            el["class"] = el.get("class", []) + ["studylib-nav"]
+            head.append(el.extract())
+        elif el.name == "details" or (el.name == "p" and "git commit" in text):
+            prov.append(el.extract())
+        else:
+            method.append(el.extract())
+    for log in cell.find_all("details", class_="studylib-log"):
+        prov.append(log.extract())

@@ -1,0 +1,125 @@
+"""Committed pages rebuilt answer-first from their records, nothing trained or judged again:
+`python -m studylib.report.rebuild reports/cpu reports/curves`.
+
+A render's page is nbconvert's HTML of the executed notebook, one cell per notebook cell in order. Rebuilding
+takes each cell's role from the notebook's tags at this commit (`answer.roles_of`; papermill's injected
+parameters cell after the parameters cell), puts the claims of the page's record first (`answer.claim_boxes`,
+with the scorecard's row where the render has one from the same commit), and folds method and provenance.
+Every figure and number stays the render's; the page says which commit rebuilt it and which its records are
+of. Records, predictions and the index's JSON are never written (their hashes prove it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import paths
+from ..io import write_text
+from . import answer, lighten, publish
+
+__all__ = ["notebook_roles", "page_answer", "rebuild_folder", "rebuild_page", "main"]
+
+
+def notebook_roles(notebook: str, page_cells: int, notebooks: Path = paths.NOTEBOOKS) -> list[str]:
+    """The roles of a page's cells, from its notebook's tags; a page of papermill has one cell more (the
+    injected parameters, after the parameters cell). A page whose cells the notebook does not account for
+    is an error naming both."""
+    cells = json.loads((notebooks / f"{notebook}.ipynb").read_text())["cells"]
+    roles = answer.roles_of(cells)
+    if page_cells == len(roles) + 1:
+        at = next((i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+        roles.insert(at + 1, "")
+    if page_cells != len(roles):
+        raise ValueError(f"notebooks/{notebook}.ipynb has {len(cells)} cells and its page {page_cells}: the page "
+                         "was rendered from another notebook; render it again instead of rebuilding it")
+    return roles
+
+
+def _record(results: Path, name: str) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def page_answer(out: Path, record: dict) -> str:
+    """The answer section of a run's page: its record's claims, with the scorecard's rows when the folder's
+    scorecard record is of the same commit as the page's record (a stale one from another render is not
+    read)."""
+    if not record.get("claims") and "pretraining" in (record.get("metrics") or {}):
+        return _curves_answer(out, record)
+    card = _record(out / "results", answer.SCORECARD.removesuffix(".html"))
+    same = card is not None and card.get("git_commit") == record.get("git_commit")
+    page = answer.SCORECARD if same and (out / answer.SCORECARD).is_file() else ""
+    return answer.claim_boxes(record, card if same else None, page)
+
+
+def _curves_answer(out: Path, record: dict) -> str:
+    """A curves summary's answer (it tests no claim): the two answers' sentences for its dataset, read from
+    the render's summary records (`curves_answer`), then its headline."""
+    import html
+    from . import curves_answer
+    mine = curves_answer._dataset(record)
+    boxes = [f"<div class='studylib-claim'><div class='studylib-claim-text'>{html.escape(title)}</div>"
+             f"<div>{html.escape(per[mine])}</div></div>"
+             for title, per in curves_answer.answer_sentences(out / "results") if mine in per]
+    boxes.append(f"<div class='studylib-claim-meta'>No claim of the papers is tested here. "
+                 f"{html.escape(str(record.get('headline') or ''))}</div>")
+    return f"<section id='{answer.ANSWER_ID}' class='studylib-answer'>{''.join(boxes)}</section>"
+
+
+def _head_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def rebuild_page(page: Path, commit: str = "") -> bool:
+    """One page rebuilt in place (written atomically); False when it has no record, is no notebook's page
+    (the index), or is already answer-first."""
+    out = page.parent
+    record = _record(out / "results", page.stem)
+    if record is None or not record.get("notebook"):
+        return False
+    text = page.read_text(encoding="utf-8")
+    from bs4 import BeautifulSoup
+    main = BeautifulSoup(text, "html.parser").find("main")
+    if main is None or main.find(id=answer.ANSWER_ID) is not None:
+        return False
+    n_cells = len(main.find_all("div", class_="jp-Cell", recursive=False))
+    roles = notebook_roles(record["notebook"], n_cells)
+    if "header" not in roles:
+        return False
+    stamp = (f"This page was rebuilt answer-first at commit {(commit or _head_commit())[:12]} "
+             f"(python -m studylib.report.rebuild) from the record of commit {str(record.get('git_commit'))[:12]}, "
+             "whose render drew every figure and number on it; nothing was trained or judged again.")
+    pages, dirs = publish.hidden_links(out, page.name)
+    rebuilt = answer.answer_first(text, roles, page_answer(out, record), stamp)
+    write_text(page, lighten.lighten_html(rebuilt, pages, dirs))
+    return True
+
+
+def rebuild_folder(out, log=print) -> list[str]:
+    """Every run page of a reports folder rebuilt answer-first (`rebuild_page`); the names rebuilt."""
+    out, commit, done = Path(out), _head_commit(), []
+    for page in sorted(out.glob("*.html")):
+        if page.name != "index.html" and rebuild_page(page, commit):
+            done.append(page.name)
+            log(f"rebuilt {out.name}/{page.name}")
+    return done
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m studylib.report.rebuild", description=__doc__.split("\n\n")[0])
+    ap.add_argument("folders", nargs="+", help="reports folders (e.g. reports/cpu)")
+    args = ap.parse_args(argv)
+    for folder in args.folders:
+        if not (Path(folder) / "results").is_dir():
+            print(f"{folder}: no results/ folder: not a render", file=sys.stderr)
+            return 2
+        rebuild_folder(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
