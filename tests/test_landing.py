@@ -122,9 +122,9 @@ def test_one_row_per_claim_grouped_by_paper_with_its_badge_and_evidence(reports)
     assert "budget-limited" in text["003.ccnn"] and "grid-edge" in text["003.ccnn"]
     assert text["003.ccnn"].count("cap-bound") == 1  # the losing arm's flag said once, as the budget limit
     assert "why: the paper does not describe it" in text["003.d"] and "on run pt" in text["003.ept"]
-    # the paper's seed text, linked relatively where it is there (000), not where it is not (003)
-    links = [a["href"] for a in soup.select("#claims a.seed")]
-    assert links == [f"../../shared/seeds/{SEED_000}"]
+    # the paper's seed text, named where it is there (000), not where it is not (003)
+    seeds = [s["title"] for s in soup.select("#claims span.seed")]   # named, not linked: ../shared is not in a clone
+    assert seeds == [f"../../shared/seeds/{SEED_000}"] and not soup.select("#claims a.seed")
 
 
 def test_headline_forest_plot_legend_and_navigation_above_the_folded_tasks(reports):
@@ -136,8 +136,13 @@ def test_headline_forest_plot_legend_and_navigation_above_the_folded_tasks(repor
     assert img and img["src"].startswith(("data:image/png;base64,", "data:image/webp;base64,")) and len(img["src"]) > 2000
     assert [a["href"] for a in soup.select("nav a.sibling")] == ["../sweep-003/index.html"]
     assert "Sweep of 003's CNN" in soup.select_one("nav").get_text()
-    legend = soup.select_one("ul.legend").get_text()
+    legend = soup.select_one("details.margins ul.legend").get_text()   # the words in full, folded under the table
     assert all(word in legend and meaning in legend for word, meaning in VERDICT_MEANINGS.items())
+    # the answer first: the plain sentence, with the short legend beside it, before the forest plot and table
+    answer = soup.select_one("section#answer")
+    assert answer.select_one("p.plain").get_text().startswith("Of ")
+    assert all(word in answer.select_one("aside ul.legend").get_text() for word in VERDICT_MEANINGS)
+    assert body.index('id="answer"') < body.index("class=\"forest\"") < body.index('id="claims"')
     assert "paper ± margin" in body and "3 epochs instead of 10" in body  # margins said; the profile's cuts kept
     tasks = soup.select_one("details.tasks")
     assert not tasks.has_attr("open") and body.index("id=\"claims\"") < body.index("class=\"tasks\"")
@@ -207,3 +212,17 @@ def test_the_landing_page_in_chromium(browser, reports):  # noqa: F811 (the fixt
     page.locator("details.tasks > summary").click()
     assert page.locator("details.tasks table").is_visible()
     page.context.close()
+
+
+def test_the_plain_sentence_counts_claims_as_the_papers_state_them():
+    """Direct verdicts apart from stand-ins, a sensitivity rung not counted, untestable claims said last; a
+    claim that holds only with a stand-in is not one that holds as its paper states it."""
+    from studylib.report.tables import plain_summary
+    rows = [{"verdict": "holds"}, {"verdict": "matches"}, {"verdict": "contradicted"},
+            {"verdict": "holds", "indicative": True}, {"verdict": "inconclusive (indicative)", "indicative": True},
+            {"verdict": "not testable here"}, {"verdict": "holds", "sensitivity": True}]
+    assert plain_summary(rows) == (
+        "Of 6 claims, 2 hold as the papers state them, on the papers' own network and data; 3 were tested so: "
+        "1 holds, 1 matches, 1 is contradicted; 2 rest on stand-ins (another network or dataset, so the verdict "
+        "is indicative): 1 holds, 1 is inconclusive; 1 cannot be tested here.")
+    assert plain_summary([{"verdict": "holds", "indicative": True}]).startswith("Of 1 claims, none hold")

@@ -26,9 +26,13 @@ CSS = """body{font-family:-apple-system,'Segoe UI',Roboto,Arial,sans-serif;max-w
 padding:0 1em;color:#222;line-height:1.4} h1{margin-bottom:.3em} h2{margin-top:1.6em}
 .banner{background:#fff3cd;border:2px solid #e0a800;padding:.5em .8em;font-weight:bold}
 nav{margin:.4em 0 1em;color:#555}
-.headline{font-size:110%;background:#f6f8fa;border-left:4px solid #4a6fa5;padding:.5em .8em}
+.headline{font-size:92%;color:#444;border-left:4px solid #4a6fa5;padding:.2em .8em}
 .source,.margins,.none-yet{color:#444} .none-yet{font-size:110%;border-left:4px solid #999;padding:.3em .8em}
 img.forest{max-width:min(100%,1100px);display:block;margin:1em 0}
+section.answer{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}
+.answer-text{flex:3 1 600px} aside.answer-legend{flex:2 1 380px;font-size:90%;background:#fafafa;
+border:1px solid #e3e3e3;padding:.4em .8em} aside.answer-legend ul.legend li{margin:.15em 0}
+p.plain{font-size:125%;line-height:1.45;margin:.2em 0 .6em}
 #claims .est,#claims .ci{white-space:nowrap} #claims .stand-in{color:#555}
 ul.legend{list-style:none;padding-left:0} ul.legend li{margin:.3em 0}
 #claims code.claim-id{color:#666;font-size:85%} #claims small{color:#555}

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import paths
-from .tables import VERDICT_MEANINGS, fmt_ci, row_anchors, verdict_badge, verdict_word
+from .tables import VERDICT_MEANINGS, fmt_ci, plain_summary, row_anchors, verdict_badge, verdict_word
 
 __all__ = ["Scorecard", "claim_section", "claims_frame", "claims_table", "forest_png", "legend", "navigation", "paper_heading",
            "read_scorecards", "seed_link"]
@@ -117,7 +117,10 @@ def paper_heading(paper: str, ref: dict, out_dir: Path, seeds_dir: Path | None =
     year = f" ({e(str(ref['year']))})" if ref.get("year") else ""
     links = []
     if href := seed_link(str(ref.get("seed") or ""), out_dir, seeds_dir):
-        links.append(f"<a class='seed' href='{e(href)}'>seed text</a>")
+        # named, not linked: the seed texts sit beside the repository (../shared/seeds), so a clone's reader
+        # would follow the link to nothing (tests/test_links.py walks every committed page's links)
+        links.append(f"<span class='seed' title='{e(href)}'>seed text <code>{e(Path(href).name)}</code> "
+                     "in ../shared/seeds</span>")
     if ref.get("link"):
         links.append(f"<a class='paper-link' href='{e(str(ref['link']))}'>the paper</a>")
     return (f"<span class='paper-id'>{e(paper)}</span> {who}<span class='paper-title'>{title}</span>{year}"
@@ -218,6 +221,32 @@ def claims_table(scorecards: list[Scorecard], papers: dict, out_dir: Path, seeds
     return gt.as_raw_html()
 
 
+def method_link(out_dir: Path) -> str:
+    """The relative link from a page in `out_dir` to the repository's docs/METHOD.md ('' for a page outside
+    the repository: a link would lead out of the report)."""
+    method = paths.ROOT / "docs" / "METHOD.md"
+    inside = Path(out_dir).resolve().is_relative_to(paths.ROOT.resolve())
+    return _rel(method, out_dir) if inside and method.is_file() else ""
+
+
+# Each verdict word in a few words, for the legend beside the summary (the full meanings: VERDICT_MEANINGS).
+SHORT_MEANINGS = {
+    "matches": "a value: our interval inside the paper's figure ± its margin",
+    "differs": "a value: our interval wholly outside it",
+    "holds": "A beats B: A − B above the margin, Holm p < 0.05",
+    "contradicted": "A beats B, but A − B is below zero, Holm p < 0.05",
+    "inconclusive": "neither: our intervals cannot decide it",
+    "not testable here": "the data, network or figure is not here",
+}
+
+
+def short_legend() -> str:
+    """The verdict words in their colours, each in a few words, and what "indicative" and "budget-limited" add."""
+    items = "".join(f"<li>{verdict_badge(w)} {html.escape(m)}</li>" for w, m in SHORT_MEANINGS.items())
+    return (f"<ul class='legend'>{items}<li><b>(indicative)</b>: a stand-in network or dataset was used</li>"
+            "<li><b>budget-limited</b>: our epoch cap or rate grid, not the method, may decide it</li></ul>")
+
+
 def legend() -> str:
     """The verdict words with their colours and meanings, and how margins are read."""
     items = "".join(f"<li>{verdict_badge(word)} {html.escape(meaning)}</li>" for word, meaning in VERDICT_MEANINGS.items())
@@ -238,11 +267,17 @@ def claim_section(scorecards: list[Scorecard], papers: dict, out_dir: Path, seed
     commits = sorted({s.commit for s in scorecards if s.commit})
     links = ", ".join(f"<a href='{html.escape(s.html)}'>{html.escape(s.html)}</a>" for s in scorecards)
     headline = " ".join(html.escape(s.headline) for s in scorecards)
-    return (f"<p class='headline'>{headline}</p>"
+    href = method_link(out_dir)
+    method = f" How a claim is judged: <a href='{html.escape(href)}'>docs/METHOD.md</a>." if href else ""
+    # The answer first: the plain sentence with the legend beside it, then the forest plot, then the table.
+    return (f"<section id='answer' class='answer'><div class='answer-text'>"
+            f"<p class='plain'>{html.escape(plain_summary(rows))}</p>"
+            f"<p class='headline'>{headline}</p>"
             f"<p class='source'>From the scorecard ({links}"
             + (f", judged at commit {html.escape(', '.join(c[:12] for c in commits))}" if commits else "")
-            + "), over every seed of each run.</p>"
+            + "), over every seed of each run." + method + "</p></div>"
+            f"<aside class='answer-legend'><b>How to read the verdicts</b>{short_legend()}</aside></section>"
             + (f"<img class='forest' alt='forest plot: each claim against its band or zero' "
                f"src='{png}'>" if png else "")
             + f"<h2>Claims, by paper</h2>{claims_table(scorecards, papers, out_dir, seeds_dir)}"
-            + f"<h2>How to read the verdicts</h2>{legend()}")
+            + f"<details class='margins'><summary>The verdict words in full, and margins</summary>{legend()}</details>")

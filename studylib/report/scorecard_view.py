@@ -125,6 +125,11 @@ def legend() -> HTML:
                 f"line-height:1.35;text-align:left'>{words}{terms}</div>")
 
 
+def _short(claim: str, limit: int = 58) -> str:
+    """A claim's words cut to fit a forest plot's row label."""
+    return claim if len(claim) <= limit else claim[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def forest_plot(card: pd.DataFrame) -> Figure | None:
     """Each measured claim's estimate and 95% interval, the seeds as dots, coloured by its verdict: values
     against the paper's figure ± margin (the band, above), orders as A − B against zero (below); the
@@ -135,7 +140,7 @@ def forest_plot(card: pd.DataFrame) -> Figure | None:
     kinds = [k for k in ("value", "order") if (tested["kind"] == k).any()]
     parts = {k: tested[tested["kind"] == k].reset_index(drop=True) for k in kinds}
     runs_of = tested.groupby("id")["run"].nunique()
-    fig, axes = plt.subplots(len(kinds), 1, figsize=(15, 1.4 * len(kinds) + 0.42 * len(tested)), squeeze=False,
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(15, 1.4 * len(kinds) + 0.5 * len(tested)), squeeze=False,
                              height_ratios=[len(parts[k]) + 1.5 for k in kinds], layout="constrained")
     for ax, kind in zip(axes.flat, kinds):
         part = parts[kind]
@@ -155,9 +160,17 @@ def forest_plot(card: pd.DataFrame) -> Figure | None:
                         color="#222222", bbox=dict(boxstyle="round,pad=0.2", fc=colour, alpha=0.35, lw=0))
         if kind == "order":
             ax.axvline(0, color="#555555", lw=1, ls="--", label="zero (no difference)")
-        labels = [f"{cid} · {run}" if runs_of.get(cid, 1) > 1 and run else cid
-                  for cid, run in zip(part["id"], part["run"])]
-        ax.set_yticks(range(len(part)), labels, fontsize=10)
+        # each row says its claim in short words; its id (and run, for a claim judged on several) in small type
+        # under it, so a reader reads claims and can still find the row in the tables
+        rung = part["sensitivity"].fillna(False).astype(bool) if "sensitivity" in part else [False] * len(part)
+        labels = [_short(f"{p}: {c}") + (" · sensitivity rung" if r else "")
+                  for p, c, r in zip(part["paper"], part["claim"], rung)]
+        ax.set_yticks(range(len(part)), labels, fontsize=10.5)
+        for i, (cid, run) in enumerate(zip(part["id"], part["run"])):
+            small = f"{cid} · {run}" if runs_of.get(cid, 1) > 1 and run else cid
+            ax.annotate(small, (0, i + 0.38), xycoords=("axes fraction", "data"), xytext=(-7, 0),
+                        textcoords="offset points", ha="right", va="center", fontsize=7.5, color="#777777",
+                        annotation_clip=False)
         ax.set_ylim(len(part) - 0.5, -0.5)
         ax.grid(axis="x", alpha=0.3)
         ax.set_title("Value claims: ours against the paper's figure ± margin" if kind == "value" else

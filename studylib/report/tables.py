@@ -2,10 +2,12 @@
 `train`, which only trains and tests)."""
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 
 __all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "fmt_count", "fmt_seconds", "outcome_row",
-           "results_table", "verdict_badge", "verdict_word"]
+           "plain_summary", "results_table", "verdict_badge", "verdict_word"]
 
 
 def fmt_ci(ci) -> str:
@@ -108,3 +110,42 @@ def row_anchors(rows) -> list[str]:
     for r in rows:
         runs.setdefault(r["id"], set()).add(r.get("run") or "")
     return [claim_anchor(r["id"], (r.get("run") or "") if len(runs[r["id"]]) > 1 else "") for r in rows]
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+# Each verdict word as a clause after its count (one, many): "1 holds", "3 are contradicted".
+VERDICT_CLAUSES = {"holds": ("holds", "hold"), "matches": ("matches", "match"), "differs": ("differs", "differ"),
+                   "contradicted": ("is contradicted", "are contradicted"),
+                   "inconclusive": ("is inconclusive", "are inconclusive")}
+
+
+def plain_summary(rows: list[dict]) -> str:
+    """The scorecard in one plain sentence, computed from its claim rows (a sensitivity rung, shown beside
+    its claim, is not counted): how many claims hold as their papers state them, how many were tested on the
+    papers' own setting and what they gave, how many rest on stand-ins, how many cannot be tested here."""
+    counted = [r for r in rows if not r.get("sensitivity")]
+    word = lambda r: verdict_word(r.get("verdict", ""))  # noqa: E731
+    untestable = [r for r in counted if word(r) == "not testable here"]
+    tested = [r for r in counted if word(r) != "not testable here"]
+    direct = [r for r in tested if not r.get("indicative")]
+    stand_in = [r for r in tested if r.get("indicative")]
+
+    def tally(group):
+        found = Counter(word(r) for r in group)
+        return ", ".join(_counted(n, *VERDICT_CLAUSES[w]) for w, n in found.most_common())
+
+    good = sum(word(r) in ("holds", "matches") for r in direct)
+    parts = [f"Of {len(counted)} claims, {'none' if not good else good} "
+             f"{'holds' if good == 1 else 'hold'} as {'its paper states it' if good == 1 else 'the papers state them'}, "
+             "on the papers' own network and data"]
+    if direct:
+        parts.append(f"{_counted(len(direct), 'was', 'were')} tested so: {tally(direct)}")
+    if stand_in:
+        parts.append(f"{_counted(len(stand_in), 'rests', 'rest')} on stand-ins (another network or dataset, so the "
+                     f"verdict is indicative): {tally(stand_in)}")
+    if untestable:
+        parts.append(f"{_counted(len(untestable), 'cannot', 'cannot')} be tested here")
+    return "; ".join(parts) + "."
