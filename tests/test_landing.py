@@ -226,3 +226,5 @@ def test_the_plain_sentence_counts_claims_as_the_papers_state_them():
         "1 holds, 1 matches, 1 is contradicted; 2 rest on stand-ins (another network or dataset, so the verdict "
         "is indicative): 1 holds, 1 is inconclusive; 1 cannot be tested here.")
     assert plain_summary([{"verdict": "holds", "indicative": True}]).startswith("Of 1 claims, none hold")
+    # a scorecard frame's rows: NaN where a row lacks a key is "no", not "yes"
+    assert plain_summary([{"verdict": "holds", "sensitivity": float("nan")}]).startswith("Of 1 claims, 1 holds")

@@ -425,7 +425,10 @@ def test_the_forest_plot_is_wide_and_absent_without_a_measured_claim():
     fig = scorecard.forest_plot(card)
     assert fig.get_size_inches()[0] >= 14 and len(fig.axes) == 2  # values above, orders below, full width
     labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
-    assert len(labels) == card["estimate"].notna().sum() and "000.finetune_beats_svm" in labels
+    assert len(labels) == card["estimate"].notna().sum() and "000: fine-tuning beats features + SVM (F1)" in labels
+    # each row's id in small type under its claim's words, so the tables' rows can still be found
+    small = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_fontsize() < 9]
+    assert "000.finetune_beats_svm" in small and len(small) == len(labels)
     import matplotlib.pyplot as plt
     plt.close(fig)
     untested = pd.DataFrame([verdicts.untestable_row(claims.CLAIMS["001.traditional_cnn.accuracy"])])

@@ -20,7 +20,10 @@ from .. import paths
 from ..io import write_text
 from . import answer, lighten, publish
 
-__all__ = ["notebook_roles", "page_answer", "rebuild_folder", "rebuild_page", "main"]
+__all__ = ["JUDGED", "notebook_roles", "page_answer", "rebuild_folder", "rebuild_page", "redraw_scorecard", "main"]
+
+# What a claim row's judgement is: a redrawn scorecard must give every row these, as its render's record did.
+JUDGED = ("id", "run", "verdict", "estimate", "ci", "p_adjusted", "budget_limited", "flags", "n", "indicative")
 
 
 def notebook_roles(notebook: str, page_cells: int, notebooks: Path = paths.NOTEBOOKS) -> list[str]:
@@ -99,6 +102,50 @@ def rebuild_page(page: Path, commit: str = "") -> bool:
     return True
 
 
+def _judged(record: dict) -> list[tuple]:
+    return sorted(tuple(json.dumps(r.get(k), sort_keys=True) for k in JUDGED)
+                  for r in record["metrics"]["claims"])
+
+
+def redraw_scorecard(out, log=print) -> bool:
+    """The render's scorecard page drawn again by this commit's notebook 06 from the render's records (in a
+    temporary folder: the render's scorecard record stays its own), refused unless it judges every claim row
+    as the committed record did (`JUDGED`); False when the folder has no scorecard."""
+    import shutil
+    import tempfile
+
+    import nbformat
+    import papermill as pm
+    from .kernel import papermill_kwargs
+    from .render import reader_notebook
+    from .template import export_html
+    out, name = Path(out), answer.SCORECARD.removesuffix(".html")
+    committed = _record(out / "results", name)
+    if committed is None:
+        return False
+    # a folder beside the render's, at its depth, so that the page's relative links (docs/METHOD.md) hold
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".redraw-{out.name}-") as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(out / "results", tmp / "results", ignore=shutil.ignore_patterns(f"{name}.*"))
+        executed = tmp / f"{name}.ipynb"
+        pm.execute_notebook(str(paths.NOTEBOOKS / f"{name}.ipynb"), str(executed), kernel_name="python3",
+                            parameters={"profile": committed["profile"], "out_dir": str(tmp)}, cwd=str(tmp),
+                            progress_bar=False, **papermill_kwargs())
+        again = json.loads((tmp / "results" / f"{name}.json").read_text())
+        if _judged(again) != _judged(committed):
+            raise ValueError(f"{out}/results/{name}.json: this commit's scorecard judges its records otherwise; "
+                             "render the profile again instead of redrawing its page")
+        page = export_html(reader_notebook(nbformat.read(executed, as_version=4)))
+    stamp = (f"<p class='studylib-stamp'>This page was drawn at commit {_head_commit()[:12]} (python -m "
+             f"studylib.report.rebuild) from the records of commit {str(committed.get('git_commit'))[:12]}; every "
+             "verdict, interval and flag equals its render's scorecard record, results/06_scorecard.json.</p>")
+    page = page.replace("</main>", stamp + "</main>", 1)
+    pages, dirs = publish.hidden_links(out, answer.SCORECARD)
+    write_text(out / answer.SCORECARD, lighten.lighten_html(page, pages, dirs))
+    log(f"redrew {out.name}/{answer.SCORECARD}: every claim row judged as its record says")
+    return True
+
+
 def rebuild_folder(out, log=print) -> list[str]:
     """Every run page of a reports folder rebuilt answer-first (`rebuild_page`); the names rebuilt."""
     out, commit, done = Path(out), _head_commit(), []
@@ -118,6 +165,7 @@ def main(argv=None) -> int:
             print(f"{folder}: no results/ folder: not a render", file=sys.stderr)
             return 2
         rebuild_folder(folder)
+        redraw_scorecard(folder)
     return 0
 
 

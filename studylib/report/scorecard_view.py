@@ -84,13 +84,15 @@ def _labelled(label: str, text: str) -> str:
     return f"<div class='sc-sub'><b>{e(label)}</b> {e(text)}</div>" if text else ""
 
 
-def claims_gt(t: pd.DataFrame) -> GT:
-    """The claims table: one row per claim row of `report.scorecard.table`, grouped by paper, in five wide
-    columns (the claim, the paper's figure, ours, the verdict and its sentence, how it was tested)."""
+def claims_gt(t: pd.DataFrame, grouped: bool = True, said=frozenset()) -> GT:
+    """The claims table: one row per claim row of `report.scorecard.table`, grouped by paper (or, `grouped`
+    false, one paper's rows under its own heading), in five wide columns (the claim, the paper's figure,
+    ours, the verdict and its sentence, how it was tested: its flags in view, the rest folded). `said`: the
+    fields the page said once above the table (`scorecard_page.SHARED`), left out of each row."""
     rows = []
     for _, r in t.sort_values("paper", kind="stable").iterrows():  # papers in order, claims as the registry has them
         where = f"<code>{e(r['claim'])}</code>" + (f" · run <code>{e(r['run'])}</code>" if r["run"] else "")
-        stand_in = f"<i>stand-in:</i> {e(r['stand-in'])}" if r["stand-in"] else ""
+        stand_in = f"<i>stand-in:</i> {e(r['stand-in'])}" if r["stand-in"] and "stand-in" not in said else ""
         claim = f"<a id='{e(r['anchor'])}'></a><b>{e(r['what the paper says'])}</b>" + _sub(where, stand_in)
         same = " (the seeds' predictions are identical)" if r["deterministic"] and r["n"] == 1 else ""
         n = f"n = {r['n']}{same}" + (f" · seeds {r['seeds']}" if r["seeds"] else "") if r["n"] else ""
@@ -98,16 +100,21 @@ def claims_gt(t: pd.DataFrame) -> GT:
         ours = (f"<b>{e(r['ours'])}</b>" + _sub(e(r["arms"]), interval if r["95% interval"] else "", n,
                                                 e(r["resolution"]))) if r["ours"] else _sub(e(r["arms"]))
         verdict = r["verdict"] + f"<div style='margin-top:4px'>{e(r['sentence'])}</div>"
-        how = "".join(_labelled(k, r[c]) for k, c in (
-            ("Regime:", "regime"), ("Flags:", "flags"), ("Tested at the", "tested"),
+        folded = "".join(_labelled(k, r[c]) for k, c in (
+            ("Regime:", "regime"), ("Tested at the", "tested"),
             ("Other protocol (shown, not counted):", "other protocol (shown, not counted)"),
             ("The paper's protocol:", "paper's protocol"), ("Note:", "note"))
-            if c != "note" or r["note"] not in r["sentence"])  # a not-testable row's sentence says its note
+            if c not in said and (c != "note" or r["note"] not in r["sentence"]))  # a not-testable row's sentence says its note
+        how = _labelled("Flags:", r["flags"]) + (
+            f"<details><summary>how it was tested</summary>{folded}</details>" if folded else "")
         rows.append({"group": r["paper"], "claim": claim, "paper": e(r["paper's figure"]), "ours": ours,
                      "verdict": verdict, "how": how})
     df = pd.DataFrame(rows, columns=["group", "claim", "paper", "ours", "verdict", "how"])
-    return (_gt(df, "scorecard", {"claim": "21%", "paper": "10%", "ours": "18%", "verdict": "28%", "how": "23%"},
-                ["claim", "paper", "ours", "verdict", "how"], groupname_col="group")
+    if not grouped:
+        df = df.drop(columns="group")
+    table_id = "scorecard" if grouped else f"scorecard-{t['claim'].iloc[0].split('.')[0]}"
+    return (_gt(df, table_id, {"claim": "21%", "paper": "10%", "ours": "18%", "verdict": "31%", "how": "20%"},
+                ["claim", "paper", "ours", "verdict", "how"], groupname_col="group" if grouped else None)
             .cols_label(claim="Claim (the paper's words)", paper="Paper's figure ± margin",
                         ours="Ours: mean ± sd over seeds", verdict="Verdict, and why", how="How it was tested"))
 

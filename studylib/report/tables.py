@@ -126,12 +126,13 @@ def plain_summary(rows: list[dict]) -> str:
     """The scorecard in one plain sentence, computed from its claim rows (a sensitivity rung, shown beside
     its claim, is not counted): how many claims hold as their papers state them, how many were tested on the
     papers' own setting and what they gave, how many rest on stand-ins, how many cannot be tested here."""
-    counted = [r for r in rows if not r.get("sensitivity")]
+    yes = lambda x: x is not None and x == x and bool(x)  # noqa: E731 (a frame's NaN, where a row lacks the key, is no)
+    counted = [r for r in rows if not yes(r.get("sensitivity"))]
     word = lambda r: verdict_word(r.get("verdict", ""))  # noqa: E731
     untestable = [r for r in counted if word(r) == "not testable here"]
     tested = [r for r in counted if word(r) != "not testable here"]
-    direct = [r for r in tested if not r.get("indicative")]
-    stand_in = [r for r in tested if r.get("indicative")]
+    direct = [r for r in tested if not yes(r.get("indicative"))]
+    stand_in = [r for r in tested if yes(r.get("indicative"))]
 
     def tally(group):
         found = Counter(word(r) for r in group)
