@@ -129,6 +129,15 @@ def _no_claims_line(profile, entries: list[dict], pending, scorecards: list) -> 
                if found else "") + ". Its tasks are listed below.")
 
 
+def _curves_answer(results: Path) -> str:
+    """The curves' two answers as pictures (`curves_answer`), when the folder holds a curves summary record
+    (looked for by name first: the module imports torch, which an index of another profile need not)."""
+    if not any("--" not in p.stem for p in results.glob("08_curves-*.json")):
+        return ""
+    from . import curves_answer
+    return curves_answer.answer_section(results)
+
+
 def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) -> str:
     from ..study.claims import PAPERS
     e_ = html.escape
@@ -140,18 +149,24 @@ def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) 
         word = "SMOKE" if profile.name.endswith(SMOKE_SUFFIX) else "DEMO"
         parts.append(f"<p class='banner'>{word}: generated data and tiny settings; this render shows that the "
                      "pipeline runs, its numbers judge no paper claim.</p>")
+    curves = "" if judged else _curves_answer(out_dir / "results")
+    siblings = landing.navigation(out_dir)
+    if curves:  # the curves judge no claim: they link the render whose scorecard judges the papers, not a sweep
+        siblings = [(t, h) for t, h in siblings if "/sweep-" not in h] + landing.claim_renders(out_dir)
     nav = [f"Profile <b>{e_(profile.name)}</b>"]
-    nav += [f"<a class='sibling' href='{e_(href)}'>{e_(label)}</a>" for label, href in landing.navigation(out_dir)]
+    nav += [f"<a class='sibling' href='{e_(href)}'>{e_(label)}</a>" for label, href in siblings]
     parts.append("<nav>" + " · ".join(nav) + "</nav>")
     if judged:
         parts.append(landing.claim_section(scorecards, PAPERS, out_dir))
+    elif curves:
+        parts.append(curves)
     else:
         parts.append(f"<p class='none-yet'>{_no_claims_line(profile, entries, pending, scorecards)}</p>")
     if profile.cuts:
         cuts = "".join(f"<li>{e_(c)}</li>" for c in profile.cuts)
         parts.append(f"<h2>What this profile changes from the papers</h2><ul class='cuts'>{cuts}</ul>")
     kept = set(publish.unpublished(_tasks(profile, entries), profile.name))
-    parts.append(_task_table(entries, pending, total_s, open_=not judged, kept=kept,
+    parts.append(_task_table(entries, pending, total_s, open_=not (judged or curves), kept=kept,
                              logs=not publish.commits(profile.name), results=out_dir / "results"))
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{e_(profile.title)}</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>")

@@ -90,6 +90,16 @@ def navigation(out_dir: Path) -> list[tuple[str, str]]:
     return found
 
 
+def claim_renders(out_dir: Path) -> list[tuple[str, str]]:
+    """(label, relative link) of each sibling render whose scorecard judges the papers' claims."""
+    out_dir, found = Path(out_dir), []
+    for folder in sorted(out_dir.parent.iterdir()) if out_dir.parent.is_dir() else []:
+        if folder.resolve() != out_dir.resolve() and (folder / "results" / f"{SCORECARD_NOTEBOOK}.json").is_file() \
+                and (folder / "index.html").is_file():
+            found.append((f"the papers' claims judged (profile {folder.name})", f"../{folder.name}/index.html"))
+    return found
+
+
 # ---- the parts of the page -----------------------------------------------------------------------------
 
 def forest_png(rows: list[dict]) -> str:

@@ -119,7 +119,7 @@ def redraw_scorecard(out, log=print) -> bool:
     from .kernel import papermill_kwargs
     from .render import reader_notebook
     from .template import export_html
-    out, name = Path(out), answer.SCORECARD.removesuffix(".html")
+    out, name = Path(out).resolve(), answer.SCORECARD.removesuffix(".html")
     committed = _record(out / "results", name)
     if committed is None:
         return False
