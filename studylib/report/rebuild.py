@@ -129,7 +129,7 @@ def redraw_scorecard(out, log=print) -> bool:
         shutil.copytree(out / "results", tmp / "results", ignore=shutil.ignore_patterns(f"{name}.*"))
         executed = tmp / f"{name}.ipynb"
         pm.execute_notebook(str(paths.NOTEBOOKS / f"{name}.ipynb"), str(executed), kernel_name="python3",
-                            parameters={"profile": committed["profile"], "out_dir": str(tmp)}, cwd=str(tmp),
+                            parameters={"profile": committed["profile"], "out_dir": "."}, cwd=str(tmp),
                             progress_bar=False, **papermill_kwargs())
         again = json.loads((tmp / "results" / f"{name}.json").read_text())
         if _judged(again) != _judged(committed):
