@@ -257,6 +257,9 @@ CDN_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>\s
                         re.S | re.I)
 
 
+STYLESHEET_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']%s[\"'][^>]*>\s*" % re.escape(STYLESHEET), re.I)
+
+
 def link_stylesheet(page: str) -> str:
     """The page with its head's <style> blocks replaced by one link to `report.css`, and the scripts
     nbconvert's stock template loads from CDNs (older renders) removed. Styles inside the body (a table's
@@ -264,9 +267,9 @@ def link_stylesheet(page: str) -> str:
     start, head, end = _head(page)
     if not head:
         return page
-    light = CDN_SCRIPT.sub("", HEAD_STYLE.sub("", head))
-    if LINK not in light:
-        light = light.rstrip() + "\n" + LINK + "\n"
+    # any link to the stylesheet, however a parser wrote its attributes, gives way to the one LINK
+    light = STYLESHEET_LINK.sub("", CDN_SCRIPT.sub("", HEAD_STYLE.sub("", head)))
+    light = light.rstrip() + "\n" + LINK + "\n"
     return page[:start] + light + page[end:]
 
 

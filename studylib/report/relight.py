@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote
 
+from ..io import write_text
 from . import lighten, publish
 from .index import rewrite_index
 
