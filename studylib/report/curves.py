@@ -175,27 +175,35 @@ def _size_axis(ax, sizes) -> None:
 
 
 def size_curves(table: pd.DataFrame, title: str = "") -> Figure | None:
-    """Accuracy and macro F1 against training-set size: one line per scope (the mean over seeds) with its
-    95% band, one panel per metric. None when the table is empty."""
+    """Accuracy and macro F1 against training-set size as small multiples: a row per metric, a panel per
+    scope with its mean over seeds, its 95% band and error bars, the other scopes thin and grey behind it
+    (five bands in one panel hid each other). None when the table is empty."""
     if table is None or not len(table):
         return None
-    metrics = list(dict.fromkeys(table["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), layout="constrained", squeeze=False)
-    colours = _colours(dict.fromkeys(table["scope"]))
-    for ax, metric in zip(axes[0], metrics):
+    metrics, scopes = list(dict.fromkeys(table["metric"])), list(dict.fromkeys(table["scope"]))
+    fig, axes = plt.subplots(len(metrics), len(scopes), figsize=(2.9 * len(scopes), 2.9 * len(metrics)),
+                             layout="constrained", squeeze=False, sharey="row", sharex=True)
+    colours = _colours(scopes)
+    for row, metric in zip(axes, metrics):
         part = table[table["metric"] == metric]
-        for scope, rows in part.groupby("scope", sort=False):
-            rows = rows.sort_values("training images")
-            ax.plot(rows["training images"], rows["estimate"], marker="o", markersize=4, color=colours[scope],
-                    label=scope)
-            # the band drawn within the metric's range (the table gives the interval as computed)
-            ax.fill_between(rows["training images"], rows["low"].clip(0, 1), rows["high"].clip(0, 1),
-                            color=colours[scope], alpha=0.2, linewidth=0)
-        _size_axis(ax, part["training images"].unique())
-        ax.set_ylabel(f"test {metric}")
-        ax.set_title(f"{metric} (mean over seeds, 95% band)", fontsize=10)
-    axes[0][0].legend(fontsize=8, title="trained", title_fontsize=8)
-    fig.suptitle(title or ", ".join(dict.fromkeys(table["dataset"])))
+        for ax, scope in zip(row, scopes):
+            for other, rows in part.groupby("scope", sort=False):
+                rows = rows.sort_values("training images")
+                if other != scope:
+                    ax.plot(rows["training images"], rows["estimate"], color="#bbbbbb", linewidth=1)
+            rows = part[part["scope"] == scope].sort_values("training images")
+            lo, hi = rows["low"].clip(0, 1), rows["high"].clip(0, 1)  # the band within the metric's range
+            ax.fill_between(rows["training images"], lo, hi, color=colours[scope], alpha=0.25, linewidth=0)
+            ax.errorbar(rows["training images"], rows["estimate"], yerr=[rows["estimate"] - lo, hi - rows["estimate"]],
+                        color=colours[scope], marker="o", markersize=5, capsize=3, linewidth=2)
+            _size_axis(ax, part["training images"].unique())
+            ax.set_title(scope, fontsize=12, color=colours[scope])
+            ax.tick_params(labelsize=10)
+            ax.set_xlabel("training images (log scale)" if row is axes[-1] and ax is row[len(scopes) // 2] else "",
+                          fontsize=11)
+        row[0].set_ylabel(f"test {metric}", fontsize=12)
+    fig.suptitle((title or ", ".join(dict.fromkeys(table["dataset"])))
+                 + ": mean over seeds, 95% band; the other scopes in grey", fontsize=13)
     return fig
 
 

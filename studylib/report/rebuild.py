@@ -41,6 +41,87 @@ def notebook_roles(notebook: str, page_cells: int, notebooks: Path = paths.NOTEB
     return roles
 
 
+def _size_curves(record: dict):
+    import pandas as pd
+    from .curves import size_curves
+    table = pd.DataFrame(record["metrics"].get("curves") or [])
+    return size_curves(table, ", ".join(dict.fromkeys(table["dataset"])) if len(table) else "")
+
+
+# Figures a rebuild draws again from the page's record, where this commit draws them otherwise (the curves'
+# bands, once five to a panel, now small multiples): (notebook, the call its cell makes) -> figure of record.
+REDRAWN = {("08_curves", "view.size_curves("): _size_curves}
+
+
+def redraw_figures(page: str, notebook: str, record: dict, notebooks: Path = paths.NOTEBOOKS) -> tuple[str, list[str]]:
+    """The page with each figure of `REDRAWN` drawn again from its record (the cell's first image replaced,
+    compressed as every figure is); the calls redrawn."""
+    import base64
+
+    from bs4 import BeautifulSoup
+    from .lighten import compress_image
+    from .widgets import figure_png
+    wanted = {call: draw for (nb, call), draw in REDRAWN.items() if nb == notebook}
+    if not wanted:
+        return page, []
+    sources = [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+               for c in json.loads((notebooks / f"{notebook}.ipynb").read_text())["cells"]]
+    soup = BeautifulSoup(page, "html.parser")
+    cells = [c for c in soup.find("main").find_all("div", class_="jp-Cell", recursive=False)
+             if "celltag_injected-parameters" not in c.get("class", [])]
+    done = []
+    for source, cell in zip(sources, cells):
+        for call, draw in wanted.items():
+            img = cell.find("img") if call in source else None
+            fig = draw(record) if img is not None else None
+            if fig is not None:
+                import matplotlib.pyplot as plt
+                mime, data = compress_image(figure_png(fig, dpi=80))
+                plt.close(fig)
+                img["src"] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+                img.attrs.pop("width", None), img.attrs.pop("height", None)
+                done.append(call.rstrip("("))
+    return (str(soup), done) if done else (page, [])
+
+
+def _cuts(profile_yaml: str) -> dict[str, list[str]]:
+    """{run name: its cuts, the profile's own under ""} of a profile file's text."""
+    import yaml
+    spec = yaml.safe_load(profile_yaml) or {}
+    out = {"": list(spec.get("cuts") or [])}
+    out.update({r["name"]: list(r.get("cuts") or []) for r in spec.get("runs") or [] if "name" in r})
+    return out
+
+
+def reworded_cuts(record: dict) -> dict[str, str]:
+    """{a cut as the render's profile worded it: as this commit's profile words it}, for the page's run and
+    the profile-wide cuts: pairwise where both list as many, and only where a cut's words changed (a report
+    states a setting as what it is; earlier profiles narrated earlier renders). {} without git or the file."""
+    profile, commit = record.get("profile"), record.get("git_commit")
+    now = paths.PARAMS / f"{profile}.yaml"
+    then = subprocess.run(["git", "show", f"{commit}:params/{profile}.yaml"], cwd=paths.ROOT, capture_output=True,
+                          text=True)
+    if not profile or then.returncode != 0 or not now.is_file():
+        return {}
+    old, new = _cuts(then.stdout), _cuts(now.read_text())
+    out = {}
+    for key in ("", record.get("run_name") or ""):
+        a, b = old.get(key, []), new.get(key, [])
+        if len(a) == len(b):
+            out.update({x: y for x, y in zip(a, b) if x != y})
+    return out
+
+
+def _reword(page: str, record: dict) -> tuple[str, bool]:
+    import html
+    changed = False
+    for old, new in reworded_cuts(record).items():
+        for a, b in ((old, new), (html.escape(old, quote=False), html.escape(new, quote=False))):
+            if a in page:
+                page, changed = page.replace(a, b), True
+    return page, changed
+
+
 def _record(results: Path, name: str) -> dict | None:
     path = results / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
@@ -93,9 +174,14 @@ def rebuild_page(page: Path, commit: str = "") -> bool:
     roles = notebook_roles(record["notebook"], n_cells)
     if "header" not in roles:
         return False
+    text, redrawn = redraw_figures(text, record["notebook"], record)
+    text, reworded = _reword(text, record)
+    again = (f" except the figure of {', '.join(redrawn)}, drawn again here from the record's own table"
+             if redrawn else "") + ("; what this run changes is worded as this commit's profile words the same "
+                                    "settings" if reworded else "")
     stamp = (f"This page was rebuilt answer-first at commit {(commit or _head_commit())[:12]} "
              f"(python -m studylib.report.rebuild) from the record of commit {str(record.get('git_commit'))[:12]}, "
-             "whose render drew every figure and number on it; nothing was trained or judged again.")
+             f"whose render drew every figure and number on it{again}; nothing was trained or judged again.")
     pages, dirs = publish.hidden_links(out, page.name)
     rebuilt = answer.answer_first(text, roles, page_answer(out, record), stamp)
     write_text(page, lighten.lighten_html(rebuilt, pages, dirs))
