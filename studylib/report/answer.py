@@ -163,13 +163,13 @@ def answer_first(page: str, roles: list[str], answer_html: str, stamp: str = "")
     h1 = title_cell.find("h1")
     rendered = title_cell.find(class_="jp-RenderedMarkdown") or title_cell
     intro = [el for el in rendered.find_all(recursive=False) if el is not h1]
+    for cell in by_role["header"]:   # what this run changes first: the method's first line says it
+        _split_header(cell, head, method, prov, h1)
     for el in intro:
         method.append(el.extract())
-    for cell in by_role["header"]:
-        _split_header(cell, head, method, prov, h1)
     for cell in by_role["method"]:
         method.append(cell.extract())
-    first = method.find(["li", "p"])
+    first = method.find("li") or method.find("p")
     if first is not None:
         method.summary.append(f": {_first_line(first.get_text(' '))}")
     anchor = title_cell
