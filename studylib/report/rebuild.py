@@ -112,10 +112,15 @@ def reworded_cuts(record: dict) -> dict[str, str]:
     return out
 
 
+# Sentences the reports' code wrote and words otherwise at this commit: a pointer to a document outside the
+# repository became one to docs/METHOD.md.
+REWORDED = {"(VERDICTS.md: one seed is never a verdict)": "(docs/METHOD.md, Replicates: one seed is never a verdict)"}
+
+
 def _reword(page: str, record: dict) -> tuple[str, bool]:
     import html
     changed = False
-    for old, new in reworded_cuts(record).items():
+    for old, new in {**reworded_cuts(record), **REWORDED}.items():
         for a, b in ((old, new), (html.escape(old, quote=False), html.escape(new, quote=False))):
             if a in page:
                 page, changed = page.replace(a, b), True
@@ -177,8 +182,8 @@ def rebuild_page(page: Path, commit: str = "") -> bool:
     text, redrawn = redraw_figures(text, record["notebook"], record)
     text, reworded = _reword(text, record)
     again = (f" except the figure of {', '.join(redrawn)}, drawn again here from the record's own table"
-             if redrawn else "") + ("; what this run changes is worded as this commit's profile words the same "
-                                    "settings" if reworded else "")
+             if redrawn else "") + ("; what this run changes, and the pointer to the method, worded as this "
+                                    "commit's profile and code word them" if reworded else "")
     stamp = (f"This page was rebuilt answer-first at commit {(commit or _head_commit())[:12]} "
              f"(python -m studylib.report.rebuild) from the record of commit {str(record.get('git_commit'))[:12]}, "
              f"whose render drew every figure and number on it{again}; nothing was trained or judged again.")
