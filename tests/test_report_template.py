@@ -101,6 +101,18 @@ def test_the_header_has_no_title_of_its_own_and_links_the_index_the_scorecard_an
     assert "**seed** 2" in text and "Training 15,000" in text and "- 3 epochs instead of 10" in text and "sha256" in text
     # one seed: no seed links
     assert "seeds" not in display.nav_markdown("03_cnn_from_scratch", [])
+    # a render without a scorecard task (the curves, a sweep) links none
+    assert "scorecard" not in display.nav_markdown("08_curves-fer2013", [], scorecard=False)
+
+
+def test_a_page_links_the_scorecard_only_when_its_renders_index_lists_one(tmp_path):
+    import json
+    from studylib.report.run import _lists_scorecard
+    assert _lists_scorecard(tmp_path)   # no index yet: as before
+    (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "08_curves-fer2013"}], "not_run_yet": []}))
+    assert not _lists_scorecard(tmp_path)
+    (tmp_path / "index.json").write_text(json.dumps({"runs": [], "not_run_yet": ["06_scorecard"]}))
+    assert _lists_scorecard(tmp_path)
 
 
 def test_a_task_knows_its_runs_seeds_and_the_report_shows_only_cuts_that_concern_it(tmp_path):

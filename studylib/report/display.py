@@ -35,12 +35,12 @@ def seed_of(task_name: str) -> str:
     return m.group(1) if m else task_name
 
 
-def nav_markdown(task_name: str, siblings: list | None = None, kept=()) -> str:
+def nav_markdown(task_name: str, siblings: list | None = None, kept=(), scorecard: bool = True) -> str:
     """The links a runner's report carries (relative: reports lie side by side): the profile's index, the
     scorecard, and its run's seeds, itself unlinked in bold ("seeds: **0** · [1](run--seed1.html) · …").
     `kept`: the sibling pages its folder does not commit (`publish.hidden_links`: a committed page links no
-    page that is not), named without a link."""
-    parts = ["[index](index.html)", f"[scorecard]({SCORECARD})"]
+    page that is not), named without a link. `scorecard`: whether the render has one to link."""
+    parts = ["[index](index.html)"] + ([f"[scorecard]({SCORECARD})"] if scorecard else [])
     if siblings and len(siblings) > 1:
         kept = set(kept)
         parts.append("seeds: " + " · ".join(f"**{seed_of(n)}**" if n == task_name else seed_of(n) if n in kept else

@@ -109,8 +109,10 @@ class Run:
         if not self.results_dir:
             return ""
         # the folder's .gitignore (written with its index before any task runs) names the pages not committed
-        pages, _ = publish.hidden_links(Path(self.results_dir).parent, f"{self.task.name}.html")
-        return show.nav_markdown(self.task.name, self.siblings, {page[:-len(".html")] for page in pages})
+        out = Path(self.results_dir).parent
+        pages, _ = publish.hidden_links(out, f"{self.task.name}.html")
+        return show.nav_markdown(self.task.name, self.siblings, {page[:-len(".html")] for page in pages},
+                                 scorecard=_lists_scorecard(out))
     results_dir = property(lambda self: self.task.results_dir, doc="where the record goes ('': none)")
 
     @property
@@ -232,3 +234,14 @@ class Run:
         path = records.write_record(rec, where.record)
         shutil.rmtree(where.checkpoints, ignore_errors=True)  # done: nothing left to resume
         print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")
+
+
+def _lists_scorecard(out: Path) -> bool:
+    """Whether the render in `out` has a scorecard task, as its index (written before the first task) lists
+    them: a profile without one (the curves, a sweep) links none. Without an index, as before: it does."""
+    try:
+        index = json.loads((out / "index.json").read_text())
+    except (OSError, ValueError):
+        return True
+    names = [str(e.get("name", "")) for e in index.get("runs", [])] + [str(n) for n in index.get("not_run_yet", [])]
+    return any(n.startswith("06_scorecard") for n in names)
