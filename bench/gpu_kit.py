@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 # The kit and the travelling tree together. The device tool takes 64 MiB; issue 47 asked 60, counting on a
 # 25 MB tree, but the records and .npz the tree must keep are 22.2 MiB alone (26.0 MiB in all with the light
-# reports, README: Page weights): 62 keeps 2 MiB for what a session adds before its call (a new record, notes)
+# reports, docs/REPORTS.md, Page weights): 62 keeps 2 MiB for what a session adds before its call (a new record, notes)
 LIMIT_MIB = 62.0
 PYTHON = "3.12"        # the lent image's
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
