@@ -11,11 +11,13 @@ in a box is one of those records' numbers, never recomputed.
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
 from .tables import VERDICT_COLOURS, claim_anchor, verdict_badge, verdict_word
 
-__all__ = ["ANSWER_ID", "ROLES", "answer_first", "claim_box", "claim_boxes", "roles_of"]
+__all__ = ["ANSWER_ID", "ROLES", "answer_first", "claim_box", "claim_boxes", "page_answer", "record_of", "roles_of"]
 
 ANSWER_ID = "answer"          # the boxes' section: <section id="answer">, what the browser tests look for
 INJECTED = "injected-parameters"   # papermill's cell after the parameters cell: in pages, not in notebooks
@@ -213,3 +215,37 @@ def _split_header(cell, head, method, prov, h1) -> None:
             method.append(el.extract())
     for log in cell.find_all("details", class_="studylib-log"):
         prov.append(log.extract())
+
+
+# ---- a run's answer from the records of its render (`render` for a new page, `rebuild` for a committed one) ----
+
+def record_of(results: Path, name: str) -> dict | None:
+    """The record `<name>.json` in a results folder, or None."""
+    path = Path(results) / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def page_answer(out: Path, record: dict) -> str:
+    """The answer section of a run's page: its record's claims, with the scorecard's rows when the folder's
+    scorecard record is of the same commit as the page's record (a stale one from another render is not
+    read)."""
+    if not record.get("claims") and "pretraining" in (record.get("metrics") or {}):
+        return _curves_answer(out, record)
+    card = record_of(out / "results", SCORECARD.removesuffix(".html"))
+    same = card is not None and card.get("git_commit") == record.get("git_commit")
+    page = SCORECARD if same and (out / SCORECARD).is_file() else ""
+    return claim_boxes(record, card if same else None, page)
+
+
+def _curves_answer(out: Path, record: dict) -> str:
+    """A curves summary's answer (it tests no claim): the two answers' sentences for its dataset, read from
+    the render's summary records (`curves_answer`), then its headline."""
+    import html
+    from . import curves_answer
+    mine = curves_answer._dataset(record)
+    boxes = [f"<div class='studylib-claim'><div class='studylib-claim-text'>{html.escape(title)}</div>"
+             f"<div>{html.escape(per[mine])}</div></div>"
+             for title, per in curves_answer.answer_sentences(out / "results") if mine in per]
+    boxes.append(f"<div class='studylib-claim-meta'>No claim of the papers is tested here. "
+                 f"{html.escape(str(record.get('headline') or ''))}</div>")
+    return f"<section id='{ANSWER_ID}' class='studylib-answer'>{''.join(boxes)}</section>"

@@ -20,7 +20,7 @@ from .. import paths
 from ..io import write_text
 from . import answer, lighten, publish
 
-__all__ = ["JUDGED", "notebook_roles", "page_answer", "rebuild_folder", "rebuild_page", "redraw_scorecard", "main"]
+__all__ = ["JUDGED", "notebook_roles", "rebuild_folder", "rebuild_page", "redraw_scorecard", "main"]
 
 # What a claim row's judgement is: a redrawn scorecard must give every row these, as its render's record did.
 JUDGED = ("id", "run", "verdict", "estimate", "ci", "p_adjusted", "budget_limited", "flags", "n", "indicative")
@@ -127,37 +127,6 @@ def _reword(page: str, record: dict) -> tuple[str, bool]:
     return page, changed
 
 
-def _record(results: Path, name: str) -> dict | None:
-    path = results / f"{name}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def page_answer(out: Path, record: dict) -> str:
-    """The answer section of a run's page: its record's claims, with the scorecard's rows when the folder's
-    scorecard record is of the same commit as the page's record (a stale one from another render is not
-    read)."""
-    if not record.get("claims") and "pretraining" in (record.get("metrics") or {}):
-        return _curves_answer(out, record)
-    card = _record(out / "results", answer.SCORECARD.removesuffix(".html"))
-    same = card is not None and card.get("git_commit") == record.get("git_commit")
-    page = answer.SCORECARD if same and (out / answer.SCORECARD).is_file() else ""
-    return answer.claim_boxes(record, card if same else None, page)
-
-
-def _curves_answer(out: Path, record: dict) -> str:
-    """A curves summary's answer (it tests no claim): the two answers' sentences for its dataset, read from
-    the render's summary records (`curves_answer`), then its headline."""
-    import html
-    from . import curves_answer
-    mine = curves_answer._dataset(record)
-    boxes = [f"<div class='studylib-claim'><div class='studylib-claim-text'>{html.escape(title)}</div>"
-             f"<div>{html.escape(per[mine])}</div></div>"
-             for title, per in curves_answer.answer_sentences(out / "results") if mine in per]
-    boxes.append(f"<div class='studylib-claim-meta'>No claim of the papers is tested here. "
-                 f"{html.escape(str(record.get('headline') or ''))}</div>")
-    return f"<section id='{answer.ANSWER_ID}' class='studylib-answer'>{''.join(boxes)}</section>"
-
-
 def _head_commit() -> str:
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else "unknown"
@@ -167,7 +136,7 @@ def rebuild_page(page: Path, commit: str = "") -> bool:
     """One page rebuilt in place (written atomically); False when it has no record, is no notebook's page
     (the index), or is already answer-first."""
     out = page.parent
-    record = _record(out / "results", page.stem)
+    record = answer.record_of(out / "results", page.stem)
     if record is None or not record.get("notebook"):
         return False
     text = page.read_text(encoding="utf-8")
@@ -188,7 +157,7 @@ def rebuild_page(page: Path, commit: str = "") -> bool:
              f"(python -m studylib.report.rebuild) from the record of commit {str(record.get('git_commit'))[:12]}, "
              f"whose render drew every figure and number on it{again}; nothing was trained or judged again.")
     pages, dirs = publish.hidden_links(out, page.name)
-    rebuilt = answer.answer_first(text, roles, page_answer(out, record), stamp)
+    rebuilt = answer.answer_first(text, roles, answer.page_answer(out, record), stamp)
     write_text(page, lighten.lighten_html(rebuilt, pages, dirs))
     return True
 
@@ -211,7 +180,7 @@ def redraw_scorecard(out, log=print) -> bool:
     from .render import reader_notebook
     from .template import export_html
     out, name = Path(out).resolve(), answer.SCORECARD.removesuffix(".html")
-    committed = _record(out / "results", name)
+    committed = answer.record_of(out / "results", name)
     if committed is None:
         return False
     # a folder beside the render's, at its depth, so that the page's relative links (docs/METHOD.md) hold

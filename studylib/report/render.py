@@ -151,13 +151,12 @@ def _answer_first(page: str, nb, out: Path) -> str:
     failed before saving, keeps its cells' order): the record's claims on top, method and provenance folded."""
     import json
     from . import answer
-    from .rebuild import page_answer
     record = out.parent / "results" / f"{out.stem}.json"
     if not record.is_file():
         return page
     record = json.loads(record.read_text())
     stamp = f"Page and record of commit {str(record.get('git_commit'))[:12]}."
-    return answer.answer_first(page, answer.roles_of(nb.cells), page_answer(out.parent, record), stamp)
+    return answer.answer_first(page, answer.roles_of(nb.cells), answer.page_answer(out.parent, record), stamp)
 
 
 def has_error_output(ipynb: Path) -> bool:
