@@ -172,6 +172,20 @@ def test_frozen_batchnorm_keeps_its_statistics(data):
     torch.testing.assert_close(frozen_bn.running_mean, before)
 
 
+def test_a_tiny_fit_predicts_as_it_did_before_the_loop_was_split():
+    """Numerics pinned: a StudyModel trained one epoch on synthetic data at seed 0 (values from `fit` and
+    `build_model` before they were split into steps)."""
+    from studylib.models import build_model
+    train, val = quadrant_data(96, 0), quadrant_data(48, 1, split="val")
+    torch.manual_seed(0)
+    model = build_model("small_cnn", 4, in_channels=1, image_size=16, dropout=0.2)
+    res = fit(model, train, val, TrainConfig(epochs=1, batch_size=16, optimizer="sgd", lr=0.05, seed=0, device="cpu",
+                                             num_threads=1))
+    ev = evaluate(res.model, val, TrainConfig(device="cpu"))
+    assert "".join(map(str, ev["y_pred"])) == "122222222121121122222222211221212211222122211122"
+    np.testing.assert_allclose(ev["probs"].sum(0), [10.327446, 12.527262, 14.614940, 10.530354], rtol=1e-5)
+    np.testing.assert_allclose(res.history[["train_loss", "val_loss"]].iloc[0], [1.2503999, 1.2236311], rtol=1e-6)
+
 def test_early_stopping_stops_when_monitor_stalls(data, monkeypatch):
     from studylib.train import loop
     train, val = data
