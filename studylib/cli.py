@@ -50,7 +50,7 @@ def _results(args) -> int:
         # and the 'Beyond the papers' section (notebook 08's curves, reports/curves) where its markers stand
         markers = summary.sweep_markers("beyond-the-papers")
         if markers[0] in doc:
-            from .report.curves import beyond_the_papers
+            from .report.curves_words import beyond_the_papers
             curves = paths.REPORTS / "curves" / "results"
             text = beyond_the_papers(curves, heading="") if curves.is_dir() else ""
             summary.write_between_markers(args.write, text.strip() or BEYOND_PENDING, markers)

@@ -15,6 +15,8 @@ import pytest  # noqa: E402
 from studylib.data.base import ImageDataset  # noqa: E402
 from studylib.data.splits import subsample  # noqa: E402
 from studylib.report import curves as view  # noqa: E402
+from studylib.report import curves_agreement as beside  # noqa: E402
+from studylib.report import curves_words as words  # noqa: E402
 from studylib.report import records  # noqa: E402
 from studylib.study import curves, experiments, profile, stats  # noqa: E402
 from studylib.study.schema import ParamsError  # noqa: E402
@@ -207,7 +209,7 @@ def _write_records(folder, points, per_record: int = 12, params=None, stem: str 
 def test_the_readme_section_names_where_partial_fine_tuning_wins_and_where_pretraining_stops_paying(tmp_path):
     points = _crossing()
     _write_records(tmp_path / "results", points + points[:5])  # a point recorded twice counts once
-    text = view.beyond_the_papers(tmp_path / "results", n_boot=500)
+    text = words.beyond_the_papers(tmp_path / "results", n_boot=500)
     assert text.startswith("## Beyond the papers") and "**FER2013 (48 px)**" in text
     assert "beats training everything at 100 and 300 training images (not from 1,000 on)" in text, text
     assert "loses at 1,000 and 3,000 images" in text, text
@@ -217,12 +219,12 @@ def test_the_readme_section_names_where_partial_fine_tuning_wins_and_where_pretr
     (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "a", "status": "ok"},
                                                               {"name": "b", "status": "error"}],
                                                      "not_run_yet": ["c", "d"]}))
-    assert "(a render under way: 1 of 4 tasks finished" in view.beyond_the_papers(tmp_path / "results", n_boot=200)
+    assert "(a render under way: 1 of 4 tasks finished" in words.beyond_the_papers(tmp_path / "results", n_boot=200)
     (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "a", "status": "ok"}], "not_run_yet": []}))
-    assert "under way" not in view.beyond_the_papers(tmp_path / "results", n_boot=200)
+    assert "under way" not in words.beyond_the_papers(tmp_path / "results", n_boot=200)
     read = view.points_from_records(tmp_path / "results")
     assert len(read) == len(points) and {q["n"] for q in read} == {100, 300, 1000, 3000}
-    assert view.beyond_the_papers(tmp_path / "nothing") == ""
+    assert words.beyond_the_papers(tmp_path / "nothing") == ""
 
 
 def test_studylib_results_writes_the_readme_section_from_the_curves_records(tmp_path, monkeypatch):
@@ -234,7 +236,7 @@ def test_studylib_results_writes_the_readme_section_from_the_curves_records(tmp_
     readme = (paths.ROOT / "README.md").read_text()
     committed = readme.split(markers[0])[1].split(markers[1])[0].strip()
     here = paths.REPORTS / "curves" / "results"
-    assert committed == ((view.beyond_the_papers(here, heading="").strip() if here.is_dir() else "")
+    assert committed == ((words.beyond_the_papers(here, heading="").strip() if here.is_dir() else "")
                          or cli.BEYOND_PENDING)
     reports = tmp_path / "reports"
     (reports / "cpu").mkdir(parents=True)
@@ -261,7 +263,7 @@ def _tied_points():
 
 def test_sentences_when_no_order_shows_and_when_pretraining_always_pays():
     points = _tied_points()
-    text = view.summary_sentences(points, n_boot=500)["FER2013 (48 px)"]
+    text = words.summary_sentences(points, n_boot=500)["FER2013 (48 px)"]
     assert "cannot be told apart at any size measured (100 and 1,000 images)" in text
     assert "pretraining pays at every size up to the largest measured, 1,000 images" in text
 
@@ -272,12 +274,16 @@ def test_the_plots_draw_one_line_per_scope_with_its_band_on_a_log_axis():
     points = _crossing(seeds=(0, 1))
     table = view.curve_table(points, n_boot=200)
     fig = view.size_curves(table)
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
-        assert ax.get_xscale() == "log"
-        assert [line.get_label() for line in ax.get_lines()] == ["linear probe", "last block", "everything",
-                                                                 "everything, random init"]
-        assert len(ax.collections) == 4  # one band per scope
+    scopes = ["linear probe", "last block", "everything", "everything, random init"]
+    assert len(fig.axes) == 2 * len(scopes)   # small multiples: a row per metric, a panel per scope
+    for k, ax in enumerate(fig.axes):
+        scope = scopes[k % len(scopes)]
+        assert ax.get_xscale() == "log" and ax.get_title() == scope
+        # its own band (one), its line with error bars in its colour, the other scopes thin and grey behind
+        assert len([c for c in ax.collections if c.__class__.__name__ == "FillBetweenPolyCollection"
+                    or c.__class__.__name__ == "PolyCollection"]) == 1
+        grey = [line for line in ax.get_lines() if line.get_color() == "#bbbbbb"]
+        assert len(grey) == len(scopes) - 1
         assert [t for t in ax.get_xticks()] == [100, 300, 1000, 3000]
     plt.close(fig)
     diffs = [view.difference_table(points, "last block", "everything", n_boot=200),
@@ -316,17 +322,17 @@ def test_a_curve_point_is_compared_with_a_coinciding_run_of_the_reference_profil
                "params": {"dataset": "fer2013", "max_train": 100, "arms": arms, "freeze_to": -1, "pretrained": True},
                "metrics": {"A: last block + head": {"config": {"lr": 0.001}}}}
         records.write_record(rec, folder / f"05--seed{s}.json")
-    got = view.agreement(points, {"fer2013/fer2013.csv.gz": "feed"}, reference_dir=folder, n_boot=300)
+    got = beside.agreement(points, {"fer2013/fer2013.csv.gz": "feed"}, reference_dir=folder, n_boot=300)
     verdicts = {(r["scope"], r["metric"]): r["within their intervals"] for _, r in got.iterrows()}
     assert verdicts == {("last block", "accuracy"): "agree", ("last block", "macro F1"): "agree",
                         ("everything", "accuracy"): "disagree", ("everything", "macro F1"): "disagree"}
     assert set(got["training images"]) == {"100"}  # the 400-image point has no run beside it
-    sentence = view.agreement_sentence(got)
+    sentence = beside.agreement_sentence(got)
     assert "agree within their intervals for last block at 100 (accuracy)" in sentence and "disagree" in sentence
-    other_data = view.agreement(points, {"fer2013/fer2013.csv.gz": "beef"}, reference_dir=folder)
+    other_data = beside.agreement(points, {"fer2013/fer2013.csv.gz": "beef"}, reference_dir=folder)
     assert isinstance(other_data, str) and other_data.startswith("No run of the cpu profile coincides")
-    assert view.agreement(points, {}, reference_dir=tmp_path / "absent").startswith("No records of the cpu profile")
-    assert view.agreement(points, {}, reference="").startswith("No reference profile named")
+    assert beside.agreement(points, {}, reference_dir=tmp_path / "absent").startswith("No records of the cpu profile")
+    assert beside.agreement(points, {}, reference="").startswith("No reference profile named")
 
 
 # --- the profile ------------------------------------------------------------------------------------------------
@@ -335,6 +341,7 @@ COUNTS = {"fer2013": {"train": 28709, "val": 3589, "test": 3589}, "plants": {"tr
 
 
 def test_the_curves_profile_validates_and_its_projection_fits_12_task_hours(tmp_path, capsys):
+    from studylib.study import projection
     prof = profile.load_profile("curves", data_dir=tmp_path)
     points = [t for t in prof.tasks if not t.params.get("pool")]
     pooled = [t for t in prof.tasks if t.params.get("pool")]
@@ -347,11 +354,12 @@ def test_the_curves_profile_validates_and_its_projection_fits_12_task_hours(tmp_
         assert strip(t.params) == strip(same.params)
     fer = experiments.resolve("08_curves", points[0].params)
     assert curves.ladder_sizes(fer.ladder, 28709) == [100, 300, 1000, 3000]  # 10,000 and all 28,709 cut
-    table = curves.projection(str(profile.profile_path("curves")), data_dir=tmp_path, counts=COUNTS)
+    table = projection.curves_table(str(profile.profile_path("curves")), data_dir=tmp_path, counts=COUNTS)
     assert len(table) == 32 and table["expected h"].sum() <= 12.0
     # no task projected beyond 2 hours (a seed-0 task runs its scope's two rate searches): each fits well
     # within a 3-hour sitting, and its points are memoised, so an interruption costs at most one point
     assert table["expected h"].max() <= 2.0
+    _project_curves().report(table, budget=12.0, workers=2)
     assert "within the budget of 12" in capsys.readouterr().out
 
 
@@ -497,13 +505,13 @@ def test_a_shown_table_keeps_each_cell_whole(monkeypatch):
 def test_a_budget_flagged_point_is_named_beside_the_sentences():
     # docs/METHOD.md, Budget flags: an order our budget could have decided says so; a cap-bound seed (best epoch = cap) is named
     points = _tied_points()
-    clean = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
+    clean = words.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
     assert "Budget-limited" not in clean
     capped = next(q for q in points if q["n"] == 1000 and q["seed"] == 1 and view.role(q) == "last block")
     history = [{"epoch": e, "val_macro_f1": 0.3 + 0.01 * e} for e in range(1, 21)]  # still rising at the cap
     capped["entry"] = {**capped["entry"], "best_epoch": 20, "final_epoch": 20, "stopped_early": False,
                        "history": history}
-    text = view.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
+    text = words.summary_sentences(points, n_boot=200)["FER2013 (48 px)"]
     assert text.startswith(clean[:-1])
     assert "Budget-limited points" in text and "last block at 1,000 images (1 of 3 seeds)" in text
 

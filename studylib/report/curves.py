@@ -8,11 +8,11 @@ images on a log axis, one colour per scope, zero marked on the differences.
 
 The points come from `study.curves.train_points` (a task) or from a results folder's records
 (`points_from_records`: every notebook-08 record's points and per-image predictions, each point once).
-`beyond_the_papers` writes the README's section from such a folder.
+Their words (and the README's section) are `report.curves_words`; the cpu profile beside them is
+`report.curves_agreement`.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,17 +23,13 @@ from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from .. import paths
-from ..models import canonical_scope
 from ..study import budget
 from ..study.curves import CURVE_KEYS
 from ..study.stats import crossed_bootstrap
 from . import records
 
-__all__ = ["METRICS", "ROLES", "agreement", "agreement_sentence", "beyond_the_papers", "curve_table",
-           "difference_plot", "difference_table", "difference_view", "flags_sentence", "headline", "ladder_table",
-           "points_from_records", "role", "show", "show_agreement", "size_curves", "summary", "summary_sentences",
-           "table_view"]
+__all__ = ["METRICS", "ROLES", "curve_table", "difference_plot", "difference_table", "difference_view",
+           "flags_of", "ladder_table", "points_from_records", "role", "show", "size_curves", "table_view"]
 
 NOTEBOOK = "08_curves"
 METRICS = {"accuracy": "accuracy", "f1_macro": "macro F1"}
@@ -292,236 +288,3 @@ def difference_view(tables: list[pd.DataFrame]) -> pd.DataFrame | None:
                         aggfunc="first", sort=False)
     out.index = out.index.set_levels([_n(v) for v in out.index.levels[2]], level=2)
     return out
-
-
-# --- agreement with the cpu profile's runs ---------------------------------------------------------------------------
-
-def _reference_points(reference_dir: Path, sources: dict) -> list[dict]:
-    """The reference profile's runs as curve points: each trained arm of a run on the same data files (every
-    sha256 the curves read), with one linear head and validation of its own, by seed."""
-    out = []
-    mine = set(sources.values())
-    for path, rec in records.iter_records(reference_dir, "*.json"):
-        params = rec.get("params") or {}
-        if not params.get("arms") or not rec.get("predictions") or not mine or not mine <= set((rec.get("data_sources") or {}).values()):
-            continue
-        if (params.get("head") or "linear") != "linear" or params.get("val_from_train"):
-            continue
-        preds = records.read_predictions(path, rec).get("best") or {}
-        for arm in params["arms"]:
-            label = arm.get("name")
-            if label not in preds:
-                continue
-            # older records' scopes (last_block, last_n k) read as freeze_to, as the scorecard reads them
-            n = arm.get("freeze_to") if arm.get("freeze_to") is not None else params.get("freeze_to")
-            scope, freeze_to = canonical_scope(arm.get("scope", "all"), n, arm.get("last_n") or params.get("last_n") or 1)
-            pretrained = params.get("pretrained", True) if arm.get("pretrained") is None else arm["pretrained"]
-            out.append({"run": rec.get("run_name"), "seed": rec.get("seed"), "dataset": params.get("dataset"),
-                        "input": budget.input_size(params),
-                        "max_train": params.get("max_train"), "scope": scope, "freeze_to": freeze_to,
-                        "pretrained": pretrained, "name": label, "predictions": {"best": preds[label]},
-                        "entry": (rec.get("metrics") or {}).get(label) or {}})
-    return out
-
-
-def agreement(points: list[dict], sources: dict, reference: str = "cpu", reference_dir=None,
-              metrics=tuple(METRICS), n_boot: int = N_BOOT) -> pd.DataFrame | str:
-    """Where a curve point coincides with a run of the reference profile (the same data files, input size,
-    training-set size and scope, the same test images), both points' 95% intervals and whether they
-    overlap ('agree within their intervals'). A sentence instead when the reference has no records or no run
-    coincides. `sources`: the data files this run read ({path: sha256}, `Run.sources`)."""
-    if not reference and not reference_dir:
-        return "No reference profile named (parameter `reference`): no comparison."
-    folder = Path(reference_dir) if reference_dir else paths.REPORTS / reference / "results"
-    if not folder.is_dir() or not any(folder.glob("*.json")):
-        return f"No records of the {reference} profile at {paths.shown(folder)}: no comparison."
-    theirs = _reference_points(folder, sources)
-    rows = []
-    for (ds, n, r), group in _groups(points).items():
-        of = group[0].get("of") or n
-        match = [t for t in theirs if role(t) == r and t["dataset"] == group[0]["dataset"]
-                 and t["input"] == group[0]["input"] and (t["max_train"] or of) == n]
-        for run in dict.fromkeys(t["run"] for t in match):
-            ref = sorted((t for t in match if t["run"] == run), key=lambda t: t["seed"])
-            y_true = group[0]["predictions"]["best"][0]
-            if any(not np.array_equal(t["predictions"]["best"][0], y_true) for t in ref):
-                continue  # other test images (or another order): not the same point
-            rates = sorted({(t["entry"].get("config") or {}).get("lr") for t in ref} - {None})
-            for metric in metrics:
-                ours = crossed_bootstrap(_pairs(group, "best"), metric, n_boot=n_boot, seed=0)
-                other = crossed_bootstrap([tuple(t["predictions"]["best"][:2]) for t in ref], metric, n_boot=n_boot, seed=0)
-                overlap = ours["ci"][0] <= other["ci"][1] and other["ci"][0] <= ours["ci"][1]
-                rows.append({"dataset": ds, "scope": r, "training images": _n(n), "metric": METRICS.get(metric, metric),
-                             "curve": f"{ours['estimate']:.3f} [{ours['ci'][0]:.3f}, {ours['ci'][1]:.3f}] ({ours['n_given']} seeds)",
-                             f"{reference} run": f"{run}: {ref[0]['name']}",
-                             reference: f"{other['estimate']:.3f} [{other['ci'][0]:.3f}, {other['ci'][1]:.3f}] ({other['n_given']} seeds"
-                                        + (f", rate {', '.join(f'{x:g}' for x in rates)})" if rates else ")"),
-                             "within their intervals": "agree" if overlap else "disagree"})
-    if not rows:
-        return (f"No run of the {reference} profile coincides with a curve point (the same data, input size, "
-                "training-set size and scope, scored on the same test images).")
-    return pd.DataFrame(rows)
-
-
-def agreement_sentence(result, reference: str = "cpu") -> str:
-    """One line: which coinciding points agree with the reference profile within their intervals."""
-    if isinstance(result, str):
-        return result
-    parts = []
-    for verdict, words in (("agree", "agree within their intervals for"),
-                           ("disagree", "disagree (their intervals do not overlap) for")):
-        rows = result[result["within their intervals"] == verdict]
-        if len(rows):
-            what = sorted({f"{r['scope']} at {r['training images']} ({r['metric']})" for _, r in rows.iterrows()})
-            parts.append(f"{words} {', '.join(what)}")
-    return (f"Where a curve point coincides with a run of the {reference} profile (its own rate grid, epoch cap "
-            "and validation), the two " + "; they ".join(parts) + ".")
-
-
-# --- the sentences ---------------------------------------------------------------------------------------------------
-
-def _list(sizes) -> str:
-    sizes = [_n(n) for n in sizes]
-    return sizes[0] if len(sizes) == 1 else ", ".join(sizes[:-1]) + " and " + sizes[-1]
-
-
-def _order_sentence(diff: pd.DataFrame, a: str, b: str) -> str:
-    """Where a beats b (interval above zero) and where it loses (below), from one dataset's difference rows."""
-    beats = diff.loc[diff["low"] > 0, "training images"].tolist()
-    loses = diff.loc[diff["high"] < 0, "training images"].tolist()
-    sizes = diff["training images"].tolist()
-    if not beats and not loses:
-        return f"training only the {a} and training {b} cannot be told apart at any size measured ({_list(sizes)} images)"
-    out = []
-    if beats:
-        after = [n for n in sizes if n > max(beats)]
-        out.append(f"training only the {a} beats training {b} at {_list(beats)} training images"
-                   + (f" (not from {_n(after[0])} on)" if after and all(n not in beats for n in after) else ""))
-    if loses:
-        out.append(f"{'it loses' if beats else f'training only the {a} loses to training {b}'} at {_list(loses)} images")
-    return "; ".join(out)
-
-
-def _pretraining_sentence(diff: pd.DataFrame) -> str:
-    """From what size pretraining stops paying: the smallest rung from which no larger rung's interval of
-    everything minus everything-from-random-init lies above zero."""
-    sizes = diff["training images"].tolist()
-    pays = diff.loc[diff["low"] > 0, "training images"].tolist()
-    if not pays:
-        return f"pretraining pays at no size measured ({_list(sizes)} images: no interval above zero)"
-    if pays[-1] == sizes[-1]:
-        return f"pretraining pays at every size up to the largest measured, {_n(sizes[-1])} images" if pays == sizes \
-            else f"pretraining pays at {_list(pays)} images, the largest measured among them"
-    stop = [n for n in sizes if n > pays[-1]][0]
-    return (f"pretraining pays up to {_n(pays[-1])} training images and stops paying from {_n(stop)} "
-            f"(from there the interval of its gain includes zero or lies below it)")
-
-
-def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int = N_BOOT) -> dict:
-    """{dataset label: sentence}: where partial fine-tuning beats full fine-tuning (paper 004's order), if
-    anywhere, and from what size pretraining stops paying, by `metric` (macro F1: paper 004 stresses macro
-    metrics), each from its 95% intervals."""
-    out = {}
-    partial = {a: difference_table(points, a, FULL, (metric,), n_boot=n_boot) for a in PARTIAL}
-    gain = difference_table(points, FULL, RANDOM, (metric,), n_boot=n_boot)
-    datasets = dict.fromkeys(_dataset(q) for q in sorted(points, key=lambda q: (q["dataset"], q["input"])))
-    for ds in datasets:
-        parts = []
-        for a in PARTIAL:
-            d = partial[a]
-            d = d[d["dataset"] == ds] if len(d) else d
-            if len(d):
-                parts.append(_order_sentence(d, a, FULL))
-        g = gain[gain["dataset"] == ds] if len(gain) else gain
-        if len(g):
-            parts.append(_pretraining_sentence(g))
-        if parts:
-            budgeted = _budget_clause([q for q in points if _dataset(q) == ds])
-            out[ds] = ("; ".join(parts) + f" (test {METRICS.get(metric, metric)}, 95% intervals over seeds and test images)"
-                       + (f". {budgeted}" if budgeted else "") + ".")
-    return out
-
-
-def _budget_clause(points: list[dict], protocol: str = "best") -> str:
-    """Which of these curve points (one dataset's) carry a budget flag (`flags_of`; docs/METHOD.md, Budget flags: an order our
-    budget could have decided says so), by how many seeds; '' when none does."""
-    flagged = []
-    for (_, n, r), group in _groups(points).items():
-        k = sum(bool(flags_of([q], protocol)) for q in group)
-        if k:
-            flagged.append(f"{r} at {_n(n)} images ({k} of {len(group)} seeds)")
-    if not flagged:
-        return ""
-    return (f"Budget-limited points (a fit that chose its last epoch, or a rate at an edge of its grid): "
-            f"{', '.join(flagged)}; what is said at those sizes could change with a longer budget")
-
-
-def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot: int = N_BOOT) -> str:
-    """The README's 'Beyond the papers' section, generated from a curves results folder (its notebook-08
-    records): per dataset, where partial fine-tuning beats full fine-tuning, if anywhere, and from what size
-    pretraining stops paying. '' when the folder holds no points."""
-    points = points_from_records(results_dir)
-    sentences = summary_sentences(points, n_boot=n_boot)
-    if not sentences:
-        return ""
-    seeds = sorted({q["seed"] for q in points})
-    each = f"{len(seeds)} seeds each" if len(seeds) > 1 else f"seed {seeds[0]} only"
-    lines = [heading, "",
-             f"Notebook 08 trains each scope at every rung of a ladder of training-set sizes (nested, stratified "
-             f"subsets), {each}; no paper claims these curves. From `{paths.shown(results_dir)}`"
-             f"{_under_way(Path(results_dir).parent / 'index.json')}:", ""]
-    lines += [f"- **{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _under_way(index) -> str:
-    """' (a render under way: k of n tasks finished; ...)' when the render's index lists tasks not run yet, so
-    that a reader of a partial render does not take its sentences for the finished study; '' otherwise."""
-    if not Path(index).exists():
-        return ""
-    data = json.loads(Path(index).read_text())
-    left = len(data.get("not_run_yet", []))
-    runs = data.get("runs", [])
-    if not left:
-        return ""
-    done = sum(r.get("status") == "ok" for r in runs)
-    return (f" (a render under way: {done} of {len(runs) + left} tasks finished, so these sentences may change as "
-            f"the rest arrive)")
-
-
-def headline(table: pd.DataFrame, points: list[dict]) -> str:
-    """One line for the index: the dataset, the ladder, the seeds, and each scope's macro F1 at the largest size."""
-    if table is None or not len(table):
-        return "no points"
-    top = table[(table["metric"] == METRICS["f1_macro"]) & (table["training images"] == table["training images"].max())]
-    seeds = sorted({q["seed"] for q in points})
-    scores = " · ".join(f"{r['scope']} {r['estimate']:.3f}" for _, r in top.iterrows())
-    return (f"{', '.join(dict.fromkeys(table['dataset']))}: {table['training images'].nunique()} sizes to "
-            f"{_n(table['training images'].max())} images, seed{'s' if len(seeds) > 1 else ''} "
-            f"{', '.join(map(str, seeds))}; macro F1 at the largest: {scores}")
-
-
-def summary(points: list[dict]) -> Markdown:
-    """The sentences of `summary_sentences`, one paragraph per dataset (what the README's section says)."""
-    sentences = summary_sentences(points)
-    if not sentences:
-        return Markdown("These points hold no pair of scopes to compare (a task of one scope: the curves task compares them).")
-    return Markdown("\n\n".join(f"**{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()))
-
-
-def flags_sentence(table: pd.DataFrame) -> str:
-    """Which curve points carry a budget flag (cap-bound, grid-edge), or that none does."""
-    if table is None or not len(table):
-        return ""
-    flagged = table[table["flags"] != ""].drop_duplicates(["dataset", "scope", "training images"])
-    if not len(flagged):
-        return "No curve point carries a budget flag (none cap-bound, no rate at an edge of its grid)."
-    return "Budget flags: " + "; ".join(f"{r['scope']} at {_n(r['training images'])}: {r['flags']}"
-                                        for _, r in flagged.iterrows()) + "."
-
-
-def show_agreement(result, reference: str = "cpu") -> None:
-    """The agreement table (where a point coincides with a reference run) and its sentence."""
-    if not isinstance(result, str):
-        display(result.set_index(["dataset", "scope", "training images", "metric"]))
-    display(Markdown(agreement_sentence(result, reference)))
