@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_verdicts import SEEDS, _simulated_study  # noqa: E402  the tests' simulation, not a copy
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from studylib.study import stats  # noqa: E402
+from studylib.study.simulated import simulated_study  # noqa: E402
 
+SEEDS = 5  # training seeds a study has, as the coverage test (tests/test_verdicts.py)
 REGIMES = {"images dominate": (0.02, 0.15, 300), "seeds dominate": (0.7, 0.10, 200)}  # as the coverage test
 
 
@@ -37,7 +37,7 @@ def main() -> None:
         rng = np.random.default_rng(2024)
         hits = {"ci": 0, "ci_boot": 0, "ci_vc": 0, "v1": 0}
         for i in range(studies):
-            study = _simulated_study(rng, n_img, SEEDS, mu, tau, omega, sigma)
+            study = simulated_study(rng, n_img, SEEDS, mu, tau, omega, sigma)
             boot = stats.crossed_bootstrap(study, "accuracy", n_boot=n_boot, seed=i)
             for key in ("ci", "ci_boot", "ci_vc"):
                 hits[key] += boot[key][0] <= truth <= boot[key][1]

@@ -1,9 +1,10 @@
 """Projection: the task-hours of a notebook-08 profile (params/curves.yaml) before it renders.
 
-Prints figures; not a test. From Lite0's measured training speed per thread (180 img/s at 48 px, 50 at 96 px,
-`study.curves.TRAIN_IMAGES_PER_S`), each scope's cost per epoch against training everything, and each
-dataset's split sizes (read without decoding: the FER2013 csv's Usage column, an image folder's recorded
-split): every point once, each rate search's other rates once at seed 0, a curves task its overhead.
+Prints figures; not a test. The model is `studylib.study.projection` (`curves_table`, `task_estimate`): from
+Lite0's measured training speed per thread (`study.speeds`, printed below the table), each scope's cost per
+epoch against training everything, and each dataset's split sizes (read without decoding: the FER2013 csv's
+Usage column, an image folder's recorded split): every point once, each rate search's other rates once at
+seed 0, a curves task its overhead.
 `expected`: each fit stops at half its epoch cap plus its patience, no rate added beyond a grid; `upper`:
 every fit to its cap, every search with its `extend_grid` rates added.
 
@@ -86,6 +87,21 @@ def fit_hours(folder: Path, per: dict | None = None) -> tuple[float, float, int]
     return sum(t[0] for t in per), sum(t[1] for t in per), sum(t[2] for t in per)
 
 
+def report(table, budget: float, workers: int) -> None:
+    """Print the per-task table and its total against the budget, with the speeds it was projected from."""
+    import pandas as pd
+    from studylib.study.speeds import EVAL_SPEEDUP, SCOPE_COST, TRAIN_IMAGES_PER_S
+    total_exp, total_up = table["expected h"].sum(), table["upper h"].sum()
+    with pd.option_context("display.width", 200, "display.max_rows", 500):
+        print(table.round(2).to_string(index=False))
+    verdict = "within" if total_exp <= budget else "OVER"
+    speeds = ", ".join(f"{v:g} img/s at {k} px" for k, v in TRAIN_IMAGES_PER_S.items())
+    print(f"\n{len(table)} tasks: expected {total_exp:.1f} task-hours ({verdict} the budget of {budget:g}), at most "
+          f"{total_up:.1f} if every fit ran to its epoch cap and every search grew its grid; "
+          f"{total_exp / workers:.1f} h of wall time with {workers} tasks at once. Speeds: Lite0 {speeds}"
+          f" per thread, evaluation {EVAL_SPEEDUP:g}x; relative epoch costs {SCOPE_COST}.")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="curves")
@@ -95,8 +111,9 @@ def main(argv=None) -> None:
     ap.add_argument("--against", type=Path, default=None,
                     help="a render folder: its finished tasks against the projection, and what is left")
     args = ap.parse_args(argv)
-    from studylib.study.curves import projection
-    table = projection(args.profile, data_dir=args.data_dir, budget=args.budget, workers=args.workers)
+    from studylib.study.projection import curves_table
+    table = curves_table(args.profile, data_dir=args.data_dir)
+    report(table, args.budget, args.workers)
     if args.against is not None:
         against(table, args.against, args.workers)
 

@@ -3,9 +3,8 @@ the figures follow from the rules in the module's docstring, by hand."""
 import json
 
 from studylib.study.experiments import resolve, train_config as resolve_cfg
-from studylib.study.needs import projection
 from studylib.study.profile import load_profile
-from studylib.study.projection import PX_COST, TASK_OVERHEAD_S, Estimator
+from studylib.study.projection import PX_COST, TASK_OVERHEAD_S, Estimator, summary
 
 
 def _record(folder, task, s_per_epoch, best, cap, stopped_early=True):
@@ -47,7 +46,7 @@ def test_a_task_never_timed_is_projected_from_the_epoch_times_of_finished_record
     # nothing measured near paper 003's ResNet18 arms: not projected, said so
     frozen = next(t for t in tasks if t.notebook == "04_frozen_vs_full")
     assert estimate(frozen) is None
-    text = projection([plants[1], frozen], {}, 2, estimate)
+    text = summary([plants[1], frozen], {}, 2, estimate)
     assert f"1 projected from measured speeds, {exp / 3600:.1f} task-hours expected ({up / 3600:.1f} if" in text
     assert "1 never timed and nothing measured near them" in text
 

@@ -29,8 +29,7 @@ from .. import paths
 from ..io import WriteError, describe_write_error
 from ..report import records
 from ..report.index import write_index
-from ..study.needs import projection
-from ..study.projection import Estimator
+from ..study.projection import Estimator, summary
 from ..study.profile import load_profile
 from ..study.task import proves_only_the_pipeline
 from ..study.search import SEARCH_SEED
@@ -225,7 +224,7 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, mac
             # a task never timed is projected from the per-epoch times of finished records: this render's own
             # and the profile's committed render (reports/<profile>), whose arms this one repeats or extends
             estimate = Estimator([out / "results", paths.REPORTS / prof.name / "results"], data_dir=data)
-            bar.write(projection(ahead, {n: e.get("wall_s") for n, e in entries.items()}, workers, estimate))
+            bar.write(summary(ahead, {n: e.get("wall_s") for n, e in entries.items()}, workers, estimate))
         # the cores / workers, however many are left to run: a resume computes what the first run did
         for run, spec in todo:
             spec["threads"] = cpu_share(run.resources["cpus"], workers, res)

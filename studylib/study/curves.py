@@ -30,7 +30,8 @@ task of a middle rung would wait on the largest rung's rate search, a core idle.
 runs its rate searches itself (the runner starts seed 0 first), so its seeds 1 and 2 find them memoised;
 every point is memoised, so a task killed mid-way loses at most one epoch. Then one curves task per dataset.
 
-`projection` prints a profile's task-hours from measured per-thread speeds (`bench/project_curves.py`).
+A profile's task-hours are projected from measured per-thread speeds in `study.projection` (`task_estimate`;
+`bench/project_curves.py` prints them).
 """
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ from .build import build_arm_model, fit_arm
 from .experiments import Arm, CurvesParams, as_dict, train_config
 from .search import SEARCH_SEED, choose_lr
 
-__all__ = ["CURVE_KEYS", "POINT_FORMAT", "curve_splits", "describe", "epoch_set", "ladder_sizes", "nested_rungs", "point_label",
-           "point_params", "projection", "rate_rung", "record", "rungs_of", "scope_of", "task_arms", "task_estimate",
+__all__ = ["CURVE_KEYS", "POINT_FORMAT", "curve_splits", "describe", "epoch_set", "epoch_set_indices", "ladder_sizes",
+           "nested_rungs", "point_label", "point_params", "rate_rung", "record", "rungs_of", "scope_of", "task_arms",
            "task_seeds", "train_point", "train_points"]
 
 POINT_FORMAT = 1  # bump when what a point's memo holds changes: older memos then never match a key
@@ -96,6 +97,12 @@ def epoch_set(train: ImageDataset, epoch_images: int) -> ImageDataset:
     epoch_images, so that one epoch shows at least that many images; else `train` itself."""
     k = math.ceil(epoch_images / len(train)) if len(train) else 1
     return train if k <= 1 else train.subset(np.tile(np.arange(len(train)), k))
+
+
+def epoch_set_indices(n: int, epoch_images: int) -> range:
+    """The images an epoch of a rung of n shows (`epoch_set`'s length)."""
+    k = max(1, math.ceil(epoch_images / n)) if n else 1
+    return range(n * k)
 
 
 def rate_rung(n: int, sizes) -> int:
@@ -315,139 +322,3 @@ def record(points: list[dict], p: CurvesParams | None = None) -> tuple[dict, dic
         for proto, pred in q["predictions"].items():
             preds[proto][label] = tuple(pred) if keep else tuple(pred[:2])
     return {"points": metrics}, preds
-
-
-# --- the projection -----------------------------------------------------------------------------------------
-
-# Lite0 on one CPU thread, training images per second (forward, backward, step; the issue's measurement), by
-# input side; evaluation (no gradients) about EVAL_SPEEDUP times faster.
-TRAIN_IMAGES_PER_S = {48: 180.0, 96: 50.0}
-EVAL_SPEEDUP = 3.0
-# Cost of an epoch relative to training everything: a frozen prefix runs forward only, under no_grad. The
-# last block's 0.45 is the cpu render's (arm A against B, per epoch, less validation: 0.42 on FER2013 at 48
-# px, 0.51 on plants at 96 px). The last two blocks: 1.64x the last block's on generated 48 px images, one
-# thread (0.54 against 0.33 of everything's epoch), so 0.75 beside the render's 0.45. The probe's features
-# are computed once per rung (then its epochs cost next to nothing).
-SCOPE_COST = {("head", None): 0.0, ("freeze_to", -1): 0.45, ("freeze_to", -2): 0.75, ("all", None): 1.0}
-TASK_OVERHEAD_S = 60   # kernel start, data, the report (bench/project.py)
-POINT_OVERHEAD_S = 5   # building the model, the bootstrap intervals of one point
-
-
-def _images_per_s(side: int) -> float:
-    """Training images per second at an input side: the nearest measured side, scaled by pixels."""
-    ref = min(TRAIN_IMAGES_PER_S, key=lambda s: abs(math.log(s / side)))
-    return TRAIN_IMAGES_PER_S[ref] * (ref / side) ** 2
-
-
-def split_counts(dataset: str, data_dir) -> dict[str, int]:
-    """{train, val, test: images} of a dataset without decoding it (FER2013: the csv's Usage column; an image
-    folder: its recorded split)."""
-    from ..data import fer2013, imagefolder
-    from ..data.splits import FOLDERS
-    if dataset == "fer2013":
-        import pandas as pd
-        usage = pd.read_csv(fer2013.find_csv(data_dir), usecols=["Usage"])["Usage"].value_counts()
-        return {k: int(usage.get(v, 0)) for k, v in fer2013.SPLIT_ALIASES.items()}
-    if dataset in FOLDERS:
-        root = Path(data_dir).joinpath(*FOLDERS[dataset])
-        table, _ = imagefolder.split_table(root, root.name, record=False)
-        return {k: int((table["split"] == k).sum()) for k in imagefolder.SPLITS}
-    raise ValueError(f"no split counts for {dataset!r} without loading it")
-
-
-def _epochs(cfg_epochs: int, patience: int | None, expected: bool, start: int = 0) -> float:
-    """Epochs a fit runs: its cap (upper), or (expected) half the cap plus the patience, at least its warm-up
-    (`early_stopping_start`), within the cap: the cpu render's arms peaked between a third and all of their
-    caps."""
-    if not expected or not patience:
-        return float(cfg_epochs)
-    return float(min(cfg_epochs, max(math.ceil(cfg_epochs / 2) + patience, start)))
-
-
-def point_seconds(p: CurvesParams, arm: Arm, n: int, counts: dict, expected: bool = True) -> float:
-    """Projected seconds of one point (fit and test) on one thread."""
-    cfg = train_config(p, arm)
-    side = p.image_size or (48 if p.dataset in ("fer2013", "ferplus") else p.load_size)
-    speed = _images_per_s(side)
-    s = scope_of(p, arm)
-    cost = SCOPE_COST.get((s["scope"], s["freeze_to"]), 1.0)
-    val = min(counts["val"], p.max_val or counts["val"])
-    if cost == 0:  # the probe: train and val features once, then a linear layer on stored features each epoch
-        once, per_epoch = (n + val) / (EVAL_SPEEDUP * speed), 0.0
-    else:
-        once, per_epoch = 0.0, len(epoch_set_indices(n, p.epoch_images)) * cost / speed + val / (EVAL_SPEEDUP * speed)
-    test = 2 * counts["test"] / (EVAL_SPEEDUP * speed)
-    return once + _epochs(cfg.epochs, cfg.early_stopping_patience, expected, cfg.early_stopping_start) * per_epoch + test + POINT_OVERHEAD_S
-
-
-def epoch_set_indices(n: int, epoch_images: int) -> range:
-    """The images an epoch of a rung of n shows (`epoch_set`'s length)."""
-    k = max(1, math.ceil(epoch_images / n)) if n else 1
-    return range(n * k)
-
-
-def task_estimate(task, counts: dict, searched: set, data_dir=None) -> dict:
-    """One notebook-08 task's projected seconds on one thread: {task, dataset, rungs, points, search trials,
-    expected h, upper h}. Each point once (the task that owns it: its scope and seed); each rate search's other
-    rates once, at seed 0, recorded in `searched` (shared by a profile's tasks, so that a search is counted
-    once); a curves task only its overhead (it reads the points). `counts` ({dataset: {train, val, test}}) is
-    filled from `data_dir` (`split_counts`) where it lacks the task's dataset."""
-    from .experiments import resolve
-    p = resolve(task.notebook, task.params)
-    if p.dataset not in counts:
-        counts[p.dataset] = split_counts(p.dataset, data_dir)
-    c = counts[p.dataset]
-    sizes = ladder_sizes(p.ladder, c["train"])
-    exp = up = float(TASK_OVERHEAD_S)
-    n_points = n_trials = 0
-    if not p.pool:
-        for arm in task_arms(p):
-            for n in sizes:
-                exp += point_seconds(p, arm, n, c, True)
-                up += point_seconds(p, arm, n, c, False)
-                n_points += 1
-            for m in {min(sizes), max(sizes)}:
-                key = (p.dataset, arm.id, m)
-                if arm.lr_grid and key not in searched and task.seed == SEARCH_SEED:
-                    searched.add(key)
-                    extra = len(arm.lr_grid) - 1  # the chosen rate's trial is seed 0's point
-                    exp += extra * point_seconds(p, arm, m, c, True)
-                    # upper: every rate beyond the grid's ends tried too (`extend_grid`, a rate at an edge)
-                    up += (extra + p.extend_grid) * point_seconds(p, arm, m, c, False)
-                    n_trials += extra
-    return {"task": task.name, "dataset": p.dataset, "rungs": ", ".join(f"{n:,}" for n in sizes),
-            "points": n_points, "search trials": n_trials, "expected h": exp / 3600, "upper h": up / 3600}
-
-
-def projection(profile: str = "curves", data_dir=None, counts: dict | None = None, budget: float = 12.0,
-               workers: int = 2) -> "object":
-    """The task-hours of a profile's notebook-08 tasks from the per-thread speeds above; prints a table
-    (task, points, searched trials, expected and upper hours) and a total, returns the table (a DataFrame).
-
-    Each point once (the task that owns it: its scope and seed); each rate search's other rates once (at
-    seed 0, by the scope's seed-0 task, as the runner orders them: `runner.execute._longest_first`); a
-    curves task only its overhead (it reads the points). `counts`: {dataset: {train, val, test}} (default:
-    read from the data folder without decoding, `split_counts`)."""
-    import contextlib
-    import io
-
-    import pandas as pd
-
-    from .profile import load_profile
-    with contextlib.redirect_stdout(io.StringIO()):
-        prof = load_profile(profile, data_dir=data_dir)
-    counts = dict(counts or {})
-    rows, searched = [], set()
-    for task in prof.tasks:
-        if task.notebook == "08_curves":
-            rows.append(task_estimate(task, counts, searched, prof.data_dir))
-    table = pd.DataFrame(rows)
-    total_exp, total_up = table["expected h"].sum(), table["upper h"].sum()
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(table.round(2).to_string(index=False))
-    verdict = "within" if total_exp <= budget else "OVER"
-    print(f"\n{len(table)} tasks: expected {total_exp:.1f} task-hours ({verdict} the budget of {budget:g}), at most "
-          f"{total_up:.1f} if every fit ran to its epoch cap and every search grew its grid; "
-          f"{total_exp / workers:.1f} h of wall time with {workers} tasks at once. Speeds: Lite0 {', '.join(f'{v:g} img/s at {k} px' for k, v in TRAIN_IMAGES_PER_S.items())}"
-          f" per thread, evaluation {EVAL_SPEEDUP:g}x; relative epoch costs {SCOPE_COST}.")
-    return table
