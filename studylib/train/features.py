@@ -11,7 +11,7 @@ from torch import nn
 from tqdm import tqdm  # text bars: a finished widget bar (tqdm.auto) reads "model not found" once saved
 
 from .batches import to_batch
-
+from .numerics import interpolation_of
 
 
 def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_size: int = 224,
@@ -33,7 +33,7 @@ def extract_features(model: nn.Module, dataset, layer: str = "avgpool", image_si
         pools = [n for n in names if "pool" in n.lower()]
         raise ValueError(f"no layer {layer!r} in {type(body).__name__}; pooling layers: {', '.join(pools) or 'none'}")
     channels = model.info["in_channels"] if hasattr(model, "info") else None
-    mode = getattr(model, "info", {}).get("interpolation") or "bilinear"  # what the weights were trained with
+    mode = interpolation_of(model)  # what the weights were trained with
     captured: list[torch.Tensor] = []
     hook = names[layer].register_forward_hook(lambda m, i, out: captured.append(out.detach().flatten(1).cpu()))
     was_training = model.training

@@ -3,21 +3,16 @@
 
 Batches arrive ready (`batches.BatchSource`: conversion, augmentation and a cached or no_grad
 frozen prefix live behind it); speed settings are in `speed` and `prefix`, checkpoints in `checkpoint`,
-optimizers, schedulers and losses in `optim`.
+optimizers, schedulers and losses in `optim`, a fit's state, best epoch and result in `fitstate`, its
+progress bar in `progress`.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import os
 import random
-import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
@@ -25,21 +20,17 @@ from torch import nn
 
 from ..data.base import ImageDataset
 from .augment import make_augment
-from .batches import BatchSource, iter_batches, to_batch, use_resident
-from .checkpoint import resume, rng_state, save
-from .config import MONITORS, TrainConfig, resume_may_change
-from .numerics import Numerics
+from .batches import iter_batches, to_batch
+from .config import TrainConfig
+from .fitstate import FitResult, FitState, checkpoint, keep_if_best, plan_batches, result, resume_into
+from .numerics import interpolation_of
 from .optim import build_loss, build_optimizer, build_scheduler
-from .prefix import plan_prefix
+from .progress import HEADLESS_ENV, current_label, finished_early, fit_label, is_widget, progress_bar
 from .speed import apply_determinism, autocast, cpu_threads, pick_amp_dtype, use_channels_last
 
 
 __all__ = ["HEADLESS_ENV", "FitResult", "evaluate", "fit", "fit_label", "progress_bar", "resolve_device", "seed_everything",
            "train_one_epoch"]
-
-# Set (to "1") by the runner for the kernels of its tasks: nobody watches them, their output is read after
-# (the report, the log file). Progress is then a plain text bar that updates rarely, never a widget.
-HEADLESS_ENV = "STUDYLIB_TASK"
 
 
 def seed_everything(seed: int) -> None:
@@ -58,54 +49,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if not has.get(name, False):
         raise RuntimeError(f"device {name!r} is not available here; use device='auto' or 'cpu'")
     return torch.device(name)
-
-
-def interpolation_of(model: nn.Module) -> str:
-    """How inputs are resized for this model: what its weights were trained with (a StudyModel's
-    resolved preprocessing), else bilinear."""
-    return getattr(model, "info", {}).get("interpolation") or "bilinear"
-
-
-_LABEL = contextvars.ContextVar("fit_label", default="fit")
-
-
-@contextlib.contextmanager
-def fit_label(text: str):
-    """Label the progress bar of the fits inside (an arm's name, a search trial's rate)."""
-    token = _LABEL.set(text)
-    try:
-        yield
-    finally:
-        _LABEL.reset(token)
-
-
-def progress_bar(total: int | None, initial: int = 0, desc: str = "fit"):
-    """One progress bar (with its ETA) for a whole fit, over the batches of all its epochs.
-
-    Interactively `tqdm.auto`: a widget in JupyterLab, a text bar in a terminal. In a runner's task
-    (`HEADLESS_ENV` set) a text bar redrawn at most every 10 s, on stdout with the epoch lines (a kernel
-    buffers stdout and stderr apart, so a bar on stderr would land in the middle of the lines printed
-    between its frames): the report folds it into the cell's log, where its `\\r` frames resolve to the
-    final bar (a saved widget would show only its first frame, "0%", as text), and the task's log file
-    keeps none of the frames."""
-    if os.environ.get(HEADLESS_ENV):
-        from tqdm import tqdm
-        return tqdm(total=total, initial=initial, desc=desc, unit="batch", file=sys.stdout, mininterval=10)
-    from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc=desc, unit="batch")
-
-
-def _is_widget(bar) -> bool:
-    """Whether a bar is JupyterLab's widget (it shows the epoch's figures; nothing is printed per epoch)."""
-    notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto only inside a Jupyter kernel
-    return notebook is not None and isinstance(bar, notebook.tqdm)
-
-
-def _finished_early(bar, widget: bool) -> None:
-    """End a bar at the batch where early stopping ended its fit: full, not an interrupted (red) one."""
-    bar.total = bar.n
-    if widget:  # the widget's own scale (tqdm.notebook sets it once, from the first total)
-        bar.container.children[1].max = bar.n
 
 
 def train_one_epoch(model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, *,
@@ -189,31 +132,6 @@ def _score(model: nn.Module, inputs, data: torch.Tensor, dataset: ImageDataset, 
                 n=n, y_true=y_true, y_pred=y_pred, probs=probs)
 
 
-@dataclass
-class FitResult:
-    """What `fit` returns: the model (best weights loaded) and how it got there."""
-
-    model: nn.Module
-    history: pd.DataFrame   # one row per epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, val_macro_f1, seconds
-    best_epoch: int         # epoch whose weights are loaded (0 if no epoch ran)
-    best_val: float | None  # its monitored value
-    monitor: str
-    device: str
-    stopped_early: bool
-    # what ran, for the record's numerics: frozen_prefix (cached/no_grad/off), num_threads, channels_last, amp_dtype,
-    # resident, deterministic (+ cudnn_benchmark, cublas_workspace_config on CUDA), ...
-    speed: dict = field(default_factory=dict)
-    final_epoch: int = 0    # the last epoch trained (where early stopping stopped, else cfg.epochs)
-    # the final epoch's weights (CPU) when they differ from the best epoch's, else None (the model is both):
-    # papers 001 and 003 test their final epoch, so both models are kept
-    final_state: dict | None = None
-
-
-def _is_better(value: float, best: float | None, monitor: str) -> bool:
-    """Strict improvement in the monitor's direction (ties keep the earlier epoch)."""
-    return best is None or (value > best if MONITORS[monitor] == "max" else value < best)
-
-
 def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig) -> FitResult:
     """Train `model` on `train`, select the best epoch on `val`, checkpoint and optionally resume.
 
@@ -244,7 +162,19 @@ def fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConf
 
 def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainConfig, device: torch.device,
          channels_last: bool, determinism: dict) -> FitResult:
-    """`fit`'s body, with threads, memory format and determinism (recorded) already decided."""
+    """`fit`'s body, with threads, memory format and determinism (recorded) already decided: set up, resume,
+    plan the batches, run the epochs, hand back the best epoch's weights."""
+    run = _start(model, train, cfg, device, channels_last)
+    if cfg.resume:
+        resume_into(run)
+    speed = plan_batches(run, train, val, channels_last, determinism)
+    stopped = _run_epochs(run, val)
+    return result(run, stopped, speed)
+
+
+def _start(model: nn.Module, train: ImageDataset, cfg: TrainConfig, device: torch.device,
+           channels_last: bool) -> FitState:
+    """Seed, move the model and build what trains it (optimizer, scheduler, scaler, loss, augmentation)."""
     seed_everything(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # the shuffle order depends on nothing else
     model.to(device)
@@ -256,95 +186,69 @@ def _fit(model: nn.Module, train: ImageDataset, val: ImageDataset, cfg: TrainCon
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     loss_fn = build_loss(cfg, train).to(device)
     augment = make_augment(cfg.augment, cfg.image_size or train.images.shape[1:3], train.channels).to(device)
-    images, targets = torch.from_numpy(train.images), torch.from_numpy(train.targets)
+    return FitState(model, cfg, device, gen, optimizer, scheduler, scaler, loss_fn, amp_dtype, augment,
+                    Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None)
 
-    ckdir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
-    history, best_val, best_epoch, best_state, start = [], None, 0, None, 1
-    if cfg.resume:
-        if ckdir is None:
-            raise ValueError("resume=True needs checkpoint_dir")
-        state = resume(ckdir, asdict(cfg), resume_may_change(), model, optimizer, scheduler, scaler, gen)
-        if state is not None:
-            history, best_val, best_epoch, best_state, start = state
 
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    said = [f"fit on {device}: {trainable:,} of {total:,} parameters trainable, {len(train):,} train, {len(val):,} val images"]
-    numerics = Numerics(device, cfg.image_size, interpolation_of(model), channels_last, amp_dtype)
-    plan = plan_prefix(model, cfg.frozen_prefix, cfg.augment != "none", cfg.eval_batch_size, train, val, numerics)
-    # the cache's sample indices select outputs already on the device, through bookkeeping on the CPU
-    resident = plan["mode"] != "cached" and use_resident(cfg.resident, device, images.nbytes + targets.nbytes)
-    speed = dict(plan["speed"], num_threads=torch.get_num_threads() if device.type == "cpu" else None,
-                 channels_last=channels_last, amp_dtype=str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
-                 resident=resident, **determinism)
-    if plan["mode"] == "cached":
-        said.append(f"frozen prefix: {speed['cached_steps']} of {speed['frozen_steps']} frozen steps computed once "
-                    f"per sample and cached ({speed['cache_mb']:,} MB); only the rest trains each epoch")
-        images = torch.arange(len(train))  # batches carry sample indices; the cache maps them to features
-        eval_model = nn.Sequential(plan["frozen"], plan["suffix"]) if plan["frozen"] is not None else plan["suffix"]
-    elif plan["mode"] == "no_grad":
-        said.append(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
-    print("; ".join(said))
-    # one source for the whole fit, so resident data moves to the device once; each pass draws a new order
-    batches = BatchSource(images, targets, cfg.batch_size, gen, numerics, max_steps=cfg.max_steps_per_epoch,
-                          augment=augment, frozen=plan["frozen"], features=plan["caches"][0] if plan["caches"] else None,
-                          resident=resident)
-    steps = len(batches)
-    bar = progress_bar(steps * cfg.epochs, steps * (start - 1),
-                       _LABEL.get() + ("" if start == 1 else f" (resumed at epoch {start})"))
-    widget = _is_widget(bar)
+def _run_epochs(run: FitState, val: ImageDataset) -> bool:
+    """Train epoch after epoch under one progress bar until cfg.epochs or early stopping; whether it stopped early."""
+    cfg, steps = run.cfg, len(run.batches)
+    bar = progress_bar(steps * cfg.epochs, steps * (run.start - 1),
+                       current_label() + ("" if run.start == 1 else f" (resumed at epoch {run.start})"))
+    widget = is_widget(bar)
     say = (lambda line: None) if widget else bar.write  # the widget shows the epoch's figures as its postfix
-    stopped = False
     try:
-        for epoch in range(start, cfg.epochs + 1):
-            if (cfg.early_stopping_patience is not None and history and epoch - 1 >= cfg.early_stopping_start
-                    and epoch - 1 - best_epoch >= cfg.early_stopping_patience):
-                stopped = True
-                say(f"early stopping: no {cfg.monitor} improvement since epoch {best_epoch}")
-                _finished_early(bar, widget)
-                bar.set_postfix_str(f"stopped early at epoch {epoch - 1}, best epoch {best_epoch}", refresh=False)
-                break
-            t0 = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]  # the first group's: the body's, or the head's when only it trains
-            model.train()  # a StudyModel keeps its frozen BatchNorm in eval mode
-            tr = train_one_epoch(plan["suffix"], batches, optimizer, loss_fn, device=device, scaler=scaler,
-                                 amp_dtype=amp_dtype, progress=bar)
-            if plan["caches"]:
-                model.eval()
-                ev = _score(eval_model, plan["caches"][1], torch.arange(len(val)), val, cfg, device)
-            else:
-                ev = evaluate(model, val, cfg, device)
-            row = dict(epoch=epoch, lr=lr, train_loss=tr["loss"], train_acc=tr["acc"], val_loss=ev["loss"],
-                       val_acc=ev["acc"], val_macro_f1=ev["macro_f1"])
-            value = row[cfg.monitor]
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(value)
-            elif scheduler is not None:
-                scheduler.step()
-            improved = _is_better(value, best_val, cfg.monitor)
-            if improved:
-                best_val, best_epoch = value, epoch
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            row["seconds"] = time.perf_counter() - t0
-            history.append(row)
-            bar.set_postfix_str(f"epoch {epoch}/{cfg.epochs} val acc {ev['acc']:.3f}, best epoch {best_epoch}")
-            say(f"epoch {epoch}/{cfg.epochs} lr {lr:.2e} | train loss {tr['loss']:.4f} acc {tr['acc']:.4f} | "
-                f"val loss {ev['loss']:.4f} acc {ev['acc']:.4f} macro-F1 {ev['macro_f1']:.4f} | "
-                f"{row['seconds']:.1f}s{' *' if improved else ''}")
-            if ckdir is not None:
-                save(ckdir, improved, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                     scheduler=scheduler.state_dict() if scheduler is not None else None, scaler=scaler.state_dict(),
-                     epoch=epoch, config=asdict(cfg), best_val=best_val, best_epoch=best_epoch, history=history,
-                     rng=rng_state(gen))
+        for epoch in range(run.start, cfg.epochs + 1):
+            if _patience_spent(run, epoch):
+                say(f"early stopping: no {cfg.monitor} improvement since epoch {run.best_epoch}")
+                finished_early(bar, widget)
+                bar.set_postfix_str(f"stopped early at epoch {epoch - 1}, best epoch {run.best_epoch}", refresh=False)
+                return True
+            row, improved = _epoch(run, val, epoch, bar)
+            bar.set_postfix_str(f"epoch {epoch}/{cfg.epochs} val acc {row['val_acc']:.3f}, best epoch {run.best_epoch}")
+            say(f"epoch {epoch}/{cfg.epochs} lr {row['lr']:.2e} | train loss {row['train_loss']:.4f} acc "
+                f"{row['train_acc']:.4f} | val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f} macro-F1 "
+                f"{row['val_macro_f1']:.4f} | {row['seconds']:.1f}s{' *' if improved else ''}")
+            if run.ckdir is not None:
+                checkpoint(run, epoch, improved)
     finally:
         bar.close()
+    return False
 
-    final_epoch = history[-1]["epoch"] if history else 0
-    final_state = None
-    if best_state is not None and best_epoch != final_epoch:
-        final_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(best_state)
-    cols = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "seconds"]
-    return FitResult(model=model, history=pd.DataFrame(history, columns=cols), best_epoch=best_epoch,
-                     best_val=best_val, monitor=cfg.monitor, device=str(device), stopped_early=stopped,
-                     speed=speed, final_epoch=final_epoch, final_state=final_state)
+
+def _patience_spent(run: FitState, epoch: int) -> bool:
+    """Whether early stopping ends the fit before `epoch`: past early_stopping_start, `patience` epochs
+    without improvement."""
+    cfg = run.cfg
+    return (cfg.early_stopping_patience is not None and bool(run.history) and epoch - 1 >= cfg.early_stopping_start
+            and epoch - 1 - run.best_epoch >= cfg.early_stopping_patience)
+
+
+def _epoch(run: FitState, val: ImageDataset, epoch: int, bar) -> tuple[dict, bool]:
+    """One epoch: train, validate, step the scheduler, keep the weights if they are the best yet; its
+    history row (appended) and whether it improved."""
+    t0 = time.perf_counter()
+    lr = run.optimizer.param_groups[0]["lr"]  # the first group's: the body's, or the head's when only it trains
+    run.model.train()  # a StudyModel keeps its frozen BatchNorm in eval mode
+    tr = train_one_epoch(run.plan["suffix"], run.batches, run.optimizer, run.loss_fn, device=run.device,
+                         scaler=run.scaler, amp_dtype=run.amp_dtype, progress=bar)
+    ev = _validate(run, val)
+    row = dict(epoch=epoch, lr=lr, train_loss=tr["loss"], train_acc=tr["acc"], val_loss=ev["loss"],
+               val_acc=ev["acc"], val_macro_f1=ev["macro_f1"])
+    value = row[run.cfg.monitor]
+    if isinstance(run.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        run.scheduler.step(value)
+    elif run.scheduler is not None:
+        run.scheduler.step()
+    improved = keep_if_best(run, value, epoch)
+    row["seconds"] = time.perf_counter() - t0
+    run.history.append(row)
+    return row, improved
+
+
+def _validate(run: FitState, val: ImageDataset) -> dict:
+    """Score val: on the cached prefix features when there are some, else through the whole model."""
+    if run.plan["caches"]:
+        run.model.eval()
+        return _score(run.eval_model, run.plan["caches"][1], torch.arange(len(val)), val, run.cfg, run.device)
+    return evaluate(run.model, val, run.cfg, run.device)

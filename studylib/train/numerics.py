@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Numerics"]
+__all__ = ["Numerics", "interpolation_of"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +26,9 @@ class Numerics:
                     interpolation=self.interpolation, channels_last=bool(self.channels_last),
                     amp_dtype=str(self.amp_dtype) if self.amp_dtype is not None else None,
                     device=torch.device(self.device).type)
+
+
+def interpolation_of(model) -> str:
+    """How inputs are resized for this model: what its weights were trained with (a StudyModel's
+    resolved preprocessing), else bilinear."""
+    return getattr(model, "info", {}).get("interpolation") or "bilinear"
