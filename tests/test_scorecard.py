@@ -99,8 +99,9 @@ def test_stand_in_runs_are_indicative_and_holm_adjusts_order_p_values():
             _judge("003.resnet18.augmentation_hurts", {"all": a, "all_aug": a})]
     assert not rows[0]["indicative"]
     p_raw = [r["p"] for r in rows]
-    verdicts.adjust(rows)
-    assert all(r["p_adjusted"] >= p for r, p in zip(rows, p_raw))
+    adjusted = verdicts.adjust(rows)  # new rows: the ones given stay as judged
+    assert all(r["p_adjusted"] >= p for r, p in zip(adjusted, p_raw))
+    assert any(r["p_adjusted"] > p for r, p in zip(adjusted, p_raw)) and [r["p_adjusted"] for r in rows] == p_raw
     p = resolve("04_frozen_vs_full", {"backbone": "efficientnet_lite0"})
     row = verdicts.judge(claims.CLAIMS["003.resnet18.full_beats_frozen"], {"all": a, "new_layers": b}, p, "cpu")
     assert row["indicative"] and "efficientnet_lite0 stands in for resnet18" in row["stand_in"]

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import rules
+
 __all__ = ["METRICS", "crossed_bootstrap", "detectable_difference", "holm", "judge_order", "judge_value",
            "metric_value", "p_value", "prob_improvement", "resolvable", "seeds_to_resolve", "variance_components",
            "wins"]
 
 METRICS = ("accuracy", "f1_macro", "f1_weighted", "precision_weighted", "recall_weighted", "precision_macro",
            "recall_macro")
-ALPHA = 0.05  # two-sided level of every order verdict and power figure (docs/METHOD.md, Order claims)
+ALPHA = rules.ALPHA  # docs/METHOD.md, Order claims: the one level, decided in rules (kept here for importers)
 _CHUNK_ELEMENTS = 2_000_000  # (resample, seed, image) cells scored per chunk (~16 MB of int64)
 
 
@@ -198,10 +200,9 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
     vc = variance_components(per, float(np.var(image_only, ddof=1)))
     lo, hi = np.percentile(samples, [2.5, 97.5])
     ci_boot = (float(lo), float(hi))
-    use_boot = ci_boot[1] - ci_boot[0] >= vc["ci_vc"][1] - vc["ci_vc"][0]
-    return dict(vc, ci=ci_boot if use_boot else vc["ci_vc"],
-                interval="crossed bootstrap" if use_boot else "variance components", ci_boot=ci_boot,
-                samples=samples, n_given=n_given, n_images=n_images, deterministic=bool(deterministic))
+    ci, method = rules.wider(ci_boot, vc["ci_vc"])
+    return dict(vc, ci=ci, interval=method, ci_boot=ci_boot, samples=samples, n_given=n_given, n_images=n_images,
+                deterministic=bool(deterministic))
 
 
 def variance_components(per_seed, v_images: float) -> dict:
@@ -223,8 +224,8 @@ def variance_components(per_seed, v_images: float) -> dict:
 def resolvable(boot: dict, margin: float) -> bool:
     """Whether the test set can resolve +-margin (docs/METHOD.md, Resolvability): the image-only half-width
     (the interval with the seed variance set to 0) is at most `margin`. When it is not, no number of seeds can
-    give "matches": "the test set (N images) cannot resolve +-margin"."""
-    return bool(boot["image_half_width"] <= margin)
+    give "matches". The rule: `rules.resolvable`."""
+    return rules.resolvable(boot["image_half_width"], margin)
 
 
 def detectable_difference(boot: dict, power: float = 0.8, alpha: float = ALPHA) -> float:
@@ -262,13 +263,9 @@ def seeds_to_resolve(boot: dict, margin: float = 0.0, max_seeds: int = 1000) -> 
 
 def judge_value(boot: dict, value: float, margin: float) -> str:
     """Value claim (docs/METHOD.md, Value claims): "matches" if the interval lies inside [value - margin,
-    value + margin], "differs" if it lies wholly outside it (below or above), else "inconclusive"."""
-    lo, hi = boot["ci"]
-    if value - margin <= lo and hi <= value + margin:
-        return "matches"
-    if hi < value - margin or lo > value + margin:
-        return "differs"
-    return "inconclusive"
+    value + margin], "differs" if it lies wholly outside it (below or above), else "inconclusive". The rule:
+    `rules.value_verdict`."""
+    return rules.value_verdict(*boot["ci"], value, margin)
 
 
 def p_value(samples, estimate) -> float:
@@ -299,13 +296,8 @@ def holm(pvalues) -> np.ndarray:
 def judge_order(boot: dict, margin: float, p_adjusted: float) -> str:
     """Order claim (A beats B; docs/METHOD.md, Order claims): "holds" if the interval lies above `margin` and
     the adjusted p < ALPHA; "contradicted" if it lies below zero and the adjusted p < ALPHA; else
-    "inconclusive"."""
-    lo, hi = boot["ci"]
-    if lo > margin and p_adjusted < ALPHA:
-        return "holds"
-    if hi < 0 and p_adjusted < ALPHA:
-        return "contradicted"
-    return "inconclusive"
+    "inconclusive". The rule: `rules.order_verdict`."""
+    return rules.order_verdict(*boot["ci"], margin, p_adjusted)
 
 
 def wins(boot: dict) -> tuple[int, int]:
