@@ -15,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+from ..study.verdicts import Verdict
 from .tables import VERDICT_COLOURS, claim_anchor, verdict_badge, verdict_word
 
 __all__ = ["ANSWER_ID", "ROLES", "answer_first", "claim_box", "claim_boxes", "page_answer", "record_of", "roles_of"]
@@ -49,66 +50,67 @@ def roles_of(cells) -> list[str]:
     return roles
 
 
-def _num(x) -> float | None:
-    try:
-        return None if x is None or x != x else float(x)
-    except (TypeError, ValueError):
-        return None
+def _verdict(claim: Verdict | dict) -> Verdict:
+    """A record's row read once as a verdict (`Verdict.from_row`)."""
+    return claim if isinstance(claim, Verdict) else Verdict.from_row(claim)
 
 
-def _figure(claim: dict) -> str:
+def _figure(v: Verdict) -> str:
     """Our figure with its interval, and the paper's for a value claim."""
-    est, ci = _num(claim.get("estimate")), claim.get("ci") or [None, None]
-    if est is None:
+    iv = v.interval
+    if iv is None:
         return "not measured here"
-    lo, hi = (_num(c) for c in ci)
-    interval = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
-    n = claim.get("n") or 0
-    seeds = f"{n} seed{'s' if n != 1 else ''}"
-    if claim.get("kind") == "order":
-        a, b = (claim.get("arms") or ["A", "B"])[:2]
-        labels = claim.get("arm_labels") or {}
+    interval = f" [{iv.low:.3f}, {iv.high:.3f}]"
+    seeds = f"{iv.n} seed{'s' if iv.n != 1 else ''}"
+    if v.kind == "order":
+        a, b = (v.arms or ("A", "B"))[:2]
+        labels = v.arm_labels or {}
         return (f"{html.escape(str(labels.get(a, a)))} − {html.escape(str(labels.get(b, b)))} = "
-                f"<b>{est:+.3f}</b>{interval} ({claim.get('metric', '')}, {seeds})")
-    paper, margin = _num(claim.get("paper_value")), _num(claim.get("margin"))
-    theirs = f"; the paper: {paper:.4f} ± {margin:g}" if paper is not None and margin is not None else ""
-    return f"ours <b>{est:.3f}</b>{interval} ({claim.get('metric', '')}, {seeds}){theirs}"
+                f"<b>{iv.estimate:+.3f}</b>{interval} ({v.metric}, {seeds})")
+    theirs = f"; the paper: {v.paper_value:.4f} ± {v.margin:g}" if v.paper_value is not None else ""
+    return f"ours <b>{iv.estimate:.3f}</b>{interval} ({v.metric}, {seeds}){theirs}"
 
 
-def why(claim: dict) -> str:
+def why(claim: Verdict | dict) -> str:
     """One line of why: the budget flag, the resolvability, the stand-in (those that apply, in that order)."""
+    v = _verdict(claim)
     parts = []
-    if claim.get("budget_limited"):
-        parts.append(f"budget-limited: {claim['budget_limited']}")
-    if claim.get("resolvable") is False:
-        half = _num(claim.get("image_half_width"))
-        parts.append(f"the test set cannot resolve ±{_num(claim.get('margin')) or 0:g}"
+    if v.budget_limited:
+        parts.append(f"budget-limited: {v.budget_limited}")
+    if v.resolvable is False:
+        half = v.interval.image_half_width if v.interval else None
+        parts.append(f"the test set cannot resolve ±{v.margin or 0:g}"
                      + (f" (image noise alone ±{half:.3f})" if half is not None else ""))
-    if claim.get("seeds_needed"):
-        parts.append(f"about {claim['seeds_needed']} seeds would resolve it")
-    if claim.get("stand_in"):
-        parts.append(f"indicative: {claim['stand_in']}")
-    if verdict_word(claim.get("verdict", "")) == "not testable here" and claim.get("note"):
-        parts.append(str(claim["note"]))
+    if v.seeds_needed:
+        parts.append(f"about {v.seeds_needed} seeds would resolve it")
+    if v.stand_in:
+        parts.append(f"indicative: {v.stand_in}")
+    if verdict_word(v.word) == "not testable here" and v.note:
+        parts.append(v.note)
     return "; ".join(parts) or "the paper's own setting: a direct verdict"
 
 
-def claim_box(claim: dict, pooled: dict | None = None, scorecard: str = "") -> str:
+def claim_box(claim: Verdict | dict, pooled: Verdict | dict | None = None, scorecard: str = "",
+              scorecard_run: str = "") -> str:
     """One claim as a box: the claim in the paper's words, our figure, the verdict, why; `pooled`, the
-    scorecard's row of the same claim (every seed), is the verdict shown first when there is one."""
+    scorecard's verdict of the same claim (every seed), is the one shown first when there is one.
+    scorecard_run: the run its scorecard row's anchor names (a claim judged on several runs)."""
+    claim = _verdict(claim)
+    pooled = _verdict(pooled) if pooled is not None else None
+    scorecard_run = scorecard_run or claim.extra.get("scorecard_run", "")
     main = pooled or claim
-    word = verdict_word(main.get("verdict", ""))
+    word = verdict_word(main.word)
     colour = VERDICT_COLOURS[word][0]
-    badge = verdict_badge(main.get("verdict", ""), bool(main.get("indicative")), bool(main.get("budget_limited")))
-    link = (f" · <a href='{scorecard}#{claim_anchor(claim['id'], claim.get('scorecard_run', ''))}'>its scorecard row</a>"
+    badge = verdict_badge(main.word, main.indicative, bool(main.budget_limited))
+    link = (f" · <a href='{scorecard}#{claim_anchor(claim.claim_id, scorecard_run)}'>its scorecard row</a>"
             if scorecard else "")
-    lines = [f"<div class='studylib-claim-meta'>Paper {html.escape(str(claim.get('paper', '')))} · "
-             f"<code>{html.escape(claim['id'])}</code>{link}</div>",
-             f"<div class='studylib-claim-text'>“{html.escape(str(claim.get('claim', '')))}”</div>",
+    lines = [f"<div class='studylib-claim-meta'>Paper {html.escape(claim.paper)} · "
+             f"<code>{html.escape(claim.claim_id)}</code>{link}</div>",
+             f"<div class='studylib-claim-text'>“{html.escape(claim.text)}”</div>",
              f"<div>{badge} {'over every seed' if pooled else 'this run'}: {_figure(main)}</div>"]
     if pooled:
         lines.append(f"<div class='studylib-claim-meta'>this seed alone: {_figure(claim)}, "
-                     f"{html.escape(verdict_word(claim.get('verdict', '')))}</div>")
+                     f"{html.escape(verdict_word(claim.word))}</div>")
     lines.append(f"<div class='studylib-claim-why'>Why: {html.escape(why(main))}.</div>")
     return (f"<div class='studylib-claim' data-verdict='{html.escape(word)}' style='border-left-color:{colour}'>"
             + "".join(lines) + "</div>")
@@ -117,14 +119,14 @@ def claim_box(claim: dict, pooled: dict | None = None, scorecard: str = "") -> s
 def claim_boxes(record: dict, scorecard_record: dict | None = None, scorecard: str = "") -> str:
     """The answer section of a run's page: a box per claim of its record (with the scorecard's row of the
     same claim and run when given), or one line saying the run bears no claim."""
-    pooled_rows = [r for r in ((scorecard_record or {}).get("metrics", {}).get("claims") or [])]
+    pooled_all = [Verdict.from_row(r) for r in ((scorecard_record or {}).get("metrics", {}).get("claims") or [])]
     run_name = record.get("run_name") or record.get("experiment") or ""
-    several = {r["id"] for r in pooled_rows if sum(o["id"] == r["id"] for o in pooled_rows) > 1}
+    several = {v.claim_id for v in pooled_all if sum(o.claim_id == v.claim_id for o in pooled_all) > 1}
     boxes = []
-    for claim in record.get("claims") or []:
-        pooled = next((r for r in pooled_rows if r["id"] == claim["id"] and r.get("run") == run_name), None)
-        claim = {**claim, "scorecard_run": run_name if claim["id"] in several else ""}
-        boxes.append(claim_box(claim, pooled, scorecard if pooled else ""))
+    for claim in (Verdict.from_row(r) for r in record.get("claims") or []):
+        pooled = next((v for v in pooled_all if v.claim_id == claim.claim_id and v.run == run_name), None)
+        boxes.append(claim_box(claim, pooled, scorecard if pooled else "",
+                               run_name if claim.claim_id in several else ""))
     if not boxes:
         what = html.escape(str(record.get("headline") or ""))
         boxes.append(f"<div class='studylib-claim'><div>This run bears no claim of the papers"

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import paths
+from ..study.verdicts import Verdict
 from .tables import VERDICT_MEANINGS, fmt_ci, plain_summary, row_anchors, verdict_badge, verdict_word
 
 __all__ = ["Scorecard", "claim_section", "claims_frame", "claims_table", "forest_png", "legend", "navigation", "paper_heading",
@@ -33,6 +34,7 @@ class Scorecard:
         self.entry, self.record = entry, record
         self.headline = record.get("headline") or entry.get("headline") or ""
         self.rows = list(record.get("metrics", {}).get("claims") or [])
+        self.verdicts = [Verdict.from_row(r) for r in self.rows]   # the rows read once, typed
         self.commit = str(record.get("git_commit") or "")
 
     @property
@@ -137,50 +139,38 @@ def paper_heading(paper: str, ref: dict, out_dir: Path, seeds_dir: Path | None =
             + (" · " + " · ".join(links) if links else ""))
 
 
-def _num(x) -> float | None:
-    try:
-        return None if x is None or x != x else float(x)
-    except (TypeError, ValueError):
-        return None
-
-
-def _paper_figure(r: dict) -> str:
-    if r.get("kind") == "order":
-        margin = _num(r.get("margin")) or 0.0
-        return f"{html.escape(str(r.get('paper_value') or ''))}<br><small>(A − B &gt; {margin:g})</small>"
-    value, margin = _num(r.get("paper_value")), _num(r.get("margin"))
-    if value is None:
+def _paper_figure(v: Verdict) -> str:
+    if v.kind == "order":
+        return f"{html.escape(str(v.paper_value or ''))}<br><small>(A − B &gt; {v.margin or 0.0:g})</small>"
+    if v.paper_value is None:
         return ""
-    return f"{value:.4f}" + (f" ± {margin:g}" if margin is not None else "")
+    return f"{v.paper_value:.4f} ± {v.margin:g}"
 
 
-def _ours(r: dict) -> str:
-    est = _num(r.get("estimate"))
-    if est is None:
+def _ours(v: Verdict) -> str:
+    if v.interval is None:
         return "<span class='none'>—</span>"
-    n = r.get("n") or 0
-    ci = fmt_ci(r.get("ci"))
-    if r.get("kind") == "order":
-        p = _num(r.get("p_adjusted"))
+    est, n, ci = v.interval.estimate, v.interval.n, fmt_ci([v.interval.low, v.interval.high])
+    if v.kind == "order":
         return (f"<span class='est'>A − B {est:+.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}"
-                + (f" · p={p:.3g} (Holm)" if p is not None else "") + "</small>")
+                + (f" · p={v.p_adjusted:.3g} (Holm)" if v.p_adjusted is not None else "") + "</small>")
     return f"<span class='est'>{est:.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}</small>"
 
 
-def _flags(r: dict) -> str:
+def _flags(v: Verdict) -> str:
     """Budget-limited, the arms' flags, the stand-in and, for a claim not tested, why: one line each."""
-    labels = r.get("arm_labels") or {}
+    labels = v.arm_labels or {}
     lines = []
-    if r.get("budget_limited"):
-        lines.append(f"<b>budget-limited</b>: {html.escape(str(r['budget_limited']))}")
-    for arm, flags in (r.get("flags") or {}).items():
-        flags = [str(f) for f in flags or () if str(f) not in str(r.get("budget_limited") or "")]  # said above
+    if v.budget_limited:
+        lines.append(f"<b>budget-limited</b>: {html.escape(v.budget_limited)}")
+    for arm, flags in v.flags.items():
+        flags = [str(f) for f in flags if str(f) not in v.budget_limited]  # said above
         if flags:
             lines.append(f"{html.escape(str(labels.get(arm, arm)))}: {html.escape('; '.join(flags))}")
-    if r.get("stand_in"):
-        lines.append(f"<span class='stand-in'>stand-in: {html.escape(str(r['stand_in']))}</span>")
-    if verdict_word(r.get("verdict", "")) == "not testable here" and r.get("note"):
-        lines.append(f"why: {html.escape(str(r['note']))}")
+    if v.stand_in:
+        lines.append(f"<span class='stand-in'>stand-in: {html.escape(v.stand_in)}</span>")
+    if verdict_word(v.word) == "not testable here" and v.note:
+        lines.append(f"why: {html.escape(v.note)}")
     return "<br>".join(lines)
 
 
@@ -188,26 +178,27 @@ def claims_frame(scorecards: list[Scorecard]):
     """One row per claim row of the scorecards (a claim judged on several runs: one row per run), papers in
     id order, claims in the scorecard's order within each."""
     import pandas as pd
-    all_rows = [r for s in scorecards for r in s.rows]
-    anchor_of = dict(zip(map(id, all_rows), row_anchors(all_rows)))  # the scorecard's own row ids
-    several = Counter(cid for cid, _ in {(r["id"], r.get("run") or "") for r in all_rows})
+    every = [v for s in scorecards for v in s.verdicts]
+    # the scorecard's own row ids
+    anchor_of = dict(zip(map(id, every), row_anchors([{"id": v.claim_id, "run": v.run} for v in every])))
+    several = Counter(cid for cid, _ in {(v.claim_id, v.run) for v in every})
     rows = []
     for s in scorecards:
-        for r in s.rows:
-            anchor = anchor_of[id(r)]
-            where = f"<br><small class='run'>on run {html.escape(r['run'])}</small>" if several[r["id"]] > 1 and r.get("run") else ""
-            badge = verdict_badge(r.get("verdict", ""), bool(r.get("indicative")), bool(r.get("budget_limited")))
-            sentence = html.escape(str(r.get("sentence") or ""), quote=True)
+        for v in s.verdicts:
+            anchor = anchor_of[id(v)]
+            where = f"<br><small class='run'>on run {html.escape(v.run)}</small>" if several[v.claim_id] > 1 and v.run else ""
+            badge = verdict_badge(v.word, v.indicative, bool(v.budget_limited))
+            sentence = html.escape(v.sentence, quote=True)
             rows.append({
-                "paper": str(r.get("paper", "")),
-                "order": (str(r.get("paper", "")), len(rows)),
-                "claim": (f"<span class='claim-text'>{html.escape(str(r.get('claim', '')))}</span><br>"
-                          f"<code class='claim-id'>{html.escape(r['id'])}</code>{where}"),
-                "figure": _paper_figure(r),
-                "ours": _ours(r),
-                "verdict": f"<span class='verdict-cell' data-verdict='{html.escape(verdict_word(r.get('verdict')))}'"
+                "paper": v.paper,
+                "order": (v.paper, len(rows)),
+                "claim": (f"<span class='claim-text'>{html.escape(v.text)}</span><br>"
+                          f"<code class='claim-id'>{html.escape(v.claim_id)}</code>{where}"),
+                "figure": _paper_figure(v),
+                "ours": _ours(v),
+                "verdict": f"<span class='verdict-cell' data-verdict='{html.escape(verdict_word(v.word))}'"
                            f" title='{sentence}'>{badge}</span>",
-                "flags": _flags(r),
+                "flags": _flags(v),
                 "evidence": f"<a class='evidence' href='{html.escape(s.html)}#{anchor}'>evidence</a>",
             })
     frame = pd.DataFrame(rows, columns=["paper", "order", "claim", "figure", "ours", "verdict", "flags", "evidence"])
@@ -281,7 +272,7 @@ def claim_section(scorecards: list[Scorecard], papers: dict, out_dir: Path, seed
     method = f" How a claim is judged: <a href='{html.escape(href)}'>docs/METHOD.md</a>." if href else ""
     # The answer first: the plain sentence with the legend beside it, then the forest plot, then the table.
     return (f"<section id='answer' class='answer'><div class='answer-text'>"
-            f"<p class='plain'>{html.escape(plain_summary(rows))}</p>"
+            f"<p class='plain'>{html.escape(plain_summary([v for s in scorecards for v in s.verdicts]))}</p>"
             f"<p class='headline'>{headline}</p>"
             f"<p class='source'>From the scorecard ({links}"
             + (f", judged at commit {html.escape(', '.join(c[:12] for c in commits))}" if commits else "")

@@ -4,7 +4,9 @@ their reports), and the page's parts, laid out by `scorecard_view`: the legend, 
 grouped by paper, per class, evidence, data checks, every run, and the records it read (folded)."""
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from IPython.display import Markdown
 from ..io import sha256_file
 from ..models import canonical_scope
 from ..study import budget, verdicts
+from ..study.verdicts import Verdict
 from ..study.claims import CLAIMS, EVIDENCE, PAPERS, arm_id, arm_label, tests
 from ..train.experiment import PROTOCOLS
 from . import records
@@ -22,7 +25,7 @@ from .tables import fmt_ci, row_anchors, verdict_badge
 
 __all__ = ["anchors", "checks_table", "claims_table", "commits", "evaluate", "evidence", "evidence_table",
            "forest_plot", "headline", "headlines", "legend", "paper_title", "per_class", "read", "records_read",
-           "records_section", "runs_table", "summary", "table"]
+           "records_section", "runs_table", "summary", "table", "verdicts_of"]
 
 
 def read(results_dir, allow_mixed: bool = False) -> list[tuple[Path, dict]]:
@@ -66,7 +69,7 @@ def _val_images(params: dict) -> int | None:
     return round(n * frac) if n and frac else None
 
 
-def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
+def _judge_run(claim, group, preds_of, profile: str, run: str) -> Verdict | None:
     """One claim judged over the seeds of one run (None when the run lacks the claim's arms)."""
     first = group[0][1]
     params, nb = first["params"], claim.notebook
@@ -83,8 +86,8 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
         key = "final" if claim.test_protocol == "final" else None
         scores = [(m[claim.arms[0]]["final"]["val"]["acc"] if key else m[claim.arms[0]]["val_acc"]) for m in metrics]
         if not n_val or not all(claim.arms[0] in m for m in metrics):
-            return verdicts.untestable_row(claim, "the run's validation size is not in its parameters", run)
-        return verdicts.judge_scores(claim, scores, n_val, params, profile, run, flags=flags, regime=regime)
+            return verdicts.untested(claim, "the run's validation size is not in its parameters", run)
+        return verdicts.assess_scores(claim, scores, n_val, params, profile, run, flags=flags, regime=regime)
     for p, r in group:
         if p not in preds_of:
             preds_of[p] = {proto: _by_id(nb, per, r["params"]) for proto, per in _predictions(p, r).items()}
@@ -95,11 +98,10 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> dict | None:
     per_seed = {arm: [pr[protocol][arm] for pr in preds] for arm in claim.arms}
     shown = ({arm: [pr[other][arm] for pr in preds] for arm in claim.arms}
              if all(arm in pr.get(other, {}) for pr in preds for arm in claim.arms) else None)
-    row = verdicts.judge(claim, per_seed, params, profile, run, other=shown, flags=flags, regime=regime)
-    row["per_class"] = per_class
-    row["sensitivity"] = bool(params.get("sensitivity"))  # a rung beside the claim-bearing run: not counted
-    row["input_px"] = budget.input_size(params)
-    return row
+    v = verdicts.assess(claim, per_seed, params, profile, run, other=shown, flags=flags, regime=regime)
+    # a sensitivity rung sits beside the claim-bearing run and is not counted
+    return dataclasses.replace(v, per_class=per_class, sensitivity=bool(params.get("sensitivity")),
+                               input_px=budget.input_size(params))
 
 
 def _predictions(path: Path, record: dict) -> dict:
@@ -145,7 +147,7 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             checks += [c for _, r in recs for c in r["claims"] if c.get("id") == claim.id]
             continue
         if claim.untestable:
-            rows.append(verdicts.untestable_row(claim))
+            rows.append(verdicts.untested(claim))
             continue
         found = False
         for run, group in by_run.items():
@@ -158,26 +160,39 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
                 rows.append(row)
                 found = True
         if not found:
-            rows.append(verdicts.untestable_row(claim, "no run of this profile tests it"))
-    rows = verdicts.adjust(rows)
-    for cid in {r["id"] for r in rows}:  # docs/METHOD.md, Direct and indicative verdicts: one comparison at several regimes
-        same = [r for r in rows if r["id"] == cid and r["estimate"] is not None]
-        if len(same) > 1:
-            agree = len({r["verdict"] for r in same}) == 1
-            where = "; ".join(f"{_regime_name(r)}: {r['verdict']}" for r in same)
-            note = (f"the same verdict at each of its {len(same)} regimes ({where})" if agree else
-                    f"the verdict differs between regimes ({where})")
-            for r in same:
-                r["note"] = "; ".join(x for x in (r["note"], note) if x)
-                r["regimes_agree"] = agree
-    return pd.DataFrame(rows), pd.DataFrame(checks)
+            rows.append(verdicts.untested(claim, "no run of this profile tests it"))
+    judged = _regimes(verdicts.holm_adjust(rows))
+    return pd.DataFrame([v.to_row() for v in judged]), pd.DataFrame(checks)
 
 
-def _regime_name(row: dict) -> str:
+def _regimes(judged: list[Verdict]) -> list[Verdict]:
+    """docs/METHOD.md, Several regimes: a claim judged on several runs says, on each row, whether its verdict
+    is the same at every regime (new verdicts: the note and `regimes_agree` added)."""
+    out = list(judged)
+    for cid in {v.claim_id for v in judged}:
+        same = [i for i, v in enumerate(judged) if v.claim_id == cid and v.tested]
+        if len(same) < 2:
+            continue
+        agree = len({judged[i].word for i in same}) == 1
+        where = "; ".join(f"{_regime_name(judged[i])}: {judged[i].word}" for i in same)
+        note = (f"the same verdict at each of its {len(same)} regimes ({where})" if agree else
+                f"the verdict differs between regimes ({where})")
+        for i in same:
+            out[i] = dataclasses.replace(judged[i], note="; ".join(x for x in (judged[i].note, note) if x),
+                                         regimes_agree=agree)
+    return out
+
+
+def verdicts_of(card: pd.DataFrame) -> list[Verdict]:
+    """The scorecard frame's rows read once as verdicts (`Verdict.from_row`: a frame's NaN is no value)."""
+    return [Verdict.from_row(r) for r in card.to_dict("records")]
+
+
+def _regime_name(v: Verdict) -> str:
     """How a row's regime is named beside the others of its claim: its input size, and 'sensitivity rung'
     or 'claim-bearing'."""
-    size = f"{row['input_px']} px" if row.get("input_px") else row["run"]
-    return f"{size} ({'sensitivity rung' if row.get('sensitivity') else 'claim-bearing'}, n = {row.get('n')})"
+    size = f"{v.input_px} px" if v.input_px else v.run
+    return f"{size} ({'sensitivity rung' if v.sensitivity else 'claim-bearing'}, n = {v.interval.n})"
 
 
 def evidence() -> pd.DataFrame:
@@ -194,25 +209,20 @@ def commits(recs) -> str:
     return f"scorecard code at commit {own[:12]} judging records of commit {', '.join(t[:12] for t in theirs)}"
 
 
-def _resolution(r) -> str:
-    """Resolvability of a value claim, or the difference an order claim's design detects (docs/METHOD.md, Resolvability; Power and seeds needed)."""
-    half = r.get("image_half_width")
-    if r["kind"] == "value" and r.get("resolvable") is False:
-        return f"the test set cannot resolve ±{r['margin']:.3f} (image noise alone ±{half:.3f})"
-    if r["kind"] == "value" and not view.is_missing(half):
+def _resolution(v: Verdict) -> str:
+    """Resolvability of a value claim, or the difference an order claim's design detects (docs/METHOD.md,
+    Resolvability; Power and seeds needed)."""
+    half = v.interval.image_half_width if v.interval else None
+    if v.kind == "value" and v.resolvable is False:
+        return f"the test set cannot resolve ±{v.margin:.3f} (image noise alone ±{half:.3f})"
+    if v.kind == "value" and half is not None:
         return f"image noise alone ±{half:.3f}"
-    if r["kind"] == "order" and not view.is_missing(r.get("detectable")):
-        need = r.get("seeds_needed")
-        more = "" if r["verdict"] != "inconclusive" or not view.is_missing(r.get("budget_limited")) else (
-            f"; about {int(round(need))} seeds would resolve it" if not view.is_missing(need) else
+    if v.kind == "order" and v.detectable is not None:
+        more = "" if v.word != "inconclusive" or v.budget_limited else (
+            f"; about {v.seeds_needed} seeds would resolve it" if v.seeds_needed is not None else
             "; no number of seeds would resolve it")
-        return f"detects {r['detectable']:.3f} with 80% power{more}"
+        return f"detects {v.detectable:.3f} with 80% power{more}"
     return ""
-
-
-def _yes(x) -> bool:
-    """A row's flag (NaN, where a frame lacks it for a row, is no)."""
-    return not view.is_missing(x) and bool(x)
 
 
 def paper_title(paper: str) -> str:
@@ -248,46 +258,43 @@ def table(card: pd.DataFrame, recs=()) -> pd.DataFrame:
             return ""
         return f"{PROTOCOLS[o['test_protocol']]}: {o['estimate']:.3f} {fmt_ci(o['ci'])}, {o['verdict']}"
 
-    def paper_fig(r):
-        if r["kind"] == "order":
-            return f"A − B > {r['margin']:.3f}"
-        return "" if view.is_missing(r["paper_value"]) else f"{r['paper_value']:.3f} ± {r['margin']:.3f}"
+    def paper_fig(v: Verdict):
+        if v.kind == "order":
+            return f"A − B > {v.margin:.3f}"
+        return "" if v.paper_value is None else f"{v.paper_value:.3f} ± {v.margin:.3f}"
 
-    def ours(r):
-        if view.is_missing(r["estimate"]):
+    def ours(v: Verdict):
+        if v.interval is None:
             return ""
-        if r["kind"] == "order":
-            return f"A − B = {r['estimate']:+.3f} ± {r['sd']:.3f}"
-        return f"{r['estimate']:.3f} ± {r['sd']:.3f}"
+        est, sd = v.interval.estimate, v.interval.sd
+        return f"A − B = {est:+.3f} ± {sd:.3f}" if v.kind == "order" else f"{est:.3f} ± {sd:.3f}"
 
-    def label(r, arm):  # an untested row has no arm labels (NaN in the frame)
-        return (r["arm_labels"] if isinstance(r.get("arm_labels"), dict) else {}).get(arm, arm)
+    def label(v: Verdict, arm):  # an untested row has no arm labels
+        return (v.arm_labels or {}).get(arm, arm)
 
-    def arms(r):  # "A: last block + head" is shown as A = "last block + head"
-        labels = [re.sub(r"^[AB]:\s*", "", label(r, a)) for a in r.get("arms") or []]
-        return f"A: {labels[0]} · B: {labels[1]}" if r["kind"] == "order" and len(labels) == 2 else ""
+    def arms(v: Verdict):  # "A: last block + head" is shown as A = "last block + head"
+        labels = [re.sub(r"^[AB]:\s*", "", label(v, a)) for a in v.arms]
+        return f"A: {labels[0]} · B: {labels[1]}" if v.kind == "order" and len(labels) == 2 else ""
 
-    def flags(r):
-        f = r["flags"] if isinstance(r.get("flags"), dict) else {}
-        return "; ".join(f"{label(r, a)}: {', '.join(x)}" for a, x in f.items() if x)
+    def flags(v: Verdict):
+        return "; ".join(f"{label(v, a)}: {', '.join(x)}" for a, x in v.flags.items() if x)
 
     tasks = _tasks_by_run(recs)
     rows = []
-    for (_, r), anchor in zip(card.iterrows(), anchors(card)):
-        tested = not view.is_missing(r["estimate"])
-        rows.append({"paper": paper_title(r["paper"]), "claim": r["id"], "run": r["run"] or "", "anchor": anchor,
-                     "what the paper says": r["claim"], "paper's figure": paper_fig(r), "arms": arms(r),
-                     "ours": ours(r), "95% interval": fmt_ci(r["ci"]), "interval method": r.get("interval") or "",
-                     "n": int(r["n"]) if tested else "", "deterministic": _yes(r.get("deterministic")),
-                     "seeds": view.seed_links(tasks.get(r["run"], [])) if tested else "",
-                     "verdict": verdict_badge(r["verdict"], _yes(r["indicative"]),
-                                              not view.is_missing(r.get("budget_limited"))),
-                     "sentence": r.get("sentence") or "", "stand-in": r.get("stand_in") or "",
-                     "resolution": _resolution(r), "regime": r.get("regime") or "", "flags": flags(r),
-                     "tested": PROTOCOLS.get(r.get("test_protocol"), "") + (f" ({r['protocol_reason']})"
-                                                                            if r.get("protocol_reason") else ""),
-                     "other protocol (shown, not counted)": other(r.get("other_protocol")),
-                     "paper's protocol": r.get("protocol") or "", "note": r.get("note") or ""})
+    for v, anchor in zip(verdicts_of(card), anchors(card)):
+        iv = v.interval
+        rows.append({"paper": paper_title(v.paper), "claim": v.claim_id, "run": v.run, "anchor": anchor,
+                     "what the paper says": v.text, "paper's figure": paper_fig(v), "arms": arms(v),
+                     "ours": ours(v), "95% interval": fmt_ci([iv.low, iv.high]) if iv else "",
+                     "interval method": iv.method if iv else "", "n": iv.n if iv else "",
+                     "deterministic": bool(iv and iv.deterministic),
+                     "seeds": view.seed_links(tasks.get(v.run, [])) if iv else "",
+                     "verdict": verdict_badge(v.word, v.indicative, bool(v.budget_limited)),
+                     "sentence": v.sentence, "stand-in": v.stand_in, "resolution": _resolution(v), "regime": v.regime,
+                     "flags": flags(v), "tested": PROTOCOLS.get(v.test_protocol, "") + (f" ({v.protocol_reason})"
+                                                                                        if v.protocol_reason else ""),
+                     "other protocol (shown, not counted)": other(v.other_protocol),
+                     "paper's protocol": v.protocol, "note": v.note})
     return pd.DataFrame(rows)
 
 
@@ -298,20 +305,23 @@ def claims_table(card: pd.DataFrame, recs=()):
 
 def headline(card: pd.DataFrame) -> str:
     """Paper claims counted by verdict, the indicative ones (stand-ins) apart, the budget-limited said."""
-    def count(df):
-        return ", ".join(f"{n} {v}" for v, n in df["verdict"].value_counts().items()) or "none"
-    rungs = card["sensitivity"].fillna(False).astype(bool) if "sensitivity" in card else pd.Series(False, card.index)
-    counted = card[~rungs]  # docs/METHOD.md, Direct and indicative verdicts: a sensitivity rung is shown beside its claim, never counted
-    direct, indicative = counted[~counted["indicative"]], counted[counted["indicative"]]
-    limited = int((counted.get("budget_limited", pd.Series(dtype=str)).fillna("") != "").sum())
+    judged = verdicts_of(card)
+
+    def count(group):
+        return ", ".join(f"{n} {w}" for w, n in Counter(v.word for v in group).most_common()) or "none"
+    # docs/METHOD.md, Direct and indicative verdicts: a sensitivity rung is shown beside its claim, never counted
+    rungs = [v for v in judged if v.sensitivity]
+    counted = [v for v in judged if not v.sensitivity]
+    limited = sum(bool(v.budget_limited) for v in counted)
     beside = ""
-    if rungs.any():
-        same = int(card[rungs].get("regimes_agree", pd.Series(dtype=bool)).fillna(False).astype(bool).sum())
-        beside = (f" Beside them, {int(rungs.sum())} sensitivity rung{'s' if rungs.sum() > 1 else ''} (another "
-                  f"input size), not counted: {same} with the claim-bearing run's verdict, {int(rungs.sum()) - same} "
+    if rungs:
+        same = sum(bool(v.regimes_agree) for v in rungs)
+        beside = (f" Beside them, {len(rungs)} sensitivity rung{'s' if len(rungs) > 1 else ''} (another "
+                  f"input size), not counted: {same} with the claim-bearing run's verdict, {len(rungs) - same} "
                   "with another.")
-    return (f"{counted['id'].nunique()} paper claims in {len(counted)} rows. Direct: {count(direct)}. "
-            f"Indicative (stand-ins): {count(indicative)}."
+    return (f"{len({v.claim_id for v in counted})} paper claims in {len(counted)} rows. "
+            f"Direct: {count([v for v in counted if not v.indicative])}. "
+            f"Indicative (stand-ins): {count([v for v in counted if v.indicative])}."
             + (f" {limited} of the inconclusive are budget-limited (our cut decides them)." if limited else "")
             + beside + " Order claims' p-values Holm-Bonferroni adjusted.")
 

@@ -6,6 +6,8 @@ from collections import Counter
 
 import pandas as pd
 
+from ..study.verdicts import Verdict
+
 __all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "fmt_count", "fmt_seconds", "outcome_row",
            "plain_summary", "results_table", "verdict_badge", "verdict_word"]
 
@@ -122,17 +124,18 @@ VERDICT_CLAUSES = {"holds": ("holds", "hold"), "matches": ("matches", "match"), 
                    "inconclusive": ("is inconclusive", "are inconclusive")}
 
 
-def plain_summary(rows: list[dict]) -> str:
-    """The scorecard in one plain sentence, computed from its claim rows (a sensitivity rung, shown beside
-    its claim, is not counted): how many claims hold as their papers state them, how many were tested on the
-    papers' own setting and what they gave, how many rest on stand-ins, how many cannot be tested here."""
-    yes = lambda x: x is not None and x == x and bool(x)  # noqa: E731 (a frame's NaN, where a row lacks the key, is no)
-    counted = [r for r in rows if not yes(r.get("sensitivity"))]
-    word = lambda r: verdict_word(r.get("verdict", ""))  # noqa: E731
-    untestable = [r for r in counted if word(r) == "not testable here"]
-    tested = [r for r in counted if word(r) != "not testable here"]
-    direct = [r for r in tested if not yes(r.get("indicative"))]
-    stand_in = [r for r in tested if yes(r.get("indicative"))]
+def plain_summary(judged: list[Verdict] | list[dict]) -> str:
+    """The scorecard in one plain sentence, computed from its verdicts (a record's rows are read as verdicts
+    first; a sensitivity rung, shown beside its claim, is not counted): how many claims hold as their papers
+    state them, how many were tested on the papers' own setting and what they gave, how many rest on
+    stand-ins, how many cannot be tested here."""
+    judged = [v if isinstance(v, Verdict) else Verdict.from_row(v) for v in judged]
+    counted = [v for v in judged if not v.sensitivity]
+    word = lambda v: verdict_word(v.word)  # noqa: E731
+    untestable = [v for v in counted if word(v) == "not testable here"]
+    tested = [v for v in counted if word(v) != "not testable here"]
+    direct = [v for v in tested if not v.indicative]
+    stand_in = [v for v in tested if v.indicative]
 
     def tally(group):
         found = Counter(word(r) for r in group)
