@@ -307,3 +307,19 @@ def test_the_older_scope_names_are_aliases_of_freeze_to_with_a_deprecation_messa
     old = build_model("resnet18", 3, pretrained=False, scope="last_block")
     new = build_model("resnet18", 3, pretrained=False, scope="freeze_to", freeze_to=-1)
     assert trainable(old) == trainable(new) and old.info["scope"] == "freeze_to"
+
+
+def test_a_model_spec_builds_what_the_keyword_form_builds():
+    from studylib.models import ModelSpec
+    spec = ModelSpec("resnet18", 3, in_channels=1, gray_mode="new", head="mlp", image_size=32, scope="freeze_to")
+    torch.manual_seed(0)
+    keywords = build_model("resnet18", 3, in_channels=1, gray_mode="new", head="mlp", image_size=32, scope="freeze_to")
+    torch.manual_seed(0)
+    built = build_model(spec)
+    assert built.info == keywords.info and trainable(built) == trainable(keywords)
+    assert all(torch.equal(v, keywords.state_dict()[k]) for k, v in built.state_dict().items())
+    assert build_model(num_classes=2, backbone="small_cnn", in_channels=1).info["backbone"] == "small_cnn"
+    with pytest.raises(TypeError, match="dataclasses.replace"):
+        build_model(spec, pretrained=True)
+    with pytest.raises(ValueError, match="unknown head 'deep'"):
+        ModelSpec("resnet18", 3, head="deep")  # checked when the spec is made, before anything is built

@@ -15,43 +15,12 @@ from . import weights as W
 from .archs import get_arch
 from .nets import mlp_head
 from .preprocess import ModelInput, describe, gray_stats, resolve_preprocessing
+from .spec import FROZEN_BN, GRAY_MODES, HEADS, SCOPE_ALIASES, SCOPES, ModelSpec, canonical_scope, check
 
-__all__ = ["FROZEN_BN", "GRAY_MODES", "HEADS", "SCOPES", "SCOPE_ALIASES", "StudyModel", "build_model", "canonical_scope",
-           "param_groups"]
+__all__ = ["FROZEN_BN", "GRAY_MODES", "HEADS", "SCOPES", "SCOPE_ALIASES", "ModelSpec", "StudyModel", "build_model",
+           "canonical_scope", "param_groups"]
 
-HEADS = ("linear", "mlp")
-# What trains: everything; only the new head; new layers (e.g. a new 1-channel conv1) + head; or, as
-# fastai's freeze_to(n) over the architecture table's stage groups (archs.Arch.stages), the stages from n
-# on: n >= 0 freezes the first n stages, n < 0 trains the last -n (freeze_to -1: the last stage), new
-# layers and the head always learning. One concept for "how much of the net trains".
-SCOPES = ("all", "head", "new_layers", "freeze_to")
-# Older names, still accepted: last_block is freeze_to -1; last_n k is freeze_to -k.
-SCOPE_ALIASES = ("last_block", "last_n")
-GRAY_MODES = ("repeat", "sum", "new")
-# BatchNorm of frozen parts in training: 'eval' keeps the pretrained running statistics (fastai/timm, and
-# Keras' `trainable = False`); 'adapt' lets them follow the new data, as a plain `requires_grad = False`
-# freeze in PyTorch does (the code of paper 003): the weights stay fixed, the statistics do not.
-FROZEN_BN = ("eval", "adapt")
 _BN = nn.modules.batchnorm._BatchNorm
-
-
-def canonical_scope(scope: str, freeze_to: int | None = None, last_n: int | None = None) -> tuple[str, int | None]:
-    """(scope, freeze_to) with the older names mapped: last_block -> (freeze_to, -1), last_n k -> (freeze_to,
-    -k); freeze_to defaults to -1 (the last stage). Other scopes carry no freeze_to."""
-    _check("scope", scope, SCOPES + SCOPE_ALIASES)
-    if scope == "last_block":
-        return "freeze_to", -1
-    if scope == "last_n":
-        return "freeze_to", -int(last_n or 1)
-    if scope == "freeze_to":
-        return "freeze_to", -1 if freeze_to is None else int(freeze_to)
-    return scope, None
-
-
-def _check(what: str, value, valid) -> None:
-    """Raise ValueError naming the valid choices when value is not one of them."""
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(map(str, valid))}")
 
 
 class StudyModel(nn.Module):
@@ -62,7 +31,7 @@ class StudyModel(nn.Module):
     def __init__(self, body: nn.Module, head: nn.Module, stages, new_layers, model_input: ModelInput, info: dict,
                  frozen_bn: str = "eval"):
         super().__init__()
-        _check("frozen_bn", frozen_bn, FROZEN_BN)
+        check("frozen_bn", frozen_bn, FROZEN_BN)
         self.frozen_bn = frozen_bn
         self.input, self.body, self.head, self.info = model_input, body, head, info
         self.groups = {"new_layers": list(new_layers), "head": [head], "body": [body]}
@@ -145,103 +114,94 @@ def _gray_conv(conv: nn.Conv2d, mode: str) -> nn.Conv2d:
     return new
 
 
-def build_model(backbone: str, num_classes: int, in_channels: int = 3, pretrained: bool = False,
-                head: str = "linear", scope: str = "all", gray_mode: str = "repeat", weights_dir=None,
-                last_n: int | None = None, image_size: int | None = None, dropout: float | None = None,
-                mlp_width: int = 32, interpolation: str | None = None, frozen_bn: str = "eval",
-                freeze_to: int | None = None) -> StudyModel:
-    """Build a study model.
+def build_model(spec: ModelSpec | str | None = None, *args, **options) -> StudyModel:
+    """Build a study model from a `ModelSpec` (see its fields), or in the keyword form, which forwards to it:
+    ``build_model(backbone, num_classes, **options)`` is ``build_model(ModelSpec(backbone, num_classes, **options))``.
 
-    Args:
-        backbone: one of BACKBONES (archs.ARCHS). num_classes: outputs of the head.
-        in_channels: 1 (grayscale) or 3. gray_mode: how 1-channel input meets an RGB net (GRAY_MODES).
-        pretrained: True loads ImageNet weights (WeightsError if missing); False is random init. With
-            num_classes equal to the weights' own (1000), head 'linear' and 3 channels, the pretrained
-            classifier is kept (as timm does); otherwise the head is new.
-        head: 'linear' (FC on pooled features) or 'mlp' (seed 001, on the unpooled map at image_size).
-        scope / freeze_to: what trains (SCOPES: freeze_to n freezes the first n stages, n < 0 trains the
-            last -n), changeable later with model.set_scope; last_n k is the older freeze_to -k.
-        weights_dir: folder with weights files (default $STUDYLIB_WEIGHTS, else torch hub's cache).
-        image_size: input side: the mlp head / small_cnn are sized for it (default 48, seed 001/003) and
-            model.info['input_size'] records it (default: the weights' input size, else 48).
-        interpolation: resize mode recorded in model.info (default: the weights', else bilinear).
-        dropout: small_cnn dropout (default 0.1) or mlp head dropout (default 0.5).
-        mlp_width: width of the mlp head's hidden layers (seed 001: 32).
-        frozen_bn: BatchNorm of the frozen parts in training (FROZEN_BN): 'eval' keeps the pretrained
-            statistics; 'adapt' updates them (a PyTorch `requires_grad = False` freeze, paper 003).
     Example:
+        >>> m = build_model(ModelSpec("resnet18", 10, in_channels=1, gray_mode="new", scope="new_layers"))
         >>> m = build_model("resnet18", 10, in_channels=1, pretrained=False, gray_mode="new", scope="new_layers")
     """
-    arch = get_arch(backbone)
-    _check("head", head, HEADS)
-    _check("gray_mode", gray_mode, GRAY_MODES)
-    _check("in_channels", in_channels, (1, 3))
-    _check("scope", scope, SCOPES + SCOPE_ALIASES)
-    _check("frozen_bn", frozen_bn, FROZEN_BN)
-    if not isinstance(pretrained, bool):
-        raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
-    size = image_size or 48
-    spec = arch.weights[0] if arch.weights else None
-    info = dict(backbone=backbone, pretrained=pretrained, weights="random init", weights_file=None,
-                weights_sha256=None, weights_source=None, num_classes=num_classes, in_channels=in_channels,
-                head=head, gray_mode=gray_mode if in_channels == 1 else None, image_size=image_size,
-                pretrained_head=False)
-    if arch.fc is None and (pretrained or head != "linear"):
-        raise ValueError(f"{backbone} has no pretrained weights and its own FC stack: "
+    if not isinstance(spec, ModelSpec):
+        spec = ModelSpec(*(() if spec is None else (spec,)), *args, **options)
+    elif args or options:
+        raise TypeError("build_model(spec) takes nothing else; change a spec with dataclasses.replace")
+    arch = get_arch(spec.backbone)
+    info = dict(backbone=spec.backbone, pretrained=spec.pretrained, weights="random init", weights_file=None,
+                weights_sha256=None, weights_source=None, num_classes=spec.num_classes, in_channels=spec.in_channels,
+                head=spec.head, gray_mode=spec.gray_mode if spec.in_channels == 1 else None,
+                image_size=spec.image_size, pretrained_head=False)
+    if arch.fc is None and (spec.pretrained or spec.head != "linear"):
+        raise ValueError(f"{spec.backbone} has no pretrained weights and its own FC stack: "
                          "use pretrained=False, head='linear'")
-    body = arch.build(in_channels, size, dropout)
-    new_layers: list[nn.Module] = [body] if arch.fc is None else []
-    if pretrained:
-        try:
-            spec, path, digest = W.find_weights(backbone, weights_dir)
-        except W.WeightsError:
-            if not W.random_fallback():
-                raise
-            spec, path = arch.weights[0], None  # SMOKE: random init in place of the absent file, said everywhere
-            info.update(weights=f"random init in place of {spec.file} (SMOKE)", weights_source="SMOKE")
-        if path is not None:
-            body.load_state_dict(W.load_state_dict(path))  # strict: a wrong file fails here, loudly
-            info.update(weights=f"{path.name} (sha256 {digest})", weights_file=path.name,
-                        weights_sha256=digest, weights_source=spec.source)
-    pre = resolve_preprocessing(backbone, image_size, interpolation, spec=spec)
-    mode = gray_mode if arch.fc is not None else "new"  # small_cnn's own first conv learns from gray
-    repeat = in_channels == 1 and mode == "repeat"
-    mean, std = gray_stats(pre["mean"], pre["std"], mode) if in_channels == 1 else (pre["mean"], pre["std"])
-    if arch.fc is None:
-        features = body.out_features
-        out_layer = nn.Linear(features, num_classes)
-    else:
-        if in_channels == 1 and not repeat:
-            conv = _gray_conv(body.get_submodule(arch.first_conv), gray_mode)
-            _set(body, arch.first_conv, conv)
-            if gray_mode == "new":
-                new_layers = [conv]
-        fc = body.get_submodule(arch.fc)
-        features = fc.in_features
-        _set(body, arch.fc, nn.Identity())
-        if head == "mlp":
-            _set(body, "avgpool", nn.Identity())  # keep the h x w map; the body's forward flattens it
-            if arch.dropout:
-                _set(body, arch.dropout, nn.Identity())  # the head brings its own dropout
-            with torch.no_grad():
-                features = body.eval()(torch.zeros(1, 1 if in_channels == 1 and not repeat else 3, size, size)).shape[1]
-            info["image_size"] = size
-            out_layer = mlp_head(features, num_classes, 0.5 if dropout is None else dropout, mlp_width)
-        elif pretrained and in_channels == 3 and num_classes == fc.out_features:
-            out_layer, info["pretrained_head"] = fc, True  # the weights' own classifier (timm keeps it too)
-        else:
-            out_layer = nn.Linear(features, num_classes)
+    body = arch.build(spec.in_channels, spec.image_size or 48, spec.dropout)
+    weights = _load_weights(spec, arch, body, info)
+    pre = resolve_preprocessing(spec.backbone, spec.image_size, spec.interpolation, spec=weights)
+    mode = spec.gray_mode if arch.fc is not None else "new"  # small_cnn's own first conv learns from gray
+    repeat = spec.in_channels == 1 and mode == "repeat"
+    mean, std = gray_stats(pre["mean"], pre["std"], mode) if spec.in_channels == 1 else (pre["mean"], pre["std"])
+    out_layer, features, new_layers = _head(spec, arch, body, info, repeat)
     info.update(input_mean=tuple(mean), input_std=tuple(std), input_size=pre["input_size"],
                 interpolation=pre["interpolation"], preprocessing_source=pre["source"], head_in_features=features)
-    model = StudyModel(body, out_layer, arch.stages(body), new_layers, ModelInput(in_channels, mean, std, repeat), info,
-                       frozen_bn)
-    model.set_scope(scope, last_n, freeze_to)
-    print(describe(backbone, pre, mean, std, mode if in_channels == 1 else None))
-    print(f"studylib.models: {backbone} ({info['weights']}), head {head}"
+    model = StudyModel(body, out_layer, arch.stages(body), new_layers,
+                       ModelInput(spec.in_channels, mean, std, repeat), info, spec.frozen_bn)
+    model.set_scope(spec.scope, spec.last_n, spec.freeze_to)
+    print(describe(spec.backbone, pre, mean, std, mode if spec.in_channels == 1 else None))
+    print(f"studylib.models: {spec.backbone} ({info['weights']}), head {spec.head}"
           f"{' (pretrained)' if info['pretrained_head'] else ''}, scope {info['scope']}"
-          f"{'' if info.get('freeze_to') is None else ' ' + str(info['freeze_to'])}, frozen BatchNorm {frozen_bn}: "
+          f"{'' if info.get('freeze_to') is None else ' ' + str(info['freeze_to'])}, frozen BatchNorm {spec.frozen_bn}: "
           f"{info['trainable_params']:,} / {info['total_params']:,} parameters trainable")
     return model
+
+
+def _load_weights(spec: ModelSpec, arch, body: nn.Module, info: dict):
+    """Load the ImageNet weights into `body` when pretrained (recorded in `info`); the weights' spec (None
+    for a backbone without weights), whose preprocessing the model adopts."""
+    weights = arch.weights[0] if arch.weights else None
+    if not spec.pretrained:
+        return weights
+    try:
+        weights, path, digest = W.find_weights(spec.backbone, spec.weights_dir)
+    except W.WeightsError:
+        if not W.random_fallback():
+            raise
+        weights, path = arch.weights[0], None  # SMOKE: random init in place of the absent file, said everywhere
+        info.update(weights=f"random init in place of {weights.file} (SMOKE)", weights_source="SMOKE")
+    if path is not None:
+        body.load_state_dict(W.load_state_dict(path))  # strict: a wrong file fails here, loudly
+        info.update(weights=f"{path.name} (sha256 {digest})", weights_file=path.name,
+                    weights_sha256=digest, weights_source=weights.source)
+    return weights
+
+
+def _head(spec: ModelSpec, arch, body: nn.Module, info: dict, repeat: bool) -> tuple[nn.Module, int, list]:
+    """Adapt `body` to the input (a 1-channel first conv unless gray repeats) and give it its head:
+    (head, the head's input features, the new layers that learn under scope new_layers)."""
+    if arch.fc is None:  # small_cnn: its own FC stack is the body; everything in it is new
+        return nn.Linear(body.out_features, spec.num_classes), body.out_features, [body]
+    new_layers: list[nn.Module] = []
+    if spec.in_channels == 1 and not repeat:
+        conv = _gray_conv(body.get_submodule(arch.first_conv), spec.gray_mode)
+        _set(body, arch.first_conv, conv)
+        if spec.gray_mode == "new":
+            new_layers = [conv]
+    fc = body.get_submodule(arch.fc)
+    features = fc.in_features
+    _set(body, arch.fc, nn.Identity())
+    if spec.head == "mlp":
+        size = spec.image_size or 48
+        _set(body, "avgpool", nn.Identity())  # keep the h x w map; the body's forward flattens it
+        if arch.dropout:
+            _set(body, arch.dropout, nn.Identity())  # the head brings its own dropout
+        with torch.no_grad():
+            features = body.eval()(torch.zeros(1, 1 if spec.in_channels == 1 and not repeat else 3, size, size)).shape[1]
+        info["image_size"] = size
+        dropout = 0.5 if spec.dropout is None else spec.dropout
+        return mlp_head(features, spec.num_classes, dropout, spec.mlp_width), features, new_layers
+    if spec.pretrained and spec.in_channels == 3 and spec.num_classes == fc.out_features:
+        info["pretrained_head"] = True
+        return fc, features, new_layers  # the weights' own classifier (timm keeps it too)
+    return nn.Linear(features, spec.num_classes), features, new_layers
 
 
 def param_groups(model: nn.Module, lr: float, head_lr_factor: float = 1.0) -> list[dict]:
