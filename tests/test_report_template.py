@@ -107,7 +107,7 @@ def test_the_header_has_no_title_of_its_own_and_links_the_index_the_scorecard_an
 
 def test_a_page_links_the_scorecard_only_when_its_renders_index_lists_one(tmp_path):
     import json
-    from studylib.report.run import _lists_scorecard
+    from studylib.report.run_header import lists_scorecard as _lists_scorecard
     assert _lists_scorecard(tmp_path)   # no index yet: as before
     (tmp_path / "index.json").write_text(json.dumps({"runs": [{"name": "08_curves-fer2013"}], "not_run_yet": []}))
     assert not _lists_scorecard(tmp_path)
@@ -129,13 +129,14 @@ def test_a_task_knows_its_runs_seeds_and_the_report_shows_only_cuts_that_concern
     assert tasks["cnn--lr=0.1--seed1"].siblings == ["cnn--lr=0.1--seed0", "cnn--lr=0.1--seed1"]
     cnn = Run("03_cnn_from_scratch", resolve("03_cnn_from_scratch", {}), tasks["cnn--lr=0.1--seed1"])
     audit = Run("01_data_audit", resolve("01_data_audit", {}), tasks["audit"])
-    assert cnn.cuts == ["fewer epochs"] and audit.cuts == []  # neither trains a pretrained backbone
+    from studylib.report import run_header as heading
+    assert heading.cuts(cnn.task, cnn.p) == ["fewer epochs"] and heading.cuts(audit.task, audit.p) == []  # neither trains a pretrained backbone
     frozen = Run("04_frozen_vs_full", resolve("04_frozen_vs_full", {}), tasks["cnn--lr=0.1--seed1"])
-    assert frozen.cuts == ["a stand-in backbone", "fewer epochs"]
+    assert heading.cuts(frozen.task, frozen.p) == ["a stand-in backbone", "fewer epochs"]
     assert cnn.seeds == 2 and audit.seeds == 1
-    assert cnn.nav() == ""  # an interactive session (no results folder) links nothing
+    assert heading.nav(cnn.task) == ""  # an interactive session (no results folder) links nothing
     cnn = Run("03_cnn_from_scratch", cnn.p, tasks["cnn--lr=0.1--seed1"].with_paths(".", "results"))
-    assert "seeds: [0](cnn--lr=0.1--seed0.html) · **1**" in cnn.nav()
+    assert "seeds: [0](cnn--lr=0.1--seed0.html) · **1**" in heading.nav(cnn.task)
 
 
 def test_a_seeds_verdict_names_the_seed_and_sends_the_reader_to_the_pooled_one():

@@ -9,8 +9,6 @@ The notebook's header cell makes it; `run.save()` writes the record. Every noteb
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -25,11 +23,12 @@ from ..study import verdicts
 from ..study.experiments import as_dict, resolve
 from ..study.parameters import task_from_parameters
 from ..models.weights import allow_random_fallback
-from ..study.task import SMOKE_SUFFIX, Task, TaskPaths
+from ..study.task import SMOKE_SUFFIX, Task
 from ..train import resolve_device, seed_everything
-from ..train.augment import describe
 from . import display as show
-from . import publish, records
+from . import records
+from . import run_files as files
+from . import run_header as heading
 
 __all__ = ["Run"]
 
@@ -81,55 +80,15 @@ class Run:
 
     profile = property(lambda self: self.task.profile, doc="the profile the task belongs to")
     run_name = property(lambda self: self.task.run or self.notebook, doc="the profile's run name")
-    @property
-    def cuts(self) -> list:
-        """What the report lists as changed from the papers: the run's own cuts, after the profile-wide ones
-        (a stand-in backbone, the test protocol) when the notebook fine-tunes a pretrained backbone (its
-        parameters have one: 02, 04, 05) or judges every run (the scorecard, which reads their records).
-        The others list only their run's own: the data audit trains nothing, and paper 003's small CNN,
-        trained from scratch, says its settings in its own cuts and its header line."""
-        own = list(self.task.run_cuts)
-        shared = list(self.task.cuts[:len(self.task.cuts) - len(own)])
-        concerned = hasattr(self.p, "backbone") or getattr(type(self.p), "READS", None) == "records"
-        return (shared if concerned else []) + own
-
-    @property
-    def siblings(self) -> list:
-        """The run's tasks at this grid point, one per seed (a smoke run keeps one task a run: none)."""
-        return [] if self.profile.endswith(SMOKE_SUFFIX) else list(self.task.siblings)
+    siblings = property(lambda self: heading.siblings(self.task), doc="the run's tasks, one per seed")
 
     @property
     def seeds(self) -> int:
         """How many seeds the run has (its tasks at this grid point)."""
         return max(1, len(self.siblings))
 
-    def nav(self) -> str:
-        """The header's links (the index, the scorecard, the run's other seeds): for a runner's task only,
-        whose report lies beside them ("" in an interactive session)."""
-        if not self.results_dir:
-            return ""
-        # the folder's .gitignore (written with its index before any task runs) names the pages not committed
-        out = Path(self.results_dir).parent
-        pages, _ = publish.hidden_links(out, f"{self.task.name}.html")
-        return show.nav_markdown(self.task.name, self.siblings, {page[:-len(".html")] for page in pages},
-                                 scorecard=_lists_scorecard(out))
     results_dir = property(lambda self: self.task.results_dir, doc="where the record goes ('': none)")
-
-    @property
-    def data_dir(self) -> str:
-        """The task's data folder; in an interactive session without one, the demo data (generated once
-        into the cache), so every notebook runs as cloned."""
-        if self.task.data_dir:
-            return self.task.data_dir
-        from ..data import synthetic
-        demo = paths.default_cache_dir() / "demo-data"
-        if not (demo / "GENERATED.txt").is_file():
-            synthetic.make_demo_data(demo, seed=0)
-        return str(demo)
-
-    def _paths(self) -> TaskPaths:
-        results = Path(self.results_dir)
-        return TaskPaths(results.parent, self.task.name, results)  # the record goes where it was asked
+    data_dir = property(lambda self: files.data_dir(self.task), doc="the data folder (interactive: the demo's)")
 
     @property
     def device(self) -> str:
@@ -138,28 +97,13 @@ class Run:
         return str(resolve_device(train.get("device", "auto"))) if train is not None else "cpu"
 
     def memo_dir(self, name: str) -> Path:
-        """A folder for this code's memoised intermediate results (the learning-rate search's trials):
-        beside the profile's records, so every task of the profile finds it, or in the cache for an
-        interactive session; one subfolder per code version, so other code never reuses them."""
-        base = Path(self.results_dir).parent if self.results_dir else paths.default_cache_dir()
-        return base / name / records.code_version()
+        """A folder for this code's memoised intermediate results (`run_files.memo_dir`)."""
+        return files.memo_dir(self.task, name)
 
     def checkpoints(self) -> Path | None:
-        """This task's folder for its arms' training checkpoints (`study.arms.train_arms`), so that a rerun
-        after an interruption resumes each arm from its last epoch; None in an interactive session.
-
-        Keyed by the code, the parameters and the data read (call it after `header`), so that other code,
-        settings or data start afresh (an older key's folder is removed here); `save` removes the task's
-        folder once the record is written."""
-        if not self.results_dir:
-            return None
-        key = hashlib.sha256(json.dumps([records.code_version(), as_dict(self.p), self.sources], sort_keys=True,
-                                        default=str).encode()).hexdigest()[:16]
-        folder = self._paths().checkpoints
-        for old in folder.glob("*"):
-            if old.name != key:
-                shutil.rmtree(old, ignore_errors=True)
-        return folder / key
+        """This task's folder for its arms' checkpoints, keyed by code, parameters and the data read (call
+        it after `header`; `run_files.checkpoints`)."""
+        return files.checkpoints(self.task, as_dict(self.p), self.sources)
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
@@ -182,13 +126,8 @@ class Run:
         ("01 · Data audit") is not shown again."""
         text = "" if text.startswith(f"{self.notebook[:2]} ·") else text
         display(Markdown(show.header_markdown(text, self.profile, as_dict(self.p), self.sources, self.weights,
-                                              self.device, self.cuts, self.settings(), self.nav(), sizes)))
-
-    def settings(self) -> list[str]:
-        """The numbers behind named settings this run uses (augmentation presets), for the header."""
-        names = [getattr(self.p, "train", {}).get("augment", "none")]
-        names += [arm.train.get("augment", "none") for arm in getattr(self.p, "arms", [])]
-        return [f"augmentation **{describe(n)}**" for n in dict.fromkeys(names) if n != "none"]
+                                              self.device, heading.cuts(self.task, self.p), heading.settings(self.p),
+                                              heading.nav(self.task), sizes)))
 
     def judge(self, predictions: dict) -> list[dict]:
         """The registry's claims this run tests, judged on its test predictions ({protocol: {arm: (y_true,
@@ -223,7 +162,7 @@ class Run:
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")
             return
-        where = self._paths()
+        where = files.task_paths(self.task)
         preds = records.write_predictions(where.predictions, predictions) if predictions else None
         # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
         rec = dataclasses.asdict(records.make_record(self.run_name or self.notebook, paper, as_dict(self.p),
@@ -235,13 +174,3 @@ class Run:
         shutil.rmtree(where.checkpoints, ignore_errors=True)  # done: nothing left to resume
         print(f"record: {path.name} · wall time {self.wall_time():.0f}s · {headline}")
 
-
-def _lists_scorecard(out: Path) -> bool:
-    """Whether the render in `out` has a scorecard task, as its index (written before the first task) lists
-    them: a profile without one (the curves, a sweep) links none. Without an index, as before: it does."""
-    try:
-        index = json.loads((out / "index.json").read_text())
-    except (OSError, ValueError):
-        return True
-    names = [str(e.get("name", "")) for e in index.get("runs", [])] + [str(n) for n in index.get("not_run_yet", [])]
-    return any(n.startswith("06_scorecard") for n in names)
