@@ -3,75 +3,20 @@
 A profile run (`params/<profile>.yaml`) holds only overrides of these defaults; the runner checks them
 here before anything runs (`resolve`), and the notebook's `Run` resolves the same mapping again.
 `train` mappings hold `TrainConfig` fields (every one reachable from a profile); an arm's `train`
-overrides its experiment's.
+overrides its experiment's (`arm_spec`: the arm and its one TrainConfig, re-exported here).
 """
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..data.imagefolder import FRACTIONS
-from ..models import FROZEN_BN, SCOPE_ALIASES, SCOPES, canonical_scope
-from ..train.config import TrainConfig
+from .arm_spec import Arm, arm_slug, train_config, train_settings
 from .schema import ParamsError, build
 
-__all__ = ["EXPERIMENTS", "Arm", "resolve", "train_config"]
-
-# Set once per run at the top level, so every arm and the data split share them.
-_TOP_LEVEL = ("seed", "image_size")
-
-
-def _train(**defaults):
-    """A mapping of TrainConfig settings, checked against TrainConfig and merged over `defaults`."""
-    return field(default_factory=lambda: dict(defaults), metadata={"config": TrainConfig, "reserved": _TOP_LEVEL})
-
-
-def arm_slug(label: str) -> str:
-    """The id an arm gets from its label when none is given ("A: last block + head" -> "a_last_block_head")."""
-    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One trained setting of an experiment: what trains (`scope`), from which weights, and its own
-    training overrides; optionally its learning rate chosen on validation from `lr_grid`."""
-
-    name: str
-    scope: str = "all"             # models.SCOPES: all | head | new_layers | freeze_to
-    freeze_to: int | None = None   # scope freeze_to: n >= 0 freezes the first n stages, n < 0 trains the last -n
-                                   # (None: the experiment's)
-    last_n: int | None = None      # deprecated: scope last_n k is freeze_to -k
-    frozen_bn: str | None = None   # models.FROZEN_BN: eval | adapt, BatchNorm of the frozen parts (None: the experiment's)
-    pretrained: bool | None = None # False: the same net from random init, beside the pretrained arms (None: the experiment's)
-    # Learning rates to choose from on validation (study.search: seed 0, each trained until validation stops
-    # improving); every seed then trains at the chosen rate. Empty: no search, the arm's train.lr.
-    lr_grid: list[float] = field(default_factory=list)
-    train: dict = _train()         # TrainConfig overrides for this arm only (e.g. its lr)
-    # A stable id the registry's claims cite (study.claims.ARMS); labels may change, ids do not.
-    # Empty: a slug of the name (an arm no claim cites needs none).
-    id: str = ""
-
-    def __post_init__(self):
-        if self.scope in SCOPE_ALIASES:  # the older names: one concept (freeze_to) replaces them
-            scope, n = canonical_scope(self.scope, self.freeze_to, self.last_n or (1 if self.scope == "last_n" else None))
-            n = None if self.scope == "last_n" and self.last_n is None else n  # last_n: the experiment's count
-            warnings.warn(f"arm {self.name!r}: scope {self.scope!r}"
-                          f"{f' with last_n {self.last_n}' if self.last_n else ''} is deprecated; write scope: "
-                          f"freeze_to{f', freeze_to: {n}' if n is not None else ''}", FutureWarning, stacklevel=3)
-            object.__setattr__(self, "scope", scope)
-            object.__setattr__(self, "freeze_to", n)
-            object.__setattr__(self, "last_n", None)
-        if not self.id:
-            object.__setattr__(self, "id", arm_slug(self.name))
-        if self.scope not in SCOPES:
-            raise ValueError(f"arm {self.name!r}: unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
-        if self.frozen_bn is not None and self.frozen_bn not in FROZEN_BN:
-            raise ValueError(f"arm {self.name!r}: unknown frozen_bn {self.frozen_bn!r}; valid: {', '.join(FROZEN_BN)}")
-        if any(lr <= 0 for lr in self.lr_grid) or len(set(self.lr_grid)) != len(self.lr_grid):
-            raise ValueError(f"arm {self.name!r}: lr_grid must hold distinct positive rates, got {self.lr_grid}")
+__all__ = ["EXPERIMENTS", "Arm", "arm_slug", "resolve", "train_config"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +46,7 @@ class FeaturesSvmParams:
     svm_grid: dict = field(default_factory=lambda: {"C": [0.1, 1, 10], "kernel": ["linear", "rbf"]})
     svm_cv: int = 3
     # MATLAB WeightLearnRateFactor/BiasLearnRateFactor 20 on the new layer; "augmented", no details given
-    train: dict = _train(epochs=30, batch_size=5, lr=0.0001, optimizer="adam", head_lr_factor=20.0,
+    train: dict = train_settings(epochs=30, batch_size=5, lr=0.0001, optimizer="adam", head_lr_factor=20.0,
                          augment="mild", monitor="val_acc")
     arms: list[Arm] = field(default_factory=lambda: [Arm("fine-tuned", "all", id="finetune")])
 
@@ -117,7 +62,7 @@ class CnnParams:
     dropout: float = 0.1           # paper 003's nn.Dropout(0.1)
     max_train: int | None = None   # cut-down profiles: a stratified subset of Training
     # momentum 0: the printed SGD settings of the paper show it
-    train: dict = _train(epochs=100, batch_size=32, lr=0.01, optimizer="sgd", momentum=0.0, scheduler="exponential",
+    train: dict = train_settings(epochs=100, batch_size=32, lr=0.01, optimizer="sgd", momentum=0.0, scheduler="exponential",
                          gamma=0.9, augment="seed003", monitor="val_acc")
     arms: list[Arm] = field(default_factory=lambda: [Arm("small CNN (seed 003)", "all", id="cnn")])
 
@@ -138,7 +83,7 @@ class FrozenVsFullParams:
     # The paper's code freezes with `requires_grad = False` and trains in `model.train()`: the frozen
     # BatchNorms (the one right after the new conv1 included) keep updating their statistics
     frozen_bn: str = "adapt"
-    train: dict = _train(epochs=10, batch_size=32, lr=0.001, optimizer="adam", scheduler="exponential", gamma=0.9,
+    train: dict = train_settings(epochs=10, batch_size=32, lr=0.001, optimizer="adam", scheduler="exponential", gamma=0.9,
                          monitor="val_acc")
     # "freeze" in the paper's code: every pretrained weight fixed, the new conv1 and FC learn. Beside the
     # paper's arms: the frozen arm with BatchNorm kept in eval (the fastai/timm freeze), and full fine-tuning
@@ -188,7 +133,7 @@ class PartialVsFullParams:
     # 004: mild augmentation for faces, strong for weeds; macro metrics stressed, so selection on macro F1.
     # The paper gives no epochs or rates: each arm trains until validation stops improving (patience 3)
     # within 30 epochs, at the rate of its grid that validation prefers (B's grid is the smaller rates)
-    train: dict = _train(epochs=30, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
+    train: dict = train_settings(epochs=30, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
                          monitor="val_macro_f1", early_stopping_patience=3)
     arms: list[Arm] = field(default_factory=lambda: [
         Arm("A: last block + head", "freeze_to", freeze_to=-1, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001},
@@ -247,14 +192,6 @@ def resolve(notebook: str, overrides: dict, where: str = ""):
     return build(params_class(notebook), overrides or {}, where or f"notebook {notebook}")
 
 
-def train_config(params, arm: Arm | None = None, **runtime) -> TrainConfig:
-    """The one TrainConfig of an arm: experiment `train`, then the arm's, then seed and image size."""
-    settings = dict(getattr(params, "train", {}))
-    settings.update(arm.train if arm is not None else {})
-    settings.update({k: getattr(params, k) for k in _TOP_LEVEL if hasattr(params, k)}, **runtime)
-    return TrainConfig(**settings)
-
-
 def as_dict(params) -> dict:
     """Every resolved parameter, for the record."""
     return dataclasses.asdict(params)
@@ -300,7 +237,7 @@ class CurvesParams:
     # Each scope trains until validation macro F1 stops improving (patience 3) within the epoch cap, at the
     # rate of its grid that seed 0's validation prefers at the smallest and at the largest rung (the other
     # rungs use the nearer one); the probe reads fixed features, so it is not augmented
-    train: dict = _train(epochs=20, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
+    train: dict = train_settings(epochs=20, batch_size=32, optimizer="adam", scheduler="none", augment="mild",
                          monitor="val_macro_f1", early_stopping_patience=3)
     arms: list[Arm] = field(default_factory=lambda: [
         Arm("linear probe", "head", lr_grid=[0.001, 0.003, 0.01], train={"augment": "none"}, id="probe"),
