@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studylib.study import rules, stats, verdicts
-from studylib.study.verdicts import Interval, Verdict
+from studylib.study import rules, stats, verdict_types, verdicts
+from studylib.study.verdict_types import Interval, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "reports" / "cpu" / "results" / "06_scorecard.json"
@@ -73,7 +73,7 @@ def test_committed_rows_read_as_verdicts_and_write_back_unchanged():
     for row in rows:
         v = Verdict.from_row(row)
         # the scorecard's frame gives every row every column: null where a row lacks the key, as it always did
-        own = {k: x for k, x in row.items() if not (k in verdicts._TAIL and x is None)}
+        own = {k: x for k, x in row.items() if not (k in verdict_types._TAIL and x is None)}
         assert v.to_row() == own and list(v.to_row()) == list(own)
         assert (v.interval is None) == (row["estimate"] is None)
         if v.interval is not None:
@@ -83,6 +83,24 @@ def test_committed_rows_read_as_verdicts_and_write_back_unchanged():
         held.word = "contradicted"  # frozen: a verdict is never mutated
     limited = [Verdict.from_row(r) for r in rows if r["budget_limited"]]
     assert limited and all(v.word == "inconclusive" and v.raw_word != "inconclusive" for v in limited)
+
+
+def test_verdicts_re_exports_the_typed_results():
+    assert verdicts.Interval is Interval and verdicts.Verdict is Verdict
+
+
+def test_assess_is_assess_in_with_a_judging():
+    """The field-by-field form and the config-object form judge alike; n_boot lives on the Judging."""
+    claim = verdicts.CLAIMS["003.resnet18.full_beats_frozen"]
+    y = np.arange(120) % 4
+    a = [(y, np.where(np.arange(120) % (5 + s) == 0, (y + 1) % 4, y)) for s in range(3)]
+    b = [(y, np.where(np.arange(120) % (3 + s) == 0, (y + 1) % 4, y)) for s in range(3)]
+    per_seed, flags = {"all": a, "new_layers": b}, {"new_layers": ["cap-bound on seed 0"]}
+    how = verdicts.Judging({}, "cpu", "run", flags=flags, regime="r", n_boot=verdicts.N_BOOT)
+    assert verdicts.assess(claim, per_seed, {}, "cpu", "run", flags=flags, regime="r") == verdicts.assess_in(how, claim, per_seed)
+    assert verdicts.judge(claim, per_seed, {}, "cpu", "run", flags=flags, regime="r") == verdicts.assess_in(how, claim, per_seed).to_row()
+    fewer = verdicts.assess_in(verdicts.Judging({}, "cpu", n_boot=200), claim, per_seed)
+    assert fewer.interval.n == 3 and fewer.p_floor == 1 / 200
 
 
 def test_an_interval_from_the_bootstrap():
