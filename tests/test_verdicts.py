@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 from sklearn import metrics as skm
 
-from studylib.study import stats
+from studylib.study import resampling, stats
 
 N, C, SEEDS = 3589, 7, 5  # FER2013's public test set, 7 expressions, 5 training seeds
 
@@ -79,7 +79,7 @@ def test_metric_value_equals_sklearn(metric):
     assert stats.metric_value(metric, y, pred) == pytest.approx(expected, abs=1e-12)
     # the confusion-matrix path the bootstrap uses gives the same number
     cm = np.bincount(y * 5 + pred, minlength=25).reshape(5, 5)
-    assert float(stats._metric_from_cm(metric, cm)) == pytest.approx(expected, abs=1e-12)
+    assert float(resampling.metric_from_cm(metric, cm)) == pytest.approx(expected, abs=1e-12)
     with pytest.raises(ValueError):
         stats.metric_value("balanced_acc", y, pred)
 
@@ -97,7 +97,7 @@ def test_bootstrap_samples_equal_sklearn_on_the_same_draws(metric, paired):
     a, b = arm(0.6), arm(0.5)
     boot = stats.crossed_bootstrap(a, metric, n_boot=n_boot, seed=5, paired_with=b if paired else None)
     crossed, image_only = [], []
-    for seed_draws, idx in stats._draws(np.random.default_rng(5), n_boot, n, n_img):
+    for seed_draws, idx in resampling.draws(np.random.default_rng(5), n_boot, n, n_img):
         assert idx.shape == (len(seed_draws), n_img)  # one image vector per resample, shared by the seeds
         for sd, ix in zip(seed_draws, idx):
             vals = np.array([stats.metric_value(metric, y[ix], a[s][1][ix])

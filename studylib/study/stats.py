@@ -15,25 +15,21 @@ predictions are identical for every seed counts as n = 1 (Replicates). Also: the
 resolve an inconclusive order (Power and seeds needed), a two-sided bootstrap p-value for d = 0 and
 Holm-Bonferroni over a profile's order claims (Holm), at the one level ALPHA.
 
-Every supported metric is a function of the confusion matrix, so a resample is scored from its
-confusion-matrix counts (np.bincount over (resample, seed, cell) codes, in chunks) instead of calling
-scikit-learn per resample; `_metric_from_cm` follows scikit-learn's definitions with zero_division=0
-(macro averages over the labels present in y_true or y_pred of that resample, as sklearn does).
+A resample is scored from its confusion-matrix counts, not by scikit-learn: that arithmetic (the draws, the
+counts, the metrics from them) is `resampling`'s.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import rules
+from .resampling import METRICS, resampled
 
 __all__ = ["METRICS", "crossed_bootstrap", "detectable_difference", "holm", "judge_order", "judge_value",
            "metric_value", "p_value", "prob_improvement", "resolvable", "seeds_to_resolve", "variance_components",
            "wins"]
 
-METRICS = ("accuracy", "f1_macro", "f1_weighted", "precision_weighted", "recall_weighted", "precision_macro",
-           "recall_macro")
 ALPHA = rules.ALPHA  # docs/METHOD.md, Order claims: the one level, decided in rules (kept here for importers)
-_CHUNK_ELEMENTS = 2_000_000  # (resample, seed, image) cells scored per chunk (~16 MB of int64)
 
 
 def metric_value(metric: str, y_true, y_pred) -> float:
@@ -47,43 +43,6 @@ def metric_value(metric: str, y_true, y_pred) -> float:
     name, average = metric.split("_")
     fn = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}[name]
     return float(fn(y_true, y_pred, average=average, zero_division=0))
-
-
-def _ratio(num, den):
-    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
-
-
-def _metric_from_cm(metric: str, cm) -> np.ndarray:
-    """The metric of each confusion matrix in `cm` (..., C, C; rows true, columns predicted)."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
-    cm = np.asarray(cm, dtype=float)
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    support, predicted = cm.sum(-1), cm.sum(-2)
-    total = support.sum(-1)
-    if metric == "accuracy":
-        return _ratio(tp.sum(-1), total)
-    name, average = metric.split("_")
-    per_class = {"precision": _ratio(tp, predicted), "recall": _ratio(tp, support),
-                 "f1": _ratio(2 * tp, support + predicted)}[name]
-    if average == "weighted":
-        return _ratio((per_class * support).sum(-1), total)
-    present = (support + predicted) > 0
-    return _ratio((per_class * present).sum(-1), present.sum(-1))
-
-
-def _draws(rng: np.random.Generator, n_boot: int, n_seeds: int, n_images: int):
-    """Yield (seed_draws (m, n_seeds), image_indices (m, n_images)) chunks for n_boot crossed resamples.
-
-    Each resample draws n_seeds seeds with replacement and, independently, ONE vector of n_images test-image
-    indices (with replacement) that is applied to every drawn seed and to both arms (docs/METHOD.md,
-    Crossed bootstrap).
-    The draws depend only on (rng, n_boot, n_seeds, n_images)."""
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_seeds * n_images))
-    seeds = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-    for start in range(0, n_boot, chunk):
-        s = seeds[start:start + chunk]
-        yield s, rng.integers(0, n_images, size=(len(s), n_images))
 
 
 def _as_arrays(per_seed, what: str):
@@ -118,20 +77,38 @@ def _quantile(q, n: int):
     return float(out) if np.ndim(out) == 0 else out
 
 
-def _scores(codes, idx, metric: str, n_cls: int, paired: bool) -> np.ndarray:
-    """(m, n) metric (or paired difference) of every seed on each of the m image-index vectors idx (m, N).
+def _arms(per_seed, paired_with):
+    """The checked arms (`_as_arrays`): A, and B when paired (the same seeds and test images as A)."""
+    a = _as_arrays(per_seed, "per_seed")
+    if paired_with is None:
+        return a, None
+    b = _as_arrays(paired_with, "paired_with")
+    if len(b) != len(a) or len(b[0][0]) != len(a[0][0]):
+        raise ValueError(f"paired_with must have the same seeds and the same test images as per_seed "
+                         f"(got {len(b)} seeds x {len(b[0][0])} images against {len(a)} x {len(a[0][0])})")
+    if not np.array_equal(a[0][0], b[0][0]):
+        raise ValueError("paired arms must have the same y_true, seed by seed (the same test images)")
+    return a, b
 
-    codes (n, N): each (seed, image)'s confusion-matrix cell (true, pred) or, paired, (true, pred A, pred B).
-    The same image vector is applied to every seed and to both arms."""
-    n, m = len(codes), len(idx)
-    cells = n_cls ** (3 if paired else 2)
-    picked = np.take(codes + np.arange(n, dtype=np.int64)[:, None] * cells, idx, axis=1)  # (n, m, N)
-    picked += (np.arange(m, dtype=np.int64) * (n * cells))[None, :, None]  # resample r, seed s: block r * n + s
-    counts = np.bincount(picked.ravel(), minlength=m * n * cells)
-    if not paired:
-        return _metric_from_cm(metric, counts.reshape(m, n, n_cls, n_cls))
-    joint = counts.reshape(m, n, n_cls, n_cls, n_cls)  # true, pred A, pred B
-    return _metric_from_cm(metric, joint.sum(-1)) - _metric_from_cm(metric, joint.sum(-2))
+
+def _collapsed(a, b):
+    """docs/METHOD.md, Replicates: identical predictions for every seed (paired: A identical across seeds
+    and B identical across seeds) count as n = 1; returns (a, b, deterministic)."""
+    deterministic = len(a) > 1 and _identical(a) and (b is None or _identical(b))
+    if deterministic:
+        a, b = a[:1], (b[:1] if b is not None else None)
+    return a, b, deterministic
+
+
+def _per_seed_and_codes(a, b, metric: str):
+    """The per-seed values (scikit-learn; paired: A's minus B's), each (seed, image)'s confusion-matrix
+    cell code (true, pred) or, paired, (true, pred A, pred B), and the number of classes."""
+    n_cls = 1 + max(int(x.max()) for arms in (a, b or []) for pair in arms for x in pair)
+    per = np.array([metric_value(metric, t, p) for t, p in a])
+    if b is None:
+        return per, np.stack([t * n_cls + p for t, p in a]), n_cls
+    per = per - np.array([metric_value(metric, t, p) for t, p in b])
+    return per, np.stack([(t * n_cls + pa) * n_cls + pb for (t, pa), (_, pb) in zip(a, b)]), n_cls
 
 
 def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, paired_with=None) -> dict:
@@ -140,19 +117,17 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
     Replicates and Crossed bootstrap).
 
     per_seed: one (y_true, y_pred) of class indices per training seed, all on the same test images in the
-        same order (the same y_true). paired_with: arm B the same way, the same seeds in the same order.
-    A pipeline whose predictions are identical for every seed (paired: A identical across seeds and B
-    identical across seeds) counts as n = 1 (Replicates): the seeds collapse to one, and the draws depend
+    same order (the same y_true). paired_with: arm B the same way, the same seeds in the same order. A
+    pipeline whose predictions are identical for every seed counts as n = 1 (`_collapsed`); the draws depend
     only on that effective n, so the same predictions entered k times give exactly the interval of entering once.
 
-    Crossed bootstrap (Owen's pigeonhole bootstrap), n_boot resamples: each draws n seeds with replacement
-    and, independently, ONE vector of test-image indices applied to every drawn seed and to both arms; its
-    value is the mean over the drawn seeds. `ci_boot` is the 95% percentile interval of these `samples`.
-    Image-only resamples: the same image vectors with all n seeds fixed; `v_images` is the variance (ddof=1)
-    of their seed-averaged values. `s_seeds`: the sd (ddof=1) of the per-seed values (0 when n = 1).
-    Variance components: `ci_vc` = estimate +- t(n-1, 0.975) * se, se = sqrt(s_seeds^2 / n + v_images)
-    (the normal quantile when n = 1). `ci` is the wider of the two and `interval` names it
-    ("crossed bootstrap" or "variance components").
+    The n_boot crossed resamples (`resampling.resampled`: Owen's pigeonhole bootstrap, each drawing n seeds
+    with replacement and ONE vector of test-image indices for every drawn seed and both arms) give `samples`
+    and `ci_boot`, their 95% percentile interval; the image-only resamples (the same image vectors, all n
+    seeds fixed) give `v_images`, the variance (ddof=1) of their seed-averaged values; `variance_components`
+    gives `ci_vc` = estimate +- t(n-1, 0.975) * sqrt(s_seeds^2 / n + v_images) from it and the per-seed
+    values; `ci` is the wider of the two (`rules.wider`) and `interval` names it ("crossed bootstrap" or
+    "variance components").
 
     Returns dict(estimate, ci, interval, ci_boot, ci_vc, samples, per_seed, n, n_given, n_images,
     deterministic, v_images, s_seeds, se, image_half_width): estimate is the mean of per_seed (the
@@ -164,39 +139,11 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
     if n_boot < 2:
         raise ValueError("n_boot must be at least 2")
-    a = _as_arrays(per_seed, "per_seed")
+    a, b = _arms(per_seed, paired_with)
     n_given, n_images = len(a), len(a[0][0])
-    b = None
-    if paired_with is not None:
-        b = _as_arrays(paired_with, "paired_with")
-        if len(b) != n_given or len(b[0][0]) != n_images:
-            raise ValueError(f"paired_with must have the same seeds and the same test images as per_seed "
-                             f"(got {len(b)} seeds x {len(b[0][0])} images against {n_given} x {n_images})")
-        if not np.array_equal(a[0][0], b[0][0]):
-            raise ValueError("paired arms must have the same y_true, seed by seed (the same test images)")
-    deterministic = n_given > 1 and _identical(a) and (b is None or _identical(b))
-    if deterministic:  # docs/METHOD.md, Replicates: identical predictions for every seed count as n = 1
-        a, b = a[:1], (b[:1] if b is not None else None)
-    n = len(a)
-    n_cls = 1 + max(int(x.max()) for arms in (a, b or []) for pair in arms for x in pair)
-
-    per = np.array([metric_value(metric, t, p) for t, p in a])
-    if b is None:
-        codes = np.stack([t * n_cls + p for t, p in a])  # cell code of each (seed, image)
-    else:
-        per = per - np.array([metric_value(metric, t, p) for t, p in b])
-        codes = np.stack([(t * n_cls + pa) * n_cls + pb for (t, pa), (_, pb) in zip(a, b)])
-
-    rng = np.random.default_rng(seed)
-    samples, image_only = np.empty(n_boot), np.empty(n_boot)
-    done = 0
-    for seed_draws, idx in _draws(rng, n_boot, n, n_images):
-        m = len(seed_draws)
-        score = _scores(codes, idx, metric, n_cls, b is not None)  # (m, n): every seed on each image vector
-        samples[done:done + m] = np.take_along_axis(score, seed_draws, axis=1).mean(-1)
-        image_only[done:done + m] = score.mean(-1)
-        done += m
-
+    a, b, deterministic = _collapsed(a, b)
+    per, codes, n_cls = _per_seed_and_codes(a, b, metric)
+    samples, image_only = resampled(codes, metric, n_cls, b is not None, n_boot, seed)
     vc = variance_components(per, float(np.var(image_only, ddof=1)))
     lo, hi = np.percentile(samples, [2.5, 97.5])
     ci_boot = (float(lo), float(hi))
