@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..io import write_text
 from ..study.experiments import EXPERIMENTS
+from ..study.verdicts import Verdict
 from .tables import fmt_ci
 from . import records
 from .display import verdict_label
@@ -23,6 +24,20 @@ def _fmt(v) -> str:
     if v is None:
         return "—"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _judged_line(v: Verdict) -> str:
+    """One claim's row of the results block, as the scorecard judged it over the seeds."""
+    iv = v.interval
+    ours = "—" if iv is None else f"{iv.estimate:.4f} ± {iv.sd:.4f}"
+    paper = (f"A − B > {v.margin:g}" if v.kind == "order" else
+             f"{_fmt(v.paper_value)} ± {v.margin:g}" if v.paper_value is not None else "—")
+    verdict = verdict_label(v.word, v.indicative) + (" · budget-limited" if v.budget_limited else "")
+    labels = v.arm_labels or {}
+    flags = "; ".join(f"{labels.get(a, a)}: {', '.join(f)}" for a, f in v.flags.items() if f)
+    return (f"| {v.claim_id} | {v.text} | {paper} | {ours} | {iv.n if iv else 0} | "
+            f"{fmt_ci((iv.low, iv.high) if iv else None)} | {verdict} | {v.stand_in or '—'} | {v.regime or '—'} | "
+            f"{flags or '—'} |")
 
 
 def markdown(results_dir, profile: str) -> str:
@@ -46,18 +61,10 @@ def markdown(results_dir, profile: str) -> str:
                  f"{len(runs)} run records of commit {commits} over their seeds{by}. {card['headline']}", "",
                  "| claim | what the paper says | paper | ours (mean ± sd) | n | 95% interval | verdict | "
                  "stand-in | regime | budget flags |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for c in card["metrics"]["claims"]:
-            ours = "—" if c.get("estimate") is None else f"{c['estimate']:.4f} ± {c.get('sd') or 0:.4f}"
-            paper = (f"A − B > {c.get('margin') or 0:g}" if c.get("kind") == "order" else
-                     f"{_fmt(c.get('paper_value'))} ± {c.get('margin') or 0:g}" if c.get("paper_value") is not None
-                     else "—")
-            verdict = verdict_label(c["verdict"], c.get("indicative")) + (" · budget-limited" if c.get("budget_limited")
-                                                                          else "")
-            flags = "; ".join(f"{(c.get('arm_labels') or {}).get(a, a)}: {', '.join(f)}"
-                              for a, f in (c.get("flags") or {}).items() if f)
-            lines.append(f"| {c['id']} | {c['claim']} | {paper} | {ours} | {c.get('n', 0)} | {fmt_ci(c.get('ci'))} | "
-                         f"{verdict} | {c.get('stand_in') or '—'} | {c.get('regime') or '—'} | {flags or '—'} |")
+        lines += [_judged_line(Verdict.from_row(c)) for c in card["metrics"]["claims"]]
         return "\n".join(lines)
+    # until the scorecard runs, each seed's own rows: read as they are, since a run's record also holds its
+    # data checks (a figure with no interval) and older records an `our_value`, neither of them a Verdict's
     by_run: dict[str, list] = {}
     for r in runs:
         by_run.setdefault(r.get("run_name") or r["experiment"], []).append(r)
