@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 from sklearn import metrics as skm
 
+from studylib.study.simulated import simulated_study  # the same study bench/coverage.py prints
 from studylib.study import resampling, stats
 
 N, C, SEEDS = 3589, 7, 5  # FER2013's public test set, 7 expressions, 5 training seeds
@@ -162,19 +163,6 @@ def test_two_arms_with_identical_predictions_give_a_difference_of_exactly_zero()
         assert stats.wins(same) == (0, SEEDS) and stats.prob_improvement(same) == 0.0
 
 
-def _simulated_study(rng, n_img, n_seeds, mu, tau, omega, sigma):
-    """One study of a known population: image i has latent difficulty a_i ~ N(mu, tau^2) (the image effect),
-    seed s adds b_s ~ N(0, omega^2) (the seed effect) and its own per-image perturbation e_si ~ N(0, sigma^2);
-    the prediction is correct iff a_i + b_s + e_si > 0."""
-    a = mu + tau * rng.standard_normal(n_img)
-    y = rng.integers(0, 3, n_img)
-    arm = []
-    for _ in range(n_seeds):
-        correct = a + omega * rng.standard_normal() + sigma * rng.standard_normal(n_img) > 0
-        arm.append((y, np.where(correct, y, (y + 1) % 3)))
-    return arm
-
-
 @pytest.mark.parametrize("regime, omega, sigma, n_img", [
     ("images dominate", 0.02, 0.15, 300),  # version 1's per-seed image draws cover ~83% here
     ("seeds dominate", 0.7, 0.10, 200),  # a percentile bootstrap over 5 seeds alone covers ~89% here
@@ -187,7 +175,7 @@ def test_the_interval_covers_the_population_value(regime, omega, sigma, n_img):
     rng = np.random.default_rng(2024)
     covered, vc_wider = 0, 0
     for i in range(studies):
-        boot = stats.crossed_bootstrap(_simulated_study(rng, n_img, SEEDS, mu, tau, omega, sigma), "accuracy",
+        boot = stats.crossed_bootstrap(simulated_study(rng, n_img, SEEDS, mu, tau, omega, sigma), "accuracy",
                                        n_boot=n_boot, seed=i)
         covered += boot["ci"][0] <= truth <= boot["ci"][1]
         vc_wider += boot["interval"] == "variance components"
