@@ -17,7 +17,7 @@ try:
 except ImportError:  # Windows: the lock is the PID file alone (see `file_lock`)
     fcntl = None
 
-__all__ = ["LockHeld", "WriteError", "atomic_write", "describe_write_error", "file_lock", "sha256_file",
+__all__ = ["LockHeld", "WriteError", "atomic_write", "describe_write_error", "file_lock", "sha256_file", "to_jsonable",
            "sha256_folder", "write_json", "write_text"]
 
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -243,3 +243,34 @@ def file_lock(path: str | os.PathLike, wait: bool = False, keep: bool = False):
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0) if keep else os.unlink(path)
             os.close(fd)
+
+
+def to_jsonable(obj):
+    """Convert numpy/pandas/Path values to plain JSON types; NaN/inf become null (strict JSON). The one
+    conversion of what a record or a memo stores (numpy and pandas imported only when asked)."""
+    import dataclasses
+    import math
+
+    import numpy as np
+    import pandas as pd
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.reset_index().to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in a run record: {obj!r:.80}")

@@ -47,7 +47,7 @@ import numpy as np
 from .. import data
 from ..data.base import ImageDataset
 from ..data.splits import SPLIT_SEED, data_sources, subsample
-from ..io import atomic_write, file_lock, write_json
+from ..io import atomic_write, file_lock, to_jsonable, write_json
 from ..train import PROTOCOLS, train_and_test
 from ..train.loop import fit_label
 from .arms import predictions_of, record_metrics
@@ -189,24 +189,6 @@ def point_key(p: CurvesParams, arm: Arm, n: int, seed: int, lr, splits_n: dict) 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def _plain(obj):
-    """A record entry as JSON types (numpy values and arrays, DataFrames as lists of rows)."""
-    import pandas as pd
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return _plain(obj.reset_index().to_dict(orient="records"))
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def _fit_point(p, arm, n, seed, splits_n, chosen: dict, selection, fitted, checkpoint_dir):
     """Fit (or take the search's fit at seed 0) and test one point: (record entry, {protocol: (y_true,
     y_pred, probabilities)})."""
@@ -219,7 +201,7 @@ def _fit_point(p, arm, n, seed, splits_n, chosen: dict, selection, fitted, check
     label = point_label(arm.name, n, seed)
     outcome = train_and_test(label, fitted.model, splits_n, cfg, result=fitted)
     outcome.selection = selection
-    entry = _plain(record_metrics({label: outcome})[label])
+    entry = to_jsonable(record_metrics({label: outcome})[label])
     preds = {proto: tuple(np.asarray(a) if a is not None else None for a in per[label])
              for proto, per in predictions_of({label: outcome}).items()}
     return entry, preds
