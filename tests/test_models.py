@@ -295,15 +295,12 @@ def test_mlp_width_and_dropout_are_parameters():
     assert build_model("small_cnn", 2, in_channels=1, dropout=0.2).body.dropout.p == 0.2
 
 
-def test_the_older_scope_names_are_aliases_of_freeze_to_with_a_deprecation_message():
-    from studylib.study.experiments import Arm, resolve
-    with pytest.warns(FutureWarning, match="scope 'last_block' is deprecated; write scope: freeze_to, freeze_to: -1"):
-        arm = Arm("A", "last_block")
-    assert (arm.scope, arm.freeze_to) == ("freeze_to", -1)
-    with pytest.warns(FutureWarning, match="last_n 2"):
-        assert Arm("A", "last_n", last_n=2).freeze_to == -2
-    with pytest.warns(FutureWarning, match="last_n 2 is deprecated; write freeze_to: -2"):
-        assert resolve("05_partial_vs_full", {"last_n": 2}).freeze_to == -2
+def test_the_older_scope_names_are_aliases_of_freeze_to_for_models_and_refused_for_arms():
+    from studylib.study.experiments import Arm, ParamsError, resolve
+    with pytest.raises(ValueError, match="unknown scope 'last_block'; valid: all, head, new_layers, freeze_to"):
+        Arm("A", "last_block")  # an arm says freeze_to (tests/test_arm_ids.py: Arm.resolve)
+    with pytest.raises(ParamsError, match="last_n"):
+        resolve("05_partial_vs_full", {"last_n": 2})
     old = build_model("resnet18", 3, pretrained=False, scope="last_block")
     new = build_model("resnet18", 3, pretrained=False, scope="freeze_to", freeze_to=-1)
     assert trainable(old) == trainable(new) and old.info["scope"] == "freeze_to"

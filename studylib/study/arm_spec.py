@@ -1,17 +1,17 @@
 """An experiment's arm as data (`Arm`: what trains, from which weights, its own training overrides, its
 learning-rate grid) and the one TrainConfig an arm trains with (`train_config`: the experiment's `train`,
-then the arm's, then the run's seed and image size). `experiments` holds the experiments that list arms.
+then the arm's, then the run's seed and image size); `arm_scope`: what an arm trains, with its experiment's
+defaults. `experiments` holds the experiments that list arms.
 """
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 
-from ..models import FROZEN_BN, SCOPE_ALIASES, SCOPES, canonical_scope
+from ..models import FROZEN_BN, SCOPES
 from ..train.config import TrainConfig
 
-__all__ = ["Arm", "arm_slug", "train_config", "train_settings"]
+__all__ = ["Arm", "arm_scope", "arm_slug", "train_config", "train_settings"]
 
 # Set once per run at the top level, so every arm and the data split share them.
 _TOP_LEVEL = ("seed", "image_size")
@@ -23,7 +23,7 @@ def train_settings(**defaults):
 
 
 def arm_slug(label: str) -> str:
-    """The id an arm gets from its label when none is given ("A: last block + head" -> "a_last_block_head")."""
+    """The id an arm gets from its label when none is given ("Last block, 2x" -> "last_block_2x")."""
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
@@ -36,7 +36,6 @@ class Arm:
     scope: str = "all"             # models.SCOPES: all | head | new_layers | freeze_to
     freeze_to: int | None = None   # scope freeze_to: n >= 0 freezes the first n stages, n < 0 trains the last -n
                                    # (None: the experiment's)
-    last_n: int | None = None      # deprecated: scope last_n k is freeze_to -k
     frozen_bn: str | None = None   # models.FROZEN_BN: eval | adapt, BatchNorm of the frozen parts (None: the experiment's)
     pretrained: bool | None = None # False: the same net from random init, beside the pretrained arms (None: the experiment's)
     # Learning rates to choose from on validation (study.search: seed 0, each trained until validation stops
@@ -48,15 +47,6 @@ class Arm:
     id: str = ""
 
     def __post_init__(self):
-        if self.scope in SCOPE_ALIASES:  # the older names: one concept (freeze_to) replaces them
-            scope, n = canonical_scope(self.scope, self.freeze_to, self.last_n or (1 if self.scope == "last_n" else None))
-            n = None if self.scope == "last_n" and self.last_n is None else n  # last_n: the experiment's count
-            warnings.warn(f"arm {self.name!r}: scope {self.scope!r}"
-                          f"{f' with last_n {self.last_n}' if self.last_n else ''} is deprecated; write scope: "
-                          f"freeze_to{f', freeze_to: {n}' if n is not None else ''}", FutureWarning, stacklevel=3)
-            object.__setattr__(self, "scope", scope)
-            object.__setattr__(self, "freeze_to", n)
-            object.__setattr__(self, "last_n", None)
         if not self.id:
             object.__setattr__(self, "id", arm_slug(self.name))
         if self.scope not in SCOPES:
@@ -65,6 +55,26 @@ class Arm:
             raise ValueError(f"arm {self.name!r}: unknown frozen_bn {self.frozen_bn!r}; valid: {', '.join(FROZEN_BN)}")
         if any(lr <= 0 for lr in self.lr_grid) or len(set(self.lr_grid)) != len(self.lr_grid):
             raise ValueError(f"arm {self.name!r}: lr_grid must hold distinct positive rates, got {self.lr_grid}")
+
+    def resolve(self, params) -> tuple[str, int | None]:
+        """(scope, freeze_to) this arm trains with in an experiment (`arm_scope`)."""
+        return arm_scope(self, params)
+
+
+def arm_scope(arm, params) -> tuple[str, int | None]:
+    """(scope, freeze_to) of an arm (an Arm, or the dict a record keeps of one) in its experiment (its
+    parameters, a dataclass or a record's dict): scope freeze_to takes the arm's own freeze_to, else the
+    experiment's, else -1 (the last stage); every other scope has none. The one place that default is read."""
+    get = (lambda o, k: o.get(k)) if isinstance(arm, dict) else (lambda o, k: getattr(o, k, None))
+    scope = get(arm, "scope") or "all"
+    if scope not in SCOPES:
+        raise ValueError(f"arm {get(arm, 'name')!r}: unknown scope {scope!r}; valid: {', '.join(SCOPES)}")
+    if scope != "freeze_to":
+        return scope, None
+    n = get(arm, "freeze_to")
+    if n is None:
+        n = params.get("freeze_to") if isinstance(params, dict) else getattr(params, "freeze_to", None)
+    return scope, -1 if n is None else int(n)
 
 
 def train_config(params, arm: Arm | None = None, **runtime) -> TrainConfig:

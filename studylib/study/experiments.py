@@ -8,15 +8,14 @@ overrides its experiment's (`arm_spec`: the arm and its one TrainConfig, re-expo
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..data.imagefolder import FRACTIONS
-from .arm_spec import Arm, arm_slug, train_config, train_settings
+from .arm_spec import Arm, arm_scope, arm_slug, train_config, train_settings
 from .schema import ParamsError, build
 
-__all__ = ["EXPERIMENTS", "Arm", "arm_slug", "resolve", "train_config"]
+__all__ = ["EXPERIMENTS", "Arm", "arm_scope", "arm_slug", "resolve", "train_config"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,6 @@ class PartialVsFullParams:
     # scope freeze_to: how much trains (-1: the last stage). Paper 001's "last four layers" of a Keras
     # ResNet50 all sit in its final stage (conv5_block3): one stage is the smallest unit of ours that holds them
     freeze_to: int = -1
-    last_n: int | None = None      # deprecated: last_n k is freeze_to -k
     frozen_bn: str = "eval"        # 001 is Keras: a frozen (trainable=False) BatchNorm runs in inference mode
     image_size: int | None = None  # None: the size the images have (48 for FER2013)
     load_size: int = 224           # DeepWeeds/plants are decoded at this size
@@ -141,13 +139,6 @@ class PartialVsFullParams:
         Arm("B: everything, smaller lr", "all", lr_grid=[0.00003, 0.0001, 0.0003], train={"lr": 0.0001}, id="B"),
         Arm("B from random init", "all", pretrained=False, lr_grid=[0.0003, 0.001, 0.003], train={"lr": 0.001},
             id="B_random")])
-
-    def __post_init__(self):
-        if self.last_n is not None:  # the older name: one concept (freeze_to) replaces it
-            warnings.warn(f"last_n {self.last_n} is deprecated; write freeze_to: {-self.last_n}", FutureWarning,
-                          stacklevel=3)
-            object.__setattr__(self, "freeze_to", -self.last_n)
-            object.__setattr__(self, "last_n", None)
 
 
 @dataclass(frozen=True)
