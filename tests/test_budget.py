@@ -103,9 +103,9 @@ def test_every_arm_a_claim_cites_is_one_its_notebook_defines_by_id():
     for nb, arms in claims.ARMS.items():
         defaults = {a.id: a.name for a in EXPERIMENTS[nb]().arms}
         assert all(arms[i] == label for i, label in defaults.items()), nb  # ids and labels agree with the notebooks
-    assert claims.arm_id("05_partial_vs_full", "A: last block + head") == "A"  # an old record, matched by label
+    assert claims.by_id("05_partial_vs_full", None, {"A: last block + head": 1}) == {"A": 1}  # a label read as its id
     renamed = {"arms": [{"id": "A", "name": "A, renamed"}]}
-    assert claims.arm_id("05_partial_vs_full", "A, renamed", renamed) == "A"   # a run's own id wins
+    assert claims.by_id("05_partial_vs_full", renamed, {"A, renamed": 1}) == {"A": 1}   # a run's own label
 
 
 def test_evidence_is_computed_from_the_papers_figures():

@@ -10,8 +10,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import paths
-from ..models import canonical_scope
 from ..study import budget
+from ..study.arm_spec import arm_scope
+from ..study.claims import record_arms, run_arms
 from ..study.stats import crossed_bootstrap
 from . import records
 from .curves import METRICS, N_BOOT, _groups, _n, _pairs, role
@@ -30,20 +31,18 @@ def _reference_points(reference_dir: Path, sources: dict) -> list[dict]:
             continue
         if (params.get("head") or "linear") != "linear" or params.get("val_from_train"):
             continue
-        preds = records.read_predictions(path, rec).get("best") or {}
-        for arm in params["arms"]:
-            label = arm.get("name")
-            if label not in preds:
+        preds = record_arms(rec, records.read_predictions(path, rec).get("best") or {})
+        entries = record_arms(rec, rec.get("metrics") or {})
+        for aid, arm in run_arms(params).items():
+            if aid not in preds:
                 continue
-            # older records' scopes (last_block, last_n k) read as freeze_to, as the scorecard reads them
-            n = arm.get("freeze_to") if arm.get("freeze_to") is not None else params.get("freeze_to")
-            scope, freeze_to = canonical_scope(arm.get("scope", "all"), n, arm.get("last_n") or params.get("last_n") or 1)
+            scope, freeze_to = arm_scope(arm, params)
             pretrained = params.get("pretrained", True) if arm.get("pretrained") is None else arm["pretrained"]
             out.append({"run": rec.get("run_name"), "seed": rec.get("seed"), "dataset": params.get("dataset"),
                         "input": budget.input_size(params),
                         "max_train": params.get("max_train"), "scope": scope, "freeze_to": freeze_to,
-                        "pretrained": pretrained, "name": label, "predictions": {"best": preds[label]},
-                        "entry": (rec.get("metrics") or {}).get(label) or {}})
+                        "pretrained": pretrained, "name": arm.get("name", aid), "predictions": {"best": preds[aid]},
+                        "entry": entries.get(aid) or {}})
     return out
 
 

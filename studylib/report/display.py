@@ -188,13 +188,14 @@ def say(text: str) -> None:
 def paper_beside(results: dict, notebook: str, metric_names) -> pd.DataFrame:
     """Our figures per arm beside the paper's (from the registry's value claims and their `also` figures),
     both as fractions to 3 decimals."""
-    from ..study.claims import CLAIMS, arm_id
+    from ..study.claims import CLAIMS, by_id
+    ids = {arm: aid for aid, arm in by_id(notebook, None, {arm: arm for arm in results}).items()}  # results: by label
     rows = {}
     for arm, res in results.items():
         row = {k.replace("_", " "): f"{res['metrics'][k]:.3f}" for k in metric_names}
         paper = {}
         for c in CLAIMS.values():
-            if c.notebook == notebook and c.kind == "value" and c.arms == (arm_id(notebook, arm),) and not c.untestable:
+            if c.notebook == notebook and c.kind == "value" and c.arms == (ids.get(arm),) and not c.untestable:
                 paper = {**c.also, c.metric: c.value}
         row["paper P / R / F1"] = " / ".join(f"{paper[k]:.3f}" for k in ("precision_macro", "recall_macro",
                                                                          "f1_macro") if k in paper)

@@ -135,8 +135,8 @@ class Run:
         beside, by the scorecard's rules with this one seed (its p-values unadjusted: the scorecard adjusts
         across the profile's order claims and judges over every seed)."""
         def seeds(protocol):  # {arm id: [(y_true, y_pred)]}: claims cite arms by id (study.claims.ARMS)
-            return {registry.arm_id(self.notebook, label, self.p): [tuple(pred[:2])]
-                    for label, pred in predictions[protocol].items()}
+            per_arm = registry.by_id(self.notebook, self.p, predictions[protocol])  # the notebook's: by label
+            return {aid: [tuple(pred[:2])] for aid, pred in per_arm.items()}
         self.claims = [verdicts.judge(c, seeds(c.test_protocol), self.p, self.profile, self.task.name,
                                       other=seeds(verdicts.other_protocol(c)))
                        for c in registry.for_run(self.notebook, self.p)

@@ -14,10 +14,10 @@ import pandas as pd
 from IPython.display import Markdown
 
 from ..io import sha256_file
-from ..models import canonical_scope
 from ..study import budget, verdicts
 from ..study.verdicts import Verdict
-from ..study.claims import CLAIMS, EVIDENCE, PAPERS, arm_id, arm_label, tests
+from ..study.arm_spec import arm_scope
+from ..study.claims import CLAIMS, EVIDENCE, PAPERS, arm_label, record_arms, run_arms, tests
 from ..train.experiment import PROTOCOLS
 from . import records
 from . import scorecard_view as view
@@ -47,20 +47,9 @@ def records_read(recs) -> pd.DataFrame:
                           "record sha256": sha256_file(p)[:16]} for p, r in recs])
 
 
-def _by_id(notebook: str, per_label: dict, params) -> dict:
-    """{arm id: value} of a record's {label: value} (study.claims.arm_id)."""
-    return {arm_id(notebook, label, params): v for label, v in per_label.items()}
-
-
-def _arm_specs(params: dict, notebook: str) -> dict:
-    """{arm id: (scope, freeze_to)} of a run's arms, from its record's parameters (older records' scopes
-    last_block / last_n mapped to freeze_to)."""
-    out = {}
-    for a in params.get("arms") or []:
-        aid = a.get("id") or arm_id(notebook, a.get("name", ""), params)
-        n = a.get("freeze_to") if a.get("freeze_to") is not None else params.get("freeze_to")
-        out[aid] = canonical_scope(a.get("scope", "all"), n, a.get("last_n") or params.get("last_n") or 1)
-    return out
+def _arm_specs(params: dict) -> dict:
+    """{arm id: (scope, freeze_to)} of a run's arms, from its record's parameters (`arm_scope`)."""
+    return {aid: arm_scope(arm, params) for aid, arm in run_arms(params).items()}
 
 
 def _val_images(params: dict) -> int | None:
@@ -73,11 +62,11 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> Verdict | None
     """One claim judged over the seeds of one run (None when the run lacks the claim's arms)."""
     first = group[0][1]
     params, nb = first["params"], claim.notebook
-    metrics = [_by_id(nb, r.get("metrics") or {}, r["params"]) for _, r in group]
+    metrics = [record_arms(r, r.get("metrics") or {}) for _, r in group]
     flags = {a: budget.arm_flags([m.get(a) or {} for m in metrics], claim.paper_epochs, claim.test_protocol)
              for a in claim.arms}
     labels = {a: arm_label(nb, a) for a in claim.arms}
-    reg = budget.regime(params, {a: metrics[0][a] for a in claim.arms if a in metrics[0]}, _arm_specs(params, nb), claim.paper_epochs,
+    reg = budget.regime(params, {a: metrics[0][a] for a in claim.arms if a in metrics[0]}, _arm_specs(params), claim.paper_epochs,
                         claim.backbone)
     regime = budget.describe(reg, labels)
     per_class = _per_class(claim, metrics)
@@ -90,7 +79,7 @@ def _judge_run(claim, group, preds_of, profile: str, run: str) -> Verdict | None
         return verdicts.assess_scores(claim, scores, n_val, params, profile, run, flags=flags, regime=regime)
     for p, r in group:
         if p not in preds_of:
-            preds_of[p] = {proto: _by_id(nb, per, r["params"]) for proto, per in _predictions(p, r).items()}
+            preds_of[p] = {proto: record_arms(r, per) for proto, per in _predictions(p, r).items()}
     protocol, other = claim.test_protocol, verdicts.other_protocol(claim)
     preds = [preds_of[p] for p, _ in group]
     if not all(arm in pr.get(protocol, {}) for pr in preds for arm in claim.arms):
@@ -272,7 +261,7 @@ def table(card: pd.DataFrame, recs=()) -> pd.DataFrame:
     def label(v: Verdict, arm):  # an untested row has no arm labels
         return (v.arm_labels or {}).get(arm, arm)
 
-    def arms(v: Verdict):  # "A: last block + head" is shown as A = "last block + head"
+    def arms(v: Verdict):  # an order's labels "A: ..." and "B: ..." are shown without their "A: " / "B: "
         labels = [re.sub(r"^[AB]:\s*", "", label(v, a)) for a in v.arms]
         return f"A: {labels[0]} · B: {labels[1]}" if v.kind == "order" and len(labels) == 2 else ""
 

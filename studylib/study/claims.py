@@ -21,10 +21,10 @@ from pathlib import Path
 
 from .. import paths
 from ..train.experiment import PROTOCOLS
-from .experiments import arm_slug
+from .arm_spec import arm_slug
 
-__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_id", "arm_label",
-           "for_run", "load", "load_papers", "papers_folder", "stand_in", "tests"]
+__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_label", "arm_labels",
+           "by_id", "for_run", "load", "load_papers", "papers_folder", "record_arms", "run_arms", "stand_in", "tests"]
 
 
 class RegistryError(ValueError):
@@ -234,20 +234,51 @@ def papers_folder() -> Path:
 CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
 
 
-def arm_label(notebook: str, arm: str) -> str:
-    """The display label of an arm id (the id itself when the notebook does not list it)."""
-    return ARMS.get(notebook, {}).get(arm, arm)
-
-
-def arm_id(notebook: str, label: str, params=None) -> str:
-    """The stable id of the arm a record or a notebook shows as `label`: the run's own arms first (their
-    `id`), then the registry's labels (records written before ids), else a slug of the label."""
+def run_arms(params) -> dict:
+    """{arm id: arm} of a run's own arms (`params.arms`: Arm objects, or the dicts a record keeps). Every Arm
+    has an id (`Arm`: given, or the slug of its name); a record written before arms had ids lists an arm
+    without one, and gets the id that arm would get now."""
+    out = {}
     for arm in (_get(params, "arms") or []) if params is not None else []:
-        name, aid = (arm.get("name"), arm.get("id")) if isinstance(arm, dict) else (arm.name, arm.id)
-        if name == label and aid:
-            return aid
-    by_label = {v: k for k, v in ARMS.get(notebook, {}).items()}
-    return by_label.get(label, arm_slug(label))
+        aid, name = (arm.get("id"), arm.get("name", "")) if isinstance(arm, dict) else (arm.id, arm.name)
+        out[aid or arm_slug(name)] = arm
+    return out
+
+
+def arm_labels(notebook: str, params=None) -> dict[str, str]:
+    """{arm id: display label} of a run of `notebook`: the registry's arms of the notebook (the paper files'
+    `arms:`, which also name what no Arm trains, e.g. features + SVM), the run's own arms (`params`: their
+    id and name) over them. The one place a display label is found for an id, for showing."""
+    labels = dict(ARMS.get(notebook, {}))
+    for aid, arm in run_arms(params).items():
+        labels[aid] = arm.get("name", aid) if isinstance(arm, dict) else arm.name
+    return labels
+
+
+def arm_label(notebook: str, arm: str, params=None) -> str:
+    """The display label of an arm id (`arm_labels`; the id itself when no arm of the run has it)."""
+    return arm_labels(notebook, params).get(arm, arm)
+
+
+def by_id(notebook: str, params, per_label: dict) -> dict:
+    """{arm id: value} of {display label: value}: the one reader of label keys, for what a notebook keys by
+    its arms' labels (`study.arms.train_arms`' outcomes, features + SVM beside them) and for records written
+    before ids (`record_arms`). A key that is no arm's label (a curves point, the scorecard's `claims`) is
+    kept as it is."""
+    ids = {label: aid for aid, label in arm_labels(notebook, params).items()}
+    return {ids.get(key, key): value for key, value in per_label.items()}
+
+
+def record_arms(record: dict, per_arm: dict) -> dict:
+    """{arm id: entry} of a record's per-arm mapping (its `metrics`, or one protocol of its predictions),
+    entries that are no arm's left out. A record keys them by arm id and lists its arms (`arms`: {id:
+    display label}); one written before ids has no `arms` and keys them by display label, read through
+    `by_id` with the record's own parameters."""
+    arms = record.get("arms")
+    if arms is None:
+        notebook, params = record.get("notebook") or "", record.get("params") or {}
+        per_arm, arms = by_id(notebook, params, per_arm), arm_labels(notebook, params)
+    return {aid: entry for aid, entry in per_arm.items() if aid in arms}
 
 
 def _get(params, key):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .build import architecture_info
 from .budget import cap_bound, input_size
-from .claims import arm_id
+from .claims import record_arms
 from .curves import epoch_set_indices, ladder_sizes, scope_of, task_arms
 from .experiments import Arm, CurvesParams, as_dict, resolve, train_config
 from .profile import load_profile
@@ -66,11 +66,11 @@ def measured(results_dirs) -> tuple[dict, dict]:
                 walls.setdefault(rec.get("run_name"), []).append(rec["wall_time_s"])
             if rec.get("notebook") not in TRAINED:
                 continue
-            for label, m in (rec.get("metrics") or {}).items():
+            for aid, m in record_arms(rec, rec.get("metrics") or {}).items():
                 secs = [h["seconds"] for h in m.get("history") or [] if h.get("seconds")] if isinstance(m, dict) else []
                 if not secs:
                     continue
-                key = (rec["run_name"], arm_id(rec["notebook"], label, rec["params"]))
+                key = (rec["run_name"], aid)
                 # `cut`: the scorecard's cap-bound flag, read as if the paper named no epochs (our cap alone)
                 arms.setdefault(key, []).append(dict(
                     s=statistics.median(secs), max_train=rec["params"].get("max_train"),
