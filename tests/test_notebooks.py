@@ -139,7 +139,9 @@ def test_demo_run_records(demo_reports):
     card = load_records(out / "results")
     assert len(card) >= 8 and set(card["verdict"]) == {"not testable here"}  # demo data tests no claim
     # generated expressions are learnable: the small CNN must learn them even in the demo's few epochs
-    assert records["03_cnn_from_scratch"]["metrics"]["small CNN (seed 003)"]["test"]["accuracy"] > 0.5
+    assert records["03_cnn_from_scratch"]["metrics"]["cnn"]["test"]["accuracy"] > 0.5  # keyed by arm id
+    assert records["02_features_svm_vs_finetune"]["arms"] == {"finetune": "fine-tuned", "svm": "features + SVM"}
+    assert set(records["02_features_svm_vs_finetune"]["predictions"]["protocols"]["best"]) == {"finetune", "svm"}
 
 
 @pytest.mark.slow

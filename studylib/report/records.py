@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -21,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_write, sha256_file, write_json
+from ..io import atomic_write, sha256_file, to_jsonable, write_json
+from ..study import claims as registry
 
-__all__ = ["RunRecord", "code_version", "make_record", "write_record", "load_records", "library_versions", "git_commit",
-           "git_diff", "read_predictions", "read_probabilities", "write_predictions"]
+__all__ = ["RunRecord", "by_arm_id", "code_version", "make_record", "write_record", "load_records", "library_versions",
+           "git_commit", "git_diff", "read_predictions", "read_probabilities", "write_predictions"]
 
 # A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
 CLAIM_KEYS = ("id", "claim", "paper_value", "estimate", "ci", "verdict", "note")
@@ -50,6 +50,9 @@ class RunRecord:
     git_commit: str = "unknown"
     timestamp: str = ""
     git_diff: str = ""               # uncommitted changes the run was made with (a "-dirty" commit)
+    # {arm id: display label} of the arms its per-arm metrics and predictions are keyed by (`by_arm_id`);
+    # None: a record written before ids, keyed by display label (read by study.claims.record_arms)
+    arms: dict | None = None
 
 
 def library_versions() -> dict:
@@ -87,12 +90,23 @@ def code_version(cwd: str | Path | None = None) -> str:
     return f"{commit[:12]}-dirty-{hashlib.sha256(git_diff(cwd).encode()).hexdigest()[:12]}"
 
 
+def by_arm_id(notebook: str, params, metrics: dict, predictions: dict | None) -> tuple[dict, dict | None, dict]:
+    """(metrics, predictions, arms) as a record keeps them: a notebook's per-arm entries, keyed by its arms'
+    display labels, keyed by arm id (`study.claims.by_id`; other entries, a curves point or the scorecard's
+    claims, as they are), and {arm id: display label} of the arms they hold, so that a report can show them."""
+    metrics = registry.by_id(notebook, params, metrics)
+    predictions = None if predictions is None else {
+        protocol: registry.by_id(notebook, params, per_arm) for protocol, per_arm in predictions.items()}
+    held = set(metrics).union(*(predictions or {}).values())
+    return metrics, predictions, {aid: label for aid, label in registry.arm_labels(notebook, params).items() if aid in held}
+
+
 def write_predictions(path: str | Path, predictions: dict) -> dict:
-    """Per-image test predictions {protocol: {arm: (y_true, y_pred[, probabilities])}} as a compressed .npz
+    """Per-image test predictions {protocol: {arm id: (y_true, y_pred[, probabilities])}} as a compressed .npz
     (atomically). Class probabilities (N, K) are kept as float16 (docs/METHOD.md, Replicates: enough for calibration
     and log-loss); a model that gives none (an SVM) stores class indices only.
 
-    Returns what the record keeps: {"file": name, "sha256": ..., "protocols": {protocol: {arm: key}}}.
+    Returns what the record keeps: {"file": name, "sha256": ..., "protocols": {protocol: {arm id: key}}}.
     """
     arrays, keys = {}, {}
     for protocol, per_arm in predictions.items():
@@ -170,7 +184,7 @@ def _check_claim(i: int, claim: dict) -> dict:
 
 
 def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_sources: dict,
-                weights: dict, wall_time_s: float, device: str, claims: list[dict]) -> RunRecord:
+                weights: dict, wall_time_s: float, device: str, claims: list[dict], arms: dict | None = None) -> RunRecord:
     """Build a RunRecord, adding library versions, git commit and a UTC timestamp.
 
     Args:
@@ -183,6 +197,7 @@ def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_s
         wall_time_s: run time in seconds.
         device: e.g. "cuda" or "cpu".
         claims: dicts with claim, paper_value, our_value, verdict and optional ci (low, high), note.
+        arms: {arm id: display label} of the arms `metrics` is keyed by (`by_arm_id`).
 
     Returns:
         The RunRecord.
@@ -192,34 +207,10 @@ def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_s
     return RunRecord(experiment=experiment, paper=str(paper), params=dict(params), metrics=dict(metrics),
                      data_sources=dict(data_sources), weights=dict(weights), wall_time_s=float(wall_time_s),
                      device=str(device), claims=[_check_claim(i, c) for i, c in enumerate(claims)],
+                     arms=None if arms is None else dict(arms),
                      versions=library_versions(), git_commit=(commit := git_commit()),
                      git_diff=git_diff() if commit.endswith("-dirty") else "",
                      timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-
-
-def to_jsonable(obj):
-    """Convert numpy/pandas/Path values to plain JSON types; NaN/inf become null (strict JSON)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return to_jsonable(obj.reset_index().to_dict(orient="records"))
-    if isinstance(obj, pd.Series):
-        return to_jsonable(obj.to_dict())
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    raise TypeError(f"cannot store {type(obj).__name__} in a run record: {obj!r:.80}")
 
 
 def write_record(record: RunRecord | dict, path: str | Path) -> Path:

@@ -157,17 +157,19 @@ class Run:
 
         predictions: {protocol: {arm: (y_true, y_pred[, probabilities])}} on the test images, stored beside
         the record as `<task>.npz` (its sha256 in the record; probabilities as float16), so that verdicts
-        pair arms and seeds on the same images.
+        pair arms and seeds on the same images. The record keys metrics and predictions by arm id and keeps
+        each arm's display label in `arms` (`records.by_arm_id`).
         """
         if not self.results_dir:
             print("results_dir is empty: no record written (interactive session)")
             return
         where = files.task_paths(self.task)
+        metrics, predictions, arms = records.by_arm_id(self.notebook, self.p, metrics, predictions)
         preds = records.write_predictions(where.predictions, predictions) if predictions else None
         # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
         rec = dataclasses.asdict(records.make_record(self.run_name or self.notebook, paper, as_dict(self.p),
                                                      metrics, self.sources, self.weights, self.wall_time(),
-                                                     self.device, self.claims))
+                                                     self.device, self.claims, arms))
         rec.update(headline=headline, run_name=self.run_name, task=self.task.name, seed=self.p.seed,
                    notebook=self.notebook, profile=self.profile, predictions=preds)
         path = records.write_record(rec, where.record)
