@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..io import write_json, write_text
 from ..study.task import SMOKE_SUFFIX, proves_only_the_pipeline
-from . import landing, publish
+from . import landing, paper_summary, publish
 
 __all__ = ["rewrite_index", "write_index"]
 
@@ -41,7 +41,9 @@ details.tasks{margin-top:1.5em} details.tasks>summary{cursor:pointer;font-size:1
 details.tasks table{border-collapse:collapse;margin-top:.5em}
 details.tasks table td,details.tasks table th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;
 vertical-align:top} details.tasks tr.failed td,details.tasks tr.interrupted td{background:#fdd}
-details.tasks tr.pending td{color:#888} details.tasks small.kept,details.tasks p.kept{color:#666}"""
+details.tasks tr.pending td{color:#888} details.tasks small.kept,details.tasks p.kept{color:#666}
+ul.summaries{list-style:none;padding-left:0} ul.summaries li{margin:.3em 0} ul.summaries .paper-id{display:none}
+ul.summaries .paper-title{font-style:italic}"""
 
 
 def _wall(s: float) -> str:
@@ -138,7 +140,20 @@ def _curves_answer(results: Path) -> str:
     return curves_answer.answer_section(results)
 
 
-def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) -> str:
+def _summaries_list(out_dir: Path, scorecards: list, papers: dict, written) -> str:
+    """The link to each paper's reproducibility summary (`paper_summary`, papers/<id>.html), with its label."""
+    e_ = html.escape
+    shown = {Path(p).stem for p in written}
+    items = []
+    for paper in sorted(shown):
+        word, _ = paper_summary.label([v for s in scorecards for v in s.verdicts if v.paper == paper])
+        items.append(f"<li>{paper_summary.label_badge(word)} <a class='summary' href='{e_(paper_summary.summary_link(paper))}'>"
+                     f"paper {e_(paper)}: its reproducibility summary</a> {landing.paper_heading(paper, papers.get(paper, {}), out_dir)}</li>")
+    return (f"<h2 id='summaries'>Per paper: a reproducibility summary</h2><ul class='summaries'>{''.join(items)}</ul>"
+            if items else "")
+
+
+def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float, summaries=()) -> str:
     from ..study.claims import PAPERS
     e_ = html.escape
     scorecards = landing.read_scorecards(out_dir / "results", entries)
@@ -158,6 +173,7 @@ def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float) 
     parts.append("<nav>" + " · ".join(nav) + "</nav>")
     if judged:
         parts.append(landing.claim_section(scorecards, PAPERS, out_dir))
+        parts.append(_summaries_list(out_dir, scorecards, PAPERS, summaries))
     elif curves:
         parts.append(curves)
     else:
@@ -195,7 +211,11 @@ def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] 
                                         "not_run_yet": list(pending)})
     tasks = _tasks(profile, entries)
     publish.write_ignore(out_dir, tasks, profile.name, publish.complete(tasks, entries) and not pending)
-    page = _page(out_dir, profile, entries, list(pending), total_s)
+    summaries = []
+    scorecards = [] if proves_only_the_pipeline(profile.name) else landing.read_scorecards(out_dir / "results", entries)
+    if scorecards:  # a scorecard record: one reproducibility summary per paper it judges (papers/<id>.html)
+        summaries = paper_summary.write_summaries(out_dir, scorecards, profile)
+    page = _page(out_dir, profile, entries, list(pending), total_s, summaries)
     return write_text(out_dir / "index.html", page)
 
 
