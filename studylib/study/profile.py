@@ -170,9 +170,8 @@ def profile_path(profile: str, params_dir=None) -> Path:
     return Path(params_dir or paths.PARAMS) / f"{profile}.yaml"
 
 
-def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=None, smoke: bool = False) -> Profile:
-    """Read and validate a whole profile before anything runs; `smoke`: the profile at smoke scale, on
-    generated data (`study.smoke`)."""
+def _read(profile: str, params_dir) -> tuple[Path, dict]:
+    """The profile's file and its YAML, checked at the top level: known keys, a non-empty list of runs."""
     path = profile_path(profile, params_dir)
     if not path.is_file():
         have = sorted(p.stem for p in Path(params_dir or paths.PARAMS).glob("*.yaml"))
@@ -181,54 +180,46 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         raw = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as e:
         raise ParamsError(f"profile {path}: not valid YAML ({e})") from e
-    name = path.stem
+    where = f"profile {path.stem} ({path})"
     if not isinstance(raw, dict):
-        raise ParamsError(f"profile {name} ({path}): the top level must be a mapping")
+        raise ParamsError(f"{where}: the top level must be a mapping")
     unknown = set(raw) - PROFILE_KEYS
     if unknown:
-        raise ParamsError(f"profile {name} ({path}): unknown key '{sorted(unknown)[0]}'; valid: "
-                          f"{', '.join(sorted(PROFILE_KEYS))}")
-    runs_raw = raw.get("runs")
-    if not isinstance(runs_raw, list) or not runs_raw:
-        raise ParamsError(f"profile {name} ({path}): 'runs' must be a non-empty list")
-    defaults = raw.get("defaults") or {}
-    shared_cuts = _cuts(raw.get("cuts"), f"profile {name} ({path})")
-    notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
-    for i, r in enumerate(runs_raw):
-        if not isinstance(r, dict) or not {"name", "notebook"} <= set(r):
-            raise ParamsError(f"profile {name} ({path}), run #{i + 1}: needs 'name' and 'notebook'")
-    # an unknown notebook is reported with its run below
-    classes = list(dict.fromkeys(EXPERIMENTS[r["notebook"]] for r in runs_raw if r["notebook"] in EXPERIMENTS))
-    _check_defaults(defaults, classes, f"profile {name} ({path})")
-    runs, seen = [], set()
-    for r in runs_raw:
-        where = f"profile {name} ({path}), run {r['name']}"
-        bad = set(r) - RUN_KEYS
-        if bad:
-            raise ParamsError(f"{where}: unknown key '{sorted(bad)[0]}'; a run has {', '.join(sorted(RUN_KEYS))}")
-        if r["name"] in seen:
-            raise ParamsError(f"{where}: the run name is used twice")
-        seen.add(r["name"])
-        if not (notebooks / f"{r['notebook']}.ipynb").is_file():
-            raise ParamsError(f"{where}: notebook {notebooks / (r['notebook'] + '.ipynb')} does not exist")
-        cls = params_class(r["notebook"])
-        fields = {f.name for f in dataclasses.fields(cls)}
-        params = _merge(defaults, r.get("params") or {}, fields)
-        resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
-        seed = params.get("seed", 0)
-        seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
-        run_cuts = _cuts(r.get("cuts"), where)
-        cuts = shared_cuts + run_cuts
-        resources = _resources(r.get("resources"), where, _resources(raw.get("resources"), where, RESOURCES))
-        for suffix, over, point_values in _grid_points(r.get("grid"), fields, where):
-            point = _merge(params, over, fields)
-            if over:
-                resolve(r["notebook"], point, f"{where}, grid point {suffix[2:]}")
-            names = [r["name"] + suffix + (f"--seed{s}" if len(seeds) > 1 else "") for s in seeds]
-            for seed, task in zip(seeds, names):
-                runs.append(Task(task, r["notebook"], r["name"], seed, point_values, point, cuts,
-                                 resources=resources, profile=name, run_cuts=run_cuts,
-                                 siblings=names if len(seeds) > 1 else []))
+        raise ParamsError(f"{where}: unknown key '{sorted(unknown)[0]}'; valid: {', '.join(sorted(PROFILE_KEYS))}")
+    runs = raw.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise ParamsError(f"{where}: 'runs' must be a non-empty list")
+    return path, raw
+
+
+def _run_tasks(r: dict, raw: dict, name: str, where: str, notebooks: Path, shared_cuts: list) -> list[Task]:
+    """One run's tasks, one per grid point and seed, each made here once (`where`: the run, for errors)."""
+    if not (notebooks / f"{r['notebook']}.ipynb").is_file():
+        raise ParamsError(f"{where}: notebook {notebooks / (r['notebook'] + '.ipynb')} does not exist")
+    fields = {f.name for f in dataclasses.fields(params_class(r["notebook"]))}
+    params = _merge(raw.get("defaults") or {}, r.get("params") or {}, fields)
+    resolve(r["notebook"], params, where)  # raises ParamsError naming file, run and key
+    seed = params.get("seed", 0)
+    seeds = _seeds(r.get("seeds", raw.get("seeds")), where, seed) if "train" in fields else [seed]
+    run_cuts = _cuts(r.get("cuts"), where)
+    cuts = shared_cuts + run_cuts
+    resources = _resources(r.get("resources"), where, _resources(raw.get("resources"), where, RESOURCES))
+    tasks = []
+    for suffix, over, point_values in _grid_points(r.get("grid"), fields, where):
+        point = _merge(params, over, fields)
+        if over:
+            resolve(r["notebook"], point, f"{where}, grid point {suffix[2:]}")
+        names = [r["name"] + suffix + (f"--seed{s}" if len(seeds) > 1 else "") for s in seeds]
+        tasks += [Task(task, r["notebook"], r["name"], s, point_values, point, cuts,
+                       resources=resources, profile=name, run_cuts=run_cuts,
+                       siblings=names if len(seeds) > 1 else [])
+                  for s, task in zip(seeds, names)]
+    return tasks
+
+
+def _data_dir(data_dir, raw: dict, name: str, smoke: bool) -> str:
+    """The profile's data folder: `data_dir` (--data-dir, $STUDYLIB_DATA_DIR), else the profile's, else the
+    default; refused when it does not exist (a smoke run generates its data)."""
     # --data-dir (and $STUDYLIB_DATA_DIR) is relative to the current folder, where it was typed; the
     # profile's data_dir to the repository root, so a run means the same data from any folder
     if data_dir:
@@ -237,11 +228,38 @@ def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=Non
         data = data_folder(str(raw["data_dir"]))
     else:
         data = str(Path(paths.default_data_dir()).absolute())
-    if data != "generated" and not smoke and not Path(data).is_dir():  # a smoke run generates its data
+    if data != "generated" and not smoke and not Path(data).is_dir():
         given = "" if data == str(data_dir or raw.get("data_dir")) else f" ('{data_dir or raw.get('data_dir')}')"
         raise ParamsError(f"profile {name}: data_dir '{data}'{given} does not exist; pass --data-dir DIR "
                           "(`studylib data check --data-dir DIR` tells what belongs there)")
-    prof = Profile(name, path, raw.get("title", name), data, shared_cuts, _with_upstream(runs))
+    return data
+
+
+def load_profile(profile: str, params_dir=None, notebooks_dir=None, data_dir=None, smoke: bool = False) -> Profile:
+    """Read and validate a whole profile before anything runs; `smoke`: the profile at smoke scale, on
+    generated data (`study.smoke`). Each task is made once, here, and handed on as itself."""
+    path, raw = _read(profile, params_dir)
+    name = path.stem
+    shared_cuts = _cuts(raw.get("cuts"), f"profile {name} ({path})")
+    notebooks = Path(notebooks_dir or paths.NOTEBOOKS)
+    for i, r in enumerate(raw["runs"]):
+        if not isinstance(r, dict) or not {"name", "notebook"} <= set(r):
+            raise ParamsError(f"profile {name} ({path}), run #{i + 1}: needs 'name' and 'notebook'")
+    # an unknown notebook is reported with its run below
+    classes = list(dict.fromkeys(EXPERIMENTS[r["notebook"]] for r in raw["runs"] if r["notebook"] in EXPERIMENTS))
+    _check_defaults(raw.get("defaults") or {}, classes, f"profile {name} ({path})")
+    tasks, seen = [], set()
+    for r in raw["runs"]:
+        where = f"profile {name} ({path}), run {r['name']}"
+        bad = set(r) - RUN_KEYS
+        if bad:
+            raise ParamsError(f"{where}: unknown key '{sorted(bad)[0]}'; a run has {', '.join(sorted(RUN_KEYS))}")
+        if r["name"] in seen:
+            raise ParamsError(f"{where}: the run name is used twice")
+        seen.add(r["name"])
+        tasks += _run_tasks(r, raw, name, where, notebooks, shared_cuts)
+    data = _data_dir(data_dir, raw, name, smoke)
+    prof = Profile(name, path, raw.get("title", name), data, shared_cuts, _with_upstream(tasks))
     if smoke:
         from .smoke import smoke_profile
         return smoke_profile(prof, _with_upstream)
