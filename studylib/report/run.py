@@ -48,14 +48,13 @@ class Run:
     @classmethod
     def start(cls, notebook: str, profile: str = "demo", run="", seed: int = 0, grid: dict | None = None,
               data_dir: str = "", out_dir: str = "", overrides: dict | None = None, *,
-              task: dict | Task | None = None) -> "Run":
+              task: Task | dict | None = None) -> "Run":
         """Resolve the notebook's named parameters (its papermill parameters cell, the same names the runner
         passes) into its Task (`study.parameters.task_from_parameters`: the profile's run at that grid point
-        and seed, with the overrides checked), then its parameters (its defaults, then the task's); seed every
-        RNG with the task's seed before anything random is built (Run All twice in one kernel gives the same
-        record), and start the clock. Every parameter at its default (a notebook opened as cloned): the demo
-        profile's run of the notebook on the demo data, writing no record. `task`: a Task (or its dict)
-        given directly, for code that builds one (tests).
+        and seed, with the overrides checked), once, and start the run of it (`from_task`). Every parameter
+        at its default (a notebook opened as cloned): the demo profile's run of the notebook on the demo
+        data, writing no record. `task`: a Task given directly (its dict, for a test that writes one by
+        hand), in place of the named parameters.
 
         Example (every notebook's third cell):
             run = report.Run.start("05_partial_vs_full", profile, run, seed, grid, data_dir, out_dir, overrides)
@@ -66,6 +65,13 @@ class Run:
             task = task_from_parameters(notebook, profile, run, seed, grid, data_dir, out_dir, overrides)
         elif not isinstance(task, Task):
             task = Task.from_dict(task, notebook)
+        return cls.from_task(notebook, task)
+
+    @classmethod
+    def from_task(cls, notebook: str, task: Task) -> "Run":
+        """The run of `task`: its parameters (the notebook's defaults, then the task's); every RNG seeded
+        with the task's seed before anything random is built (Run All twice in one kernel gives the same
+        record), and the clock started."""
         if task.notebook != notebook:
             raise ValueError(f"task {task.name} is of notebook {task.notebook}, not {notebook}")
         where = f"notebook {notebook}" + (f", run {task.run} of profile {task.profile}" if task.run else "")
