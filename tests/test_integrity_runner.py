@@ -136,7 +136,7 @@ def test_a_write_that_fails_midway_leaves_no_file_and_names_the_path(tmp_path):
 def _spec(out: Path) -> dict:
     from studylib.study.task import Task
     task = Task("t", "03_cnn_from_scratch", "t", profile="p", data_dir=".", results_dir="results")
-    return {"task": task.as_dict(), "parameters": {"profile": "p", "run": "t"}, "out_dir": str(out), "threads": 1,
+    return {"task": task, "parameters": {"profile": "p", "run": "t"}, "out_dir": str(out), "threads": 1,
             "gpus": 0}
 
 

@@ -74,7 +74,6 @@ def test_the_runners_parameters_resolve_to_the_runners_task(profile, smoke, tmp_
     """What `studylib run` hands papermill for each task resolves, in the notebook (whose kernel works in the
     reports folder), to that very task: one code path. Fails if the runner and the notebook disagree on any
     field (cuts, siblings, params, name, paths)."""
-    from studylib.study.task import Task
     (tmp_path / "data").mkdir()
     prof = load_profile(profile, data_dir=None if smoke else tmp_path / "data", smoke=smoke)
     out = tmp_path / "out"
@@ -87,7 +86,7 @@ def test_the_runners_parameters_resolve_to_the_runners_task(profile, smoke, tmp_
     for task in prof.tasks:
         spec = _spec(task, data, out, profile_ref(prof))
         assert list(spec["parameters"]) == list(NAMES) and spec["parameters"]["out_dir"] == "."
-        assert task_from_parameters(task.notebook, **spec["parameters"]) == Task.from_dict(spec["task"]), task.name
+        assert task_from_parameters(task.notebook, **spec["parameters"]) == spec["task"], task.name
 
 
 def test_papermill_lists_the_named_parameters_with_their_comments():

@@ -119,7 +119,8 @@ def test_seed_zero_of_every_run_starts_first_then_the_longest():
     """A run's learning-rate search is trained at seed 0: its other seeds must not start beside it (they
     would wait on the search's lock); among the rest the longest (or never timed) task goes first."""
     from studylib.runner.execute import _longest_first
-    specs = [{"name": n, "task": {"seed": s}, "last_wall_s": w} for n, s, w in [
+    from studylib.study.task import Task
+    specs = [{"name": n, "task": Task(n, "nb", seed=s), "last_wall_s": w} for n, s, w in [
         ("a--seed1", 1, None), ("a--seed0", 0, 50.0), ("b--seed2", 2, 900.0), ("card", None, 1.0),
         ("b--seed0", 0, None), ("c--seed3", 3, 20.0)]]
     assert [s["name"] for s in _longest_first(specs)] == [
@@ -228,3 +229,17 @@ def test_a_killed_worker_is_reported_failed_and_a_resume_reruns_it(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "run  cnn: last run failed" in again.stdout and _index(out)["cnn"]["status"] == "ok"
+
+
+def test_a_spec_crosses_to_a_local_worker_with_its_task_as_itself(tmp_path):
+    """The one conversion of a Task between the profile and the notebook: the local executor's spec file
+    (JSON, `executor.spec_as_json`), read back in the worker (`spec_from_json`) to an equal Task; Ray
+    pickles the Task itself. Fails if a field of the Task does not survive the crossing."""
+    import pickle
+    from studylib.runner.execute import _spec
+    from studylib.runner.executor import spec_as_json, spec_from_json
+    prof = load_profile("demo", data_dir="generated")
+    for task in prof.tasks:
+        spec = _spec(task, tmp_path / "data", tmp_path, "demo")
+        assert spec_from_json(spec_as_json(spec)) == spec and pickle.loads(pickle.dumps(spec)) == spec
+        assert spec["task"].results_dir == "results" and spec["task"].data_dir == "data"

@@ -1,6 +1,7 @@
 """The runner: a profile's tasks executed on this machine or on Ray (local by default, or a cluster), resumable.
 
-- ``execute``: ``run_profile`` (expand, skip what is done, run, index), ``check_clean``, ``prepare_data``.
+- ``execute``: ``run_profile`` (expand, skip what is done, run, index; its flags a ``RunOptions``), ``check_clean``,
+  ``prepare_data``.
 - ``executor``: what both executors share (picking one, a task's share of the cores, Ctrl-C and SIGTERM).
 - ``local``: the local executor: each task a subprocess (``worker``) of this machine, no Ray.
 - ``engine``: the Ray executor: the Ray instance and the task loop (resources, Ctrl-C, dead workers).
@@ -8,6 +9,6 @@
 - ``resume``: a task's inputs and whether it must run again (its outputs checked against its record).
 - ``preflight``: before any task starts: one run per reports folder (a lock), the folders it writes writable.
 """
-from .execute import DirtyTreeError, RunRefused, check_clean, prepare_data, run_profile
+from .execute import DirtyTreeError, RunOptions, RunRefused, check_clean, prepare_data, run_profile
 
-__all__ = ["DirtyTreeError", "RunRefused", "check_clean", "prepare_data", "run_profile"]
+__all__ = ["DirtyTreeError", "RunOptions", "RunRefused", "check_clean", "prepare_data", "run_profile"]

@@ -89,6 +89,7 @@ def run_tasks(specs: list[dict], workers: int, on_done) -> None:
         while pending or inflight:
             while pending and len(inflight) < workers:
                 spec = pending.pop(0)
+                # Ray pickles the spec, its Task as itself: the worker gets the Task the driver built
                 ref = remote.options(num_cpus=spec["threads"], num_gpus=spec["gpus"]).remote(spec)
                 inflight[ref] = spec
             done, _ = ray.wait(list(inflight), num_returns=1)

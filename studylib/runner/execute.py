@@ -17,10 +17,12 @@ path and what to free or set; the task states written so far stay, so the same c
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fnmatch
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -38,7 +40,7 @@ from .executor import cpu_share, pick_executor, sigterm_as_interrupt, terminated
 from .preflight import RunRefused, check_writable, run_lock, setting_for
 from .resume import code_version, load_state, reason_to_run, save_state, task_inputs
 
-__all__ = ["DirtyTreeError", "RunRefused", "check_clean", "prepare_data", "run_profile", "select"]
+__all__ = ["DirtyTreeError", "RunOptions", "RunRefused", "check_clean", "prepare_data", "run_profile", "select"]
 
 
 WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -88,12 +90,13 @@ def _workers(workers: int | None, res: dict, tasks: list, prof, where: str = "th
 
 
 def _spec(task, data: Path, out: Path, profile: str) -> dict:
-    """What a worker needs to execute one task (plain data: it travels to the worker): the task, the
-    notebook's named parameters that resolve to it (its data folder relative to the reports folder, where
-    its kernel works, and the reports folder itself: "."), and its GPUs."""
+    """What a worker needs to execute one task: the task itself (with its data and results folders
+    relative to the reports folder, where its kernel works), the notebook's named parameters that resolve
+    to it (the reports folder itself: "."), and its GPUs. The Task stays a Task here: Ray pickles it, the
+    local executor writes it as JSON (`executor.spec_as_json`)."""
     rel_data = os.path.relpath(data, out)
     task = task.with_paths(rel_data, os.path.relpath(task.paths(out).results, out))
-    return {"task": task.as_dict(), "parameters": as_parameters(task, profile, rel_data, "."), "out_dir": str(out),
+    return {"task": task, "parameters": as_parameters(task, profile, rel_data, "."), "out_dir": str(out),
             "gpus": task.resources["gpus"]}
 
 
@@ -104,7 +107,7 @@ def _longest_first(specs: list[dict]) -> list[dict]:
     only wait on the search's lock, holding a core."""
     def key(spec):
         last = float("inf") if spec["last_wall_s"] is None else spec["last_wall_s"]
-        return ((spec["task"]["seed"] or SEARCH_SEED) != SEARCH_SEED, -last)
+        return ((spec["task"].seed or SEARCH_SEED) != SEARCH_SEED, -last)
     return sorted(specs, key=key)  # stable: untimed tasks keep the profile's order
 
 
@@ -123,27 +126,42 @@ def _line(entry: dict) -> str:
             f"{entry['headline'] or entry['error']}")
 
 
-def run_profile(profile: str = "demo", only: str | None = None, data_dir=None, out_dir=None,
-                allow_dirty: bool = False, workers: int | None = None, address: str | None = None,
-                force: bool = False, smoke: bool = False, executor: str = "auto") -> int:
+@dataclass(frozen=True)
+class RunOptions:
+    """How `run_profile` runs a profile (the `studylib run` flags besides --profile)."""
+
+    only: str | None = None         # a glob, or a part of a task's name (`select`)
+    data_dir: str | None = None     # over the profile's data_dir
+    out_dir: str | None = None      # the reports folder (default: reports/<profile>)
+    allow_dirty: bool = False       # render from a tree with uncommitted changes (`check_clean`)
+    workers: int | None = None      # tasks at once (default: as many as the CPUs hold, `_workers`)
+    address: str | None = None      # a Ray cluster to join
+    force: bool = False             # rerun the tasks that are done
+    smoke: bool = False             # the profile at smoke scale (`study.smoke`)
+    executor: str = "auto"          # local, ray or auto (`pick_executor`)
+
+
+def run_profile(profile: str = "demo", options: RunOptions | None = None, **settings) -> int:
     """Validate the profile, run its tasks that are not done yet, render reports and the index; 0 when
-    every selected task is ok (ran now or earlier). `executor`: local, ray or auto (`pick_executor`).
+    every selected task is ok (ran now or earlier). `options` (or its fields as keywords, which every
+    caller passes: `run_profile("demo", out_dir=out, workers=2)`): see RunOptions.
     Refusals before anything runs raise RunRefused (or ParamsError, DirtyTreeError); Ctrl-C and SIGTERM
     return 130 and 143, a file that cannot be written 1."""
-    prof = load_profile(profile, data_dir=data_dir, smoke=smoke)  # every run validated before any notebook starts
-    check_clean(prof.name, allow_dirty)
-    tasks = select(prof, only)
-    executor = pick_executor(executor, address)
-    out = Path(out_dir or paths.REPORTS / prof.name).resolve()
+    opts = dataclasses.replace(options or RunOptions(), **settings)  # an unknown keyword is a TypeError
+    prof = load_profile(profile, data_dir=opts.data_dir, smoke=opts.smoke)  # every run validated before any notebook starts
+    check_clean(prof.name, opts.allow_dirty)
+    tasks = select(prof, opts.only)
+    executor = pick_executor(opts.executor, opts.address)
+    out = Path(opts.out_dir or paths.REPORTS / prof.name).resolve()
     t0 = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:  # the lock, a scratch cache, the executor, the bar: released on any exit
             stack.enter_context(sigterm_as_interrupt())
-            for warning in check_writable(out, local_ray=executor == "ray" and not address, stack=stack):
+            for warning in check_writable(out, local_ray=executor == "ray" and not opts.address, stack=stack):
                 print(warning, flush=True)
             if took_over := stack.enter_context(run_lock(out)):
                 print(took_over, flush=True)
-            entries = _run(prof, tasks, out, stack, workers, executor_for(executor, address), force)
+            entries = _run(prof, tasks, out, stack, executor_for(executor, opts.address), opts)
     except KeyboardInterrupt as e:  # the executor is stopped by now, the running tasks reported interrupted
         how = "terminated (SIGTERM)" if terminated(e) else "interrupted"
         print(f"{how}: the running tasks were stopped; run the same command again to resume", flush=True)
@@ -179,12 +197,30 @@ def _stages(tasks: list) -> list[list]:
     return [[t for t in tasks if level[t.name] == k] for k in range(max(level.values(), default=-1) + 1)]
 
 
-def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, machine, force) -> dict:
+def _to_run(stage: list, data: Path, out: Path, ref: str, code: str, force: bool, bar) -> list[tuple]:
+    """[(task, spec)] of the stage's tasks that must run (each with its inputs and last wall time); the
+    others are counted done on the bar."""
+    todo = []
+    for run in stage:
+        spec = _spec(run, data, out, ref)
+        spec["inputs"] = task_inputs(spec, code)
+        state = load_state(out, run.name)
+        spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
+        why = "--force" if force else reason_to_run(state, spec["inputs"], out, data)
+        if why:
+            todo.append((run, spec))
+            bar.write(f"run  {run.name}: {why}")
+        else:
+            bar.write(f"skip {run.name}: unchanged, ok")
+            bar.update(1)
+    return todo
+
+
+def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, machine, opts: RunOptions) -> dict:
     """Run the selected tasks not done yet on `machine` (an executor, started when a task must run), stage
     by stage (a task after its upstream); {task: index entry}."""
     data = prepare_data(prof.data_dir, out)
-    ref = profile_ref(prof)
-    code = code_version()
+    ref, code = profile_ref(prof), code_version()
     order = [t.name for t in prof.tasks]
     entries = {name: s["entry"] for name in order if (s := load_state(out, name))}
 
@@ -198,21 +234,9 @@ def _run(prof, tasks: list, out: Path, stack: contextlib.ExitStack, workers, mac
     publish()
     print(f"{prof.title}: {len(tasks)} tasks -> {out}", flush=True)
     bar = stack.enter_context(tqdm(total=len(tasks), unit="task", desc=prof.name))
-    res = None
+    res, workers = None, opts.workers
     for stage in stages:  # inputs of the second stage include the records the first one wrote
-        todo = []
-        for run in stage:
-            spec = _spec(run, data, out, ref)
-            spec["inputs"] = task_inputs(spec, code)
-            state = load_state(out, run.name)
-            spec["last_wall_s"] = state["entry"]["wall_s"] if state else None
-            why = "--force" if force else reason_to_run(state, spec["inputs"], out, data)
-            if why:
-                todo.append((run, spec))
-                bar.write(f"run  {run.name}: {why}")
-            else:
-                bar.write(f"skip {run.name}: unchanged, ok")
-                bar.update(1)
+        todo = _to_run(stage, data, out, ref, code, opts.force, bar)
         if not todo:
             continue
         if res is None:  # the executor is started only when a task must run

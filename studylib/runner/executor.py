@@ -2,8 +2,9 @@
 entry of a task whose worker died. Nothing here imports Ray.
 
 An executor is a context manager (started on enter, stopped on exit, Ctrl-C included) with two methods:
-`resources()` -> {'cpus', 'gpus', 'node_cpus'} and `run(specs, workers, on_done)`, which runs the specs at
-most `workers` at once and calls `on_done(spec, entry)` as each ends; on Ctrl-C (or SIGTERM) it stops the
+`resources()` -> {'cpus', 'gpus', 'node_cpus'} and `run(specs, workers, on_done)`, which runs the specs (each
+a dict: "task", the study.task.Task itself; "parameters", the notebook's named parameters; "out_dir",
+"gpus", "threads", "inputs", "last_wall_s") at most `workers` at once and calls `on_done(spec, entry)` as each ends; on Ctrl-C (or SIGTERM) it stops the
 running tasks, reports each 'interrupted' and lets the KeyboardInterrupt go on. `local.LocalMachine` runs
 tasks as subprocesses of this machine; `engine.RayCluster` on a Ray instance or cluster.
 """
@@ -22,7 +23,7 @@ from .preflight import RunRefused
 from .task import finish_task
 
 __all__ = ["EXECUTORS", "Terminated", "cpu_share", "crashed", "pick_executor", "ray_installed",
-           "sigterm_as_interrupt", "terminated"]
+           "sigterm_as_interrupt", "spec_as_json", "spec_from_json", "terminated"]
 
 EXECUTORS = ("auto", "local", "ray")
 
@@ -70,11 +71,23 @@ def cpu_share(requested: int, workers: int, resources: dict) -> int:
     return max(1, min(share, resources["node_cpus"] or share))
 
 
+def spec_as_json(spec: dict) -> str:
+    """A spec as the local executor's worker process reads it (`spec_from_json`): its Task as plain data,
+    the one conversion on the way out (Ray pickles the Task itself)."""
+    return json.dumps({**spec, "task": spec["task"].as_dict()})
+
+
+def spec_from_json(text: str) -> dict:
+    """The spec `spec_as_json` wrote, its Task made again, once, in the worker process."""
+    spec = json.loads(text)
+    return {**spec, "task": Task.from_dict(spec["task"])}
+
+
 def crashed(spec: dict, error: BaseException) -> dict:
     """The entry of a task whose worker process died (or was stopped): what it had written is published."""
     out = Path(spec["out_dir"])
     try:
-        info = json.loads(Task.from_dict(spec["task"]).paths(out).running.read_text())
+        info = json.loads(spec["task"].paths(out).running.read_text())
     except (OSError, ValueError):
         info = {}
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

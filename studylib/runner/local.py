@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from ..train.speed import usable_cpus
-from .executor import crashed, terminated
+from .executor import crashed, spec_as_json, terminated
 
 __all__ = ["GpuSlots", "LocalMachine", "gpu_count"]
 
@@ -101,7 +101,7 @@ class LocalMachine:
 
     def _start(self, spec: dict, gpus: list[str], k: int) -> tuple:
         spec_file, entry_file = self.scratch / f"{k}.spec.json", self.scratch / f"{k}.entry.json"
-        spec_file.write_text(json.dumps(spec))
+        spec_file.write_text(spec_as_json(spec))  # a process boundary: the Task as plain data, once
         env = dict(os.environ, CUDA_VISIBLE_DEVICES=",".join(gpus))
         # the notebook's output goes to the task's log (`task.execute_task`); the worker's own (a traceback
         # if it dies) to a file read when it ends without a result

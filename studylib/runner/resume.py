@@ -40,11 +40,11 @@ def records_digest(results_dir: Path, tasks: list[str]) -> dict:
 
 def task_inputs(spec: dict, code: str) -> dict:
     task = spec["task"]
-    nb = paths.NOTEBOOKS / f"{task['notebook']}.ipynb"
-    inputs = {"notebook_sha256": sha256_file(nb), "params": task["params"], "seed": task["seed"],
-              "grid": task["grid"], "profile": task["profile"], "cuts": task["cuts"], "code": code}
-    if task["upstream"]:  # the records it reads: those of the tasks it declares upstream
-        inputs["records"] = records_digest(TaskPaths(Path(spec["out_dir"]), "").results, task["upstream"])
+    nb = paths.NOTEBOOKS / f"{task.notebook}.ipynb"
+    inputs = {"notebook_sha256": sha256_file(nb), "params": task.params, "seed": task.seed,
+              "grid": task.grid, "profile": task.profile, "cuts": task.cuts, "code": code}
+    if task.upstream:  # the records it reads: those of the tasks it declares upstream
+        inputs["records"] = records_digest(TaskPaths(Path(spec["out_dir"]), "").results, task.upstream)
     return json.loads(json.dumps(inputs))  # as it reads back from JSON (tuples -> lists)
 
 

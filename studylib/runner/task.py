@@ -21,7 +21,6 @@ from ..io import describe_write_error, write_json
 from ..report.display import title
 from ..report.kernel import papermill_kwargs
 from ..report.render import LineLog, has_error_output, render_html
-from ..study.task import Task
 from ..train.loop import HEADLESS_ENV
 from ..train.speed import task_env
 from .preflight import setting_for
@@ -48,12 +47,12 @@ def _kernel_error(e, out_dir: Path) -> str:
 
 
 def execute_task(spec: dict) -> dict:
-    """Execute one task (spec: {"task": study.task.Task as a dict, "parameters": the notebook's named
+    """Execute one task (spec: {"task": the study.task.Task itself, "parameters": the notebook's named
     parameters that resolve to it, "out_dir", "threads", ...}); returns its
     index entry. Never raises for a failing notebook, nor for a file it cannot write (a full disk): the
     error is in the entry, one line, and in the rendered report."""
     import papermill as pm
-    out_dir, task = Path(spec["out_dir"]), Task.from_dict(spec["task"])
+    out_dir, task = Path(spec["out_dir"]), spec["task"]
     where = task.paths(out_dir)
     nb_in = paths.NOTEBOOKS / f"{task.notebook}.ipynb"
     start = time.time()
@@ -105,7 +104,7 @@ def _whole(notebook: Path) -> bool:
 def finish_task(spec: dict, status: str, error: str, start: float, end: float, node: str) -> dict:
     """Publish what a task left (its notebook, HTML report) and return its index entry. Also called by the
     runner for a task whose worker died, on whatever notebook it had written."""
-    out_dir, task = Path(spec["out_dir"]), Task.from_dict(spec["task"])
+    out_dir, task = Path(spec["out_dir"]), spec["task"]
     where = task.paths(out_dir)
     part, nb_out, record = where.partial_notebook, where.notebook, where.record
     headline = ""

@@ -1,5 +1,8 @@
 """One task, typed: a run of a profile at one grid point and seed, made once by `load_profile` and handed
-as is to Ray, to papermill (as the notebook's one `task` parameter) and to the notebook's `Run`.
+on as itself: the runner's spec holds it, Ray pickles it to its worker, the local executor writes it to its
+worker as JSON (`as_dict`, read back with `from_dict`: the one pair of conversions, at that process
+boundary). Papermill gives the notebook only its named parameters (`study.parameters`), from which the
+notebook's `Run` resolves the same Task once, as a hand-typed papermill command would.
 
 `TaskPaths` owns where a task's files go in its profile's reports folder: its record and predictions under
 `results/`, its state under `tasks/`, its log under `logs/`, its checkpoints under `checkpoints/`, its
@@ -105,13 +108,13 @@ class Task:
         return TaskPaths(Path(out), self.name)
 
     def as_dict(self) -> dict:
-        """Plain data: what travels to a Ray worker and into the notebook's `task` parameter."""
+        """Plain data (JSON): what the local executor writes for its worker process, read back by `from_dict`."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict | None, notebook: str = "") -> "Task":
-        """The task a notebook was given (a dict), or, for an interactive session (an empty dict), one
-        of `notebook` with its defaults."""
+        """The task `as_dict` wrote (a worker process reads its spec), or, for code that builds a task by
+        hand (tests) from an empty dict, one of `notebook` with its defaults."""
         d = dict(d or {})
         if not d:
             return cls(name=notebook, notebook=notebook)
