@@ -1,4 +1,4 @@
-"""Command line: `studylib data check`, `studylib data make-demo`, `studylib run`."""
+"""Command line: `studylib data check`, `studylib data make-demo`, `studylib run`, `studylib diff`."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,21 @@ def _results(args) -> int:
             print(f"wrote {args.write}: the beyond-the-papers section")
     else:
         print(text)
+    return 0
+
+
+def _diff(args) -> int:
+    import json
+    from .report import diff
+    for folder in (args.render_a, args.render_b):
+        if not Path(folder).is_dir():
+            print(f"error: {folder}: no such render folder", file=sys.stderr)
+            return 2
+    a, b = diff.read_render(args.render_a), diff.read_render(args.render_b)
+    if args.json:
+        print(json.dumps(diff.json_rows(a, b), indent=1, ensure_ascii=False))
+    else:
+        print(diff.markdown(a, b), end="")
     return 0
 
 
@@ -124,6 +139,14 @@ def get_parser() -> argparse.ArgumentParser:
     s.add_argument("--write", default=None, metavar="FILE",
                    help="write between the results markers of FILE (e.g. README.md) instead of printing")
     s.set_defaults(func=_results)
+    d = sub.add_parser("diff", help="two renders' verdicts side by side, claim by claim: each side's regime, "
+                                    "estimate, interval and verdict, and whether it moved")
+    d.add_argument("render_a", metavar="RENDER_A", help="a render folder (e.g. reports/cpu)")
+    d.add_argument("render_b", metavar="RENDER_B", help="another (e.g. reports/curves)")
+    how = d.add_mutually_exclusive_group()
+    how.add_argument("--markdown", action="store_true", help="a markdown table (the default)")
+    how.add_argument("--json", action="store_true", help="one JSON object: both renders and every row")
+    d.set_defaults(func=_diff)
     w = sub.add_parser("weights", help="pretrained weights").add_subparsers(dest="action", required=True)
     f = w.add_parser("fetch", help="download a profile's pretrained weights (torchvision's files), verify each sha256")
     f.add_argument("--profile", required=True, help="params/<profile>.yaml whose runs' weights to fetch")

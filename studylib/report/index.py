@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..io import write_json, write_text
 from ..study.task import SMOKE_SUFFIX, proves_only_the_pipeline
-from . import landing, paper_summary, publish
+from . import diff, landing, paper_summary, publish
 
 __all__ = ["rewrite_index", "write_index"]
 
@@ -153,7 +153,8 @@ def _summaries_list(out_dir: Path, scorecards: list, papers: dict, written) -> s
             if items else "")
 
 
-def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float, summaries=()) -> str:
+def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float, summaries=(),
+          regimes: Path | None = None) -> str:
     from ..study.claims import PAPERS
     e_ = html.escape
     scorecards = landing.read_scorecards(out_dir / "results", entries)
@@ -170,6 +171,8 @@ def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float, 
         siblings = [(t, h) for t, h in siblings if "/sweep-" not in h] + landing.claim_renders(out_dir)
     nav = [f"Profile <b>{e_(profile.name)}</b>"]
     nav += [f"<a class='sibling' href='{e_(href)}'>{e_(label)}</a>" for label, href in siblings]
+    if regimes is not None:  # each claim judged more than once, its verdicts side by side (`diff`)
+        nav.append(f"<a class='regimes' href='{e_(regimes.name)}'>regimes</a>")
     parts.append("<nav>" + " · ".join(nav) + "</nav>")
     if judged:
         parts.append(landing.claim_section(scorecards, PAPERS, out_dir))
@@ -215,7 +218,9 @@ def write_index(out_dir: Path, profile, entries: list[dict], pending: list[str] 
     scorecards = [] if proves_only_the_pipeline(profile.name) else landing.read_scorecards(out_dir / "results", entries)
     if scorecards:  # a scorecard record: one reproducibility summary per paper it judges (papers/<id>.html)
         summaries = paper_summary.write_summaries(out_dir, scorecards, profile)
-    page = _page(out_dir, profile, entries, list(pending), total_s, summaries)
+    # beside the index where the folder's scorecard holds claim rows: regimes.html (`diff.write_regimes_page`)
+    regimes = diff.write_regimes_page(out_dir) if publish.commits(profile.name) else None
+    page = _page(out_dir, profile, entries, list(pending), total_s, summaries, regimes)
     return write_text(out_dir / "index.html", page)
 
 
