@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # The kit and the travelling tree together. The device tool takes 64 MiB; issue 47 asked 60, counting on a
-# 25 MB tree, but the records and .npz the tree must keep are 22.2 MiB alone (26.0 MiB in all with the light
-# reports, docs/REPORTS.md, Page weights): 62 keeps 2 MiB for what a session adds before its call (a new record, notes)
-LIMIT_MIB = 62.0
+# 25 MB tree, but the records and .npz the tree must keep are 22.2 MiB alone (26.7 MiB in all with the
+# answer-first reports, their screenshots and docs: docs/REPORTS.md, Page weights). 63 keeps 1 MiB for what a
+# session adds before its call (a note, a record); the device's answer comes back through $OUT, not the tree
+LIMIT_MIB = 63.0
 PYTHON = "3.12"        # the lent image's
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
              "manylinux1_x86_64")
