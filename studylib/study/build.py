@@ -15,7 +15,7 @@ from ..train import fit, seed_everything
 from ..train.checkpoint import resumable
 from .experiments import Arm, FrozenVsFullParams, PartialVsFullParams, train_config
 
-__all__ = ["architecture_info", "build_arm_model", "experiment_splits", "fit_arm"]
+__all__ = ["architecture_info", "build_arm_model", "experiment_splits", "fit_arm", "model_spec"]
 
 
 def experiment_splits(params, data_dir) -> dict:
@@ -37,22 +37,27 @@ def experiment_splits(params, data_dir) -> dict:
     raise TypeError(f"experiment_splits knows notebooks 04 and 05, not {type(params).__name__}")
 
 
-def build_arm_model(params, arm: Arm, splits: dict):
-    """The StudyModel an arm trains, from the experiment's parameters and the data's shape."""
+def model_spec(params, arm: Arm, splits: dict) -> models.ModelSpec:
+    """What an arm's model is built from: the one `models.ModelSpec` of the experiment's parameters, the
+    arm's own choices over them (scope, freeze_to, pretrained, frozen BatchNorm) and the data's shape."""
     train = splits["train"]
     if not hasattr(params, "backbone"):  # 03: the paper's small CNN, trained from scratch
-        return models.build_model("small_cnn", params.num_classes, in_channels=1, pretrained=False,
-                                  dropout=params.dropout)
+        return models.ModelSpec("small_cnn", params.num_classes, in_channels=1, pretrained=False,
+                                dropout=params.dropout)
     image_size = getattr(params, "image_size", None) or train.images.shape[1]
     extra = {k: getattr(params, k) for k in ("head", "dropout", "mlp_width") if hasattr(params, k)}
-    pretrained = params.pretrained if arm.pretrained is None else arm.pretrained
-    frozen_bn = arm.frozen_bn or getattr(params, "frozen_bn", "eval")
-    return models.build_model(params.backbone, train.num_classes, in_channels=train.channels,
-                              pretrained=pretrained, weights_dir=params.weights_dir or None,
-                              gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
-                              freeze_to=arm.freeze_to if arm.freeze_to is not None else getattr(params, "freeze_to", -1),
-                              image_size=image_size,
-                              frozen_bn=frozen_bn, **extra)
+    return models.ModelSpec(
+        params.backbone, train.num_classes, in_channels=train.channels,
+        pretrained=params.pretrained if arm.pretrained is None else arm.pretrained,
+        weights_dir=params.weights_dir or None, gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
+        # an arm that names no freeze_to takes the experiment's: the one place that fallback is written
+        freeze_to=arm.freeze_to if arm.freeze_to is not None else getattr(params, "freeze_to", -1),
+        image_size=image_size, frozen_bn=arm.frozen_bn or getattr(params, "frozen_bn", "eval"), **extra)
+
+
+def build_arm_model(params, arm: Arm, splits: dict):
+    """The StudyModel an arm trains (`model_spec`, then `models.build_model`)."""
+    return models.build_model(model_spec(params, arm, splits))
 
 
 def fit_arm(params, arm: Arm, splits: dict, seed: int | None = None, checkpoint_dir=None, build=None, **train):
