@@ -46,13 +46,13 @@ def model_spec(params, arm: Arm, splits: dict) -> models.ModelSpec:
                                 dropout=params.dropout)
     image_size = getattr(params, "image_size", None) or train.images.shape[1]
     extra = {k: getattr(params, k) for k in ("head", "dropout", "mlp_width") if hasattr(params, k)}
+    scope, freeze_to = arm.resolve(params)   # an arm's freeze_to, else the experiment's (study.arm_spec.arm_scope)
     return models.ModelSpec(
         params.backbone, train.num_classes, in_channels=train.channels,
         pretrained=params.pretrained if arm.pretrained is None else arm.pretrained,
-        weights_dir=params.weights_dir or None, gray_mode=getattr(params, "gray_mode", "repeat"), scope=arm.scope,
-        # an arm that names no freeze_to takes the experiment's: the one place that fallback is written
-        freeze_to=arm.freeze_to if arm.freeze_to is not None else getattr(params, "freeze_to", -1),
-        image_size=image_size, frozen_bn=arm.frozen_bn or getattr(params, "frozen_bn", "eval"), **extra)
+        weights_dir=params.weights_dir or None, gray_mode=getattr(params, "gray_mode", "repeat"), scope=scope,
+        freeze_to=freeze_to, image_size=image_size, frozen_bn=arm.frozen_bn or getattr(params, "frozen_bn", "eval"),
+        **extra)
 
 
 def build_arm_model(params, arm: Arm, splits: dict):
