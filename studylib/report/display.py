@@ -1,6 +1,8 @@
 """What every report shows: the title, the header block, claims beside our figures, verdict sentences."""
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +15,7 @@ from ..train.experiment import PROTOCOLS
 from . import records
 from .tables import fmt_ci
 
-__all__ = ["claims_table", "header_markdown", "lr_search", "nav_markdown", "say", "settings_text", "title",
+__all__ = ["Header", "claims_table", "header_markdown", "lr_search", "nav_markdown", "say", "settings_text", "title",
            "verdict_label", "verdict_sentence", "weights_of"]
 
 
@@ -56,13 +58,32 @@ def _weights_line(weights: dict) -> str:
                      for name, w in weights.items())
 
 
-def header_markdown(text: str, profile: str, params: dict, sources: dict, weights: dict, device: str,
-                    cuts: list | None = None, settings: list | None = None, nav: str = "",
-                    sizes: dict | None = None) -> str:
+@dataclasses.dataclass(frozen=True)
+class Header:
+    """What a run's header block says (`header_markdown`): what this run is (`text`, one bold line; "" for
+    none), its profile, parameters, data files read ({path: sha256}), weights, device, what it changes from
+    the papers (`cuts`), the numbers behind named settings, its links (`nav`) and split sizes."""
+    text: str
+    profile: str
+    params: dict
+    sources: dict
+    weights: dict
+    device: str
+    cuts: list | None = None
+    settings: list | None = None
+    nav: str = ""
+    sizes: dict | None = None
+
+
+def header_markdown(header: Header | str, *args, **kw) -> str:
     """The header block under the notebook's title (its one H1; the header adds no heading): what this run
-    is (`text`, one bold line; "" for none), the links (`nav`), profile, seed, device, weights and split
-    sizes, the DEMO/SMOKE warning, what the run changes from the papers; the provenance (data files +
-    sha256, weights files, commit, versions, every parameter) folded."""
+    is, the links, profile, seed, device, weights and split sizes, the DEMO/SMOKE warning, what the run
+    changes from the papers; the provenance (data files + sha256, weights files, commit, versions, every
+    parameter) folded. `header`: a `Header` (the positional form `header_markdown(text, profile, ...)`
+    builds one)."""
+    h = header if isinstance(header, Header) else Header(header, *args, **kw)
+    text, profile, params, sources, weights, device = h.text, h.profile, h.params, h.sources, h.weights, h.device
+    cuts, settings, nav, sizes = h.cuts, h.settings, h.nav, h.sizes
     seed = params.get("seed")
     trains = seed is not None and "train" in params  # the audit and the scorecard have a seed that seeds nothing
     facts = [f"**profile** `{profile}`"] + ([f"**seed** {seed}"] if trains else []) + [f"**device** `{device}`"]

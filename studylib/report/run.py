@@ -131,9 +131,9 @@ class Run:
         the notebook's title (its markdown H1, the report's one title); a text that repeats that title
         ("01 · Data audit") is not shown again."""
         text = "" if text.startswith(f"{self.notebook[:2]} ·") else text
-        display(Markdown(show.header_markdown(text, self.profile, as_dict(self.p), self.sources, self.weights,
-                                              self.device, heading.cuts(self.task, self.p), heading.settings(self.p),
-                                              heading.nav(self.task), sizes)))
+        display(Markdown(show.header_markdown(show.Header(
+            text, self.profile, as_dict(self.p), self.sources, self.weights, self.device,
+            heading.cuts(self.task, self.p), heading.settings(self.p), heading.nav(self.task), sizes))))
 
     def judge(self, predictions: dict) -> list[dict]:
         """The registry's claims this run tests, judged on its test predictions ({protocol: {arm: (y_true,
