@@ -5,233 +5,28 @@ docs/ADDING_A_PAPER.md).
 A paper is data: no paper figure is typed in Python. Notebooks and the scorecard read the figures from
 here. Claims name the arms that test them by a stable id (`ARMS`: the arms each notebook defines, id ->
 display label, from the paper files), never by a display label, and the registry is checked when it
-loads (`load_papers`, `load`): an unknown key, a claim citing an arm no notebook defines, a duplicated
-id or a missing margin fails here, naming the file, the claim and the key, not silently on the
-scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (Checks and evidence), shown
+loads (`paper_files`: `load_papers`, `load`, re-exported here): an unknown key, a claim citing an arm no
+notebook defines, a duplicated id or a missing margin fails here, naming the file, the claim and the key,
+not silently on the scorecard. `EVIDENCE` holds the computed checks of a paper's own numbers (Checks and evidence), shown
 beside its claims and never counted as verdicts. `study.verdicts` judges the claims (Crossed bootstrap to
 Budget flags).
 """
 from __future__ import annotations
 
-import dataclasses
-import math
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from .. import paths
-from ..train.experiment import PROTOCOLS
 from .arm_spec import arm_slug
+from .paper_files import Claim, Evidence, RegistryError, load_papers, papers_folder
+from .paper_files import load as _load
 
 __all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_label", "arm_labels",
            "by_id", "for_run", "load", "load_papers", "papers_folder", "record_arms", "run_arms", "stand_in", "tests"]
 
 
-class RegistryError(ValueError):
-    """A claim or evidence entry the registry refuses (the message names the entry and the key)."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim of a paper (or, kind 'check', a documented fact about the data)."""
-
-    id: str
-    paper: str
-    text: str                        # the claim, as the paper puts it
-    kind: str                        # "value": the paper reports `value`; "order": arms[0] beats arms[1]; "check"
-    metric: str                      # scikit-learn name of what is compared
-    notebook: str                    # the notebook that tests it
-    arms: tuple[str, ...]            # arm ids (ARMS) of that notebook: the arm (value) or arms A, B (order)
-    value: float | None = None       # the paper's figure (value claims and checks)
-    margin: float | None = None      # value: the band [value - margin, value + margin]; order: smallest d that matters
-    when: dict = field(default_factory=dict)       # the run's params this claim needs (e.g. dataset)
-    backbone: str = ""               # what the paper used; another backbone is a stand-in
-    data_note: dict = field(default_factory=dict)  # dataset param -> note when our data stands in for theirs
-    also: dict = field(default_factory=dict)       # the paper's other figures, shown beside (metric -> value)
-    untestable: str = ""             # why this study cannot test it ("" when it can)
-    protocol: str = ""               # the paper's protocol where ours differs
-    test_protocol: str = "best"      # which model the paper tests (train.PROTOCOLS): "best" on validation, or "final" epoch
-    protocol_reason: str = ""        # why we read the paper's test protocol so
-    paper_epochs: int | None = None  # the epochs the paper trained (None: it names none, so any cap is ours)
-    split: str = "test"              # "test", or "val": judged on validation (records keep per-seed scores only)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A computed check of a paper's own reported figures (docs/METHOD.md, Checks and evidence): shown
-    beside `about`."""
-
-    id: str
-    paper: str
-    text: str                        # what is checked, in words
-    figures: dict                    # the paper's figures (name -> value), as printed
-    rule: str                        # "near": every figure within `tolerance` of `reference`; "ratio": each
-                                     # figure / reference; "spread": max - min; "statement": the paper's words
-    reference: float | None = None
-    reference_name: str = ""
-    tolerance: float | None = None
-    quote: str = ""                  # the paper's words the check rests on
-    about: tuple[str, ...] = ()      # the claim ids it bears on
-
-
-_RULES = ("near", "ratio", "spread", "statement")
+CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
 
 
 def load(claims, evidence=(), arms=None, where: str = "papers", known: dict | None = None) -> tuple[dict, dict]:
-    """({id: Claim}, {id: Evidence}) after checking every entry; RegistryError naming `where`, the entry and
-    the key otherwise: a duplicated id, an unknown kind, metric or test protocol, a claim without a margin, a
-    value claim without a value, or an arm id the claim's notebook does not define (ARMS)."""
-    from .stats import METRICS
-    arms = globals().get("ARMS", {}) if arms is None else arms
-    out: dict[str, Claim] = {}
-    for c in claims:
-        bad = lambda key, why: RegistryError(f"{where}: claim {c.id!r}, key {key!r}: {why}")  # noqa: E731
-        if c.id in out:
-            raise bad("id", "duplicated; every claim id must be unique")
-        if c.kind not in ("value", "order", "check"):
-            raise bad("kind", f"{c.kind!r} is not one of value, order, check")
-        if c.margin is None:
-            raise bad("margin", "missing; declare the band (value) or the smallest difference that matters (order)")
-        if c.test_protocol not in PROTOCOLS:
-            raise bad("test_protocol", f"unknown {c.test_protocol!r}; valid: {', '.join(PROTOCOLS)}")
-        if c.kind != "check":
-            if c.metric not in METRICS:
-                raise bad("metric", f"unknown {c.metric!r}; valid: {', '.join(METRICS)}")
-            if c.kind == "value" and c.value is None:
-                raise bad("value", "a value claim needs the paper's figure")
-            if len(c.arms) != (1 if c.kind == "value" else 2):
-                raise bad("arms", f"a {c.kind} claim names {1 if c.kind == 'value' else 2} arm id(s), got {c.arms}")
-            defined = arms.get(c.notebook)
-            if defined is None:
-                raise bad("notebook", f"{c.notebook!r} defines no arms; notebooks: {', '.join(arms)}")
-            unknown = [a for a in c.arms if a not in defined]
-            if unknown:
-                raise bad("arms", f"arm id(s) {', '.join(map(repr, unknown))} are not defined by {c.notebook} "
-                                  f"(its arms: {', '.join(defined)})")
-        out[c.id] = c
-    ev: dict[str, Evidence] = {}
-    for e in evidence:
-        if e.id in ev or e.id in out:
-            raise RegistryError(f"{where}: evidence {e.id!r}, key 'id': duplicated")
-        if e.rule not in _RULES:
-            raise RegistryError(f"{where}: evidence {e.id!r}, key 'rule': {e.rule!r} is not one of {', '.join(_RULES)}")
-        missing = [a for a in e.about if a not in out and a not in (known or {})]
-        if missing:
-            raise RegistryError(f"{where}: evidence {e.id!r}, key 'about': no claim {', '.join(missing)}")
-        ev[e.id] = e
-    return out, ev
-
-
-_TOP_KEYS = ("paper", "reference", "arms", "shared", "claims", "evidence")
-_REFERENCE_KEYS = ("authors", "title", "year", "seed", "link")
-
-
-def _reference_value(value, where: str) -> float:
-    """A reference figure as a paper file writes it: a number, a fraction [a, b], or "ln N"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value) and value[1]:
-        return value[0] / value[1]
-    if isinstance(value, str) and value.startswith("ln ") and value[3:].strip().replace(".", "", 1).isdigit():
-        return math.log(float(value[3:]))
-    raise RegistryError(f"{where}: a number, a fraction [a, b] or \"ln N\", got {value!r}")
-
-
-def _entries(doc: dict, key: str, cls, where: str, paper: str) -> list:
-    fields = {f.name for f in dataclasses.fields(cls)} - {"paper"}
-    out = []
-    for i, entry in enumerate(doc.get(key) or []):
-        if not isinstance(entry, dict):
-            raise RegistryError(f"{where}: {key}[{i}] must be a mapping, got {type(entry).__name__}")
-        name = f"{key}[{i}] ({entry.get('id', '?')})"
-        unknown = sorted(set(entry) - fields)
-        if unknown:
-            raise RegistryError(f"{where}: {name}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(fields))}")
-        missing = [k for k in ("id", "text") if k not in entry]
-        if missing:
-            raise RegistryError(f"{where}: {name}: missing key {missing[0]!r}")
-        entry = dict(entry, paper=str(paper))
-        if cls is Claim:
-            entry.setdefault("metric", "")
-            if "kind" not in entry or "notebook" not in entry:
-                raise RegistryError(f"{where}: {name}: missing key {'kind' if 'kind' not in entry else 'notebook'!r}")
-            entry["arms"] = tuple(entry.get("arms") or ())
-        else:
-            ref = entry.pop("reference", None)
-            if ref is not None:
-                if not isinstance(ref, dict) or set(ref) - {"name", "value"}:
-                    raise RegistryError(f"{where}: {name}, key 'reference': a mapping with name and value")
-                entry["reference"] = _reference_value(ref.get("value"), f"{where}: {name}, key 'reference'")
-                entry["reference_name"] = str(ref.get("name", ""))
-            entry["about"] = tuple(entry.get("about") or ())
-        out.append(cls(**entry))
-    return out
-
-
-def _read(path: Path, where: str) -> dict:
-    import yaml
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise RegistryError(f"{where}: not valid YAML ({e})") from e
-    if not isinstance(doc, dict) or "paper" not in doc:
-        raise RegistryError(f"{where}: a paper file is a mapping with a 'paper' key (its id)")
-    unknown = sorted(set(doc) - set(_TOP_KEYS))
-    if unknown:
-        raise RegistryError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(_TOP_KEYS)}")
-    bad = sorted(set(doc.get("reference") or {}) - set(_REFERENCE_KEYS))
-    if bad:
-        raise RegistryError(f"{where}: reference: unknown key {bad[0]!r}; valid: {', '.join(_REFERENCE_KEYS)}")
-    return doc
-
-
-def load_papers(folder) -> tuple[dict, dict, dict, dict]:
-    """(CLAIMS, EVIDENCE, ARMS, PAPERS) from the paper files `folder/*.yaml`, one per paper (a paper is
-    data: its reference, the arms its claims cite by id, its claims and its evidence checks). Every file
-    and entry is checked (`load`); a bad one raises RegistryError naming the file and the key."""
-    folder = Path(folder)
-    files = sorted(folder.glob("*.yaml"))
-    if not files:
-        raise RegistryError(f"{folder}: no paper files (*.yaml); see docs/ADDING_A_PAPER.md")
-    docs = {}
-    for path in files:
-        where = f"papers/{path.name}" if path.parent == paths.ROOT / "papers" else str(path)
-        docs[where] = _read(path, where)
-    arms, papers = {}, {}
-    for where, doc in docs.items():  # first every file's arms, so a claim may cite an arm of another file
-        paper = str(doc["paper"])
-        if paper in papers:
-            raise RegistryError(f"{where}: paper {paper!r} is also defined in {papers[paper]['file']}")
-        papers[paper] = {**(doc.get("reference") or {}), "file": where}
-        for notebook, defined in (doc.get("arms") or {}).items():
-            for aid, label in (defined or {}).items():
-                have = arms.setdefault(notebook, {})
-                if aid in have and have[aid] != str(label):
-                    raise RegistryError(f"{where}: arms.{notebook}.{aid}: labelled {label!r} here and "
-                                        f"{have[aid]!r} in another paper file")
-                have[aid] = str(label)
-    claims: dict[str, Claim] = {}
-    evidence: dict[str, Evidence] = {}
-    for where, doc in docs.items():
-        file_claims = _entries(doc, "claims", Claim, where, doc["paper"])
-        dup = next((c.id for c in file_claims if c.id in claims), None)
-        if dup:
-            raise RegistryError(f"{where}: claim {dup!r}, key 'id': duplicated (also in another paper file)")
-        claims.update(load(file_claims, arms=arms, where=where)[0])
-    for where, doc in docs.items():  # evidence last: it names the claims it bears on
-        for e in _entries(doc, "evidence", Evidence, where, doc["paper"]):
-            if e.id in evidence or e.id in claims:
-                raise RegistryError(f"{where}: evidence {e.id!r}, key 'id': duplicated")
-            evidence.update(load([], [e], arms, where, known=claims)[1])
-    return claims, evidence, arms, papers
-
-
-def papers_folder() -> Path:
-    """Where the paper files are: $STUDYLIB_PAPERS, else papers/ in the repository."""
-    return Path(os.environ.get("STUDYLIB_PAPERS") or paths.ROOT / "papers")
-
-
-CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
+    """`paper_files.load` against the registry's arms (`ARMS`) unless `arms` names others."""
+    return _load(claims, evidence, ARMS if arms is None else arms, where, known)
 
 
 def run_arms(params) -> dict:
