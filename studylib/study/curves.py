@@ -5,9 +5,10 @@ whether pretraining pays. Here one dataset's training split is cut into a ladder
 scope (a linear probe on frozen features, the last block, the last two blocks, everything, everything from
 random init: the run's `arms`) is trained at every rung and seed.
 
-- The ladder (`ladder_sizes`, `nested_rungs`): each rung a stratified subset of the next larger one (the
-  largest of the whole split), drawn with the data's seed (`data.splits.subsample`), so the smaller sets are
-  nested in the larger and every seed and scope sees the same images. A rung smaller than `epoch_images`
+- The ladder (`study.curves_ladder`, its names re-exported here: `ladder_sizes`, `nested_rungs`): each rung
+  a stratified subset of the next larger one (the largest of the whole split), drawn with the data's seed
+  (`data.splits.subsample`), so the smaller sets are nested in the larger and every seed and scope sees the
+  same images. A rung smaller than `epoch_images`
   repeats its images within an epoch (`epoch_set`), so that an epoch, the patience and validation's
   frequency mean about the same amount of training at every rung.
 - The rates (`rate_rung`, `choose_rate`): each scope's rate is chosen on seed 0's validation
@@ -38,24 +39,23 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from .. import data
-from ..data.base import ImageDataset
-from ..data.splits import SPLIT_SEED, data_sources, subsample
+from ..data.splits import data_sources
 from ..io import atomic_write, file_lock, to_jsonable, write_json
 from ..train import PROTOCOLS, train_and_test
 from ..train.loop import fit_label
 from .arms import predictions_of, record_metrics
 from .build import build_arm_model, fit_arm
+from .curves_ladder import (curve_splits, epoch_set, epoch_set_indices, ladder_sizes, nested_rungs, rate_rung,
+                            rung_splits, rungs_of)
 from .experiments import Arm, CurvesParams, as_dict, train_config
 from .search import SEARCH_SEED, choose_lr
 
-__all__ = ["CURVE_KEYS", "POINT_FORMAT", "curve_splits", "describe", "epoch_set", "epoch_set_indices", "ladder_sizes",
+__all__ = ["CURVE_KEYS", "POINT_FORMAT", "Place", "Point", "curve_splits", "describe", "epoch_set", "epoch_set_indices", "ladder_sizes",
            "nested_rungs", "point_label", "point_params", "rate_rung", "record", "rungs_of", "scope_of", "task_arms",
            "task_seeds", "train_point", "train_points"]
 
@@ -63,71 +63,6 @@ POINT_FORMAT = 1  # bump when what a point's memo holds changes: older memos the
 # What a record keeps of each point beside its metrics (`record`): the curve it belongs to and where on it
 CURVE_KEYS = ("dataset", "input", "n", "of", "arm", "name", "scope", "freeze_to", "pretrained", "seed", "lr",
               "rate_from")
-
-
-# --- the ladder -------------------------------------------------------------------------------------------
-
-def ladder_sizes(ladder, n_train: int, num_classes: int = 1) -> list[int]:
-    """The ladder's training-set sizes in images: a fraction (<= 1, of n_train) or a count (> 1), each at most
-    n_train. They must increase, and each hold at least one image per class (a stratified draw needs it)."""
-    sizes = [min(n_train, round(v * n_train) if v <= 1 else int(v)) for v in ladder]
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise ValueError(f"ladder {list(ladder)} gives training-set sizes {sizes} of {n_train:,} images: they "
-                         "must increase (a fraction and a count naming the same size, or a count above the split)")
-    if sizes[0] < max(1, num_classes):
-        raise ValueError(f"ladder {list(ladder)}: its smallest rung holds {sizes[0]} images, fewer than the "
-                         f"{num_classes} classes a stratified subset needs")
-    return sizes
-
-
-def nested_rungs(train: ImageDataset, sizes) -> dict[int, ImageDataset]:
-    """{size: training subset}, smallest first: the largest rung a stratified subset of `train` (the whole
-    split when it is as large), each smaller one a stratified subset of the next larger rung, every draw with
-    the data's seed. Nested by construction; each class keeps its share of the split up to rounding at each
-    step (a class too small to split is kept whole, `data.splits.subsample`)."""
-    out, current = {}, train
-    for n in sorted(sizes, reverse=True):
-        current = subsample(current, n, SPLIT_SEED)
-        out[n] = current
-    return dict(sorted(out.items()))
-
-
-def epoch_set(train: ImageDataset, epoch_images: int) -> ImageDataset:
-    """`train` repeated whole (k copies, k the smallest with k x len >= epoch_images) when it is smaller than
-    epoch_images, so that one epoch shows at least that many images; else `train` itself."""
-    k = math.ceil(epoch_images / len(train)) if len(train) else 1
-    return train if k <= 1 else train.subset(np.tile(np.arange(len(train)), k))
-
-
-def epoch_set_indices(n: int, epoch_images: int) -> range:
-    """The images an epoch of a rung of n shows (`epoch_set`'s length)."""
-    k = max(1, math.ceil(epoch_images / n)) if n else 1
-    return range(n * k)
-
-
-def rate_rung(n: int, sizes) -> int:
-    """The rung whose chosen rate the rung of n images uses: the smallest or the largest, whichever is nearer
-    on the ladder's log scale (a tie: the smallest)."""
-    lo, hi = min(sizes), max(sizes)
-    return lo if abs(math.log(n / lo)) <= abs(math.log(hi / n)) else hi
-
-
-def curve_splits(p: CurvesParams, data_dir) -> dict[str, ImageDataset]:
-    """train (the whole training split) / val / test of the run's dataset, as notebook 05 loads it, validation
-    cut to `max_val` (stratified); the same for every seed (subsets with the data's seed)."""
-    splits = data.splits.load_splits(p.dataset, data_dir, fold=p.fold, image_size=p.load_size, max_eval=p.max_eval)
-    return {**splits, "val": subsample(splits["val"], p.max_val, SPLIT_SEED)}
-
-
-def rungs_of(p: CurvesParams, splits: dict) -> dict[int, ImageDataset]:
-    """{size: nested training subset} of the run's ladder."""
-    train = splits["train"]
-    return nested_rungs(train, ladder_sizes(p.ladder, len(train), train.num_classes))
-
-
-def rung_splits(splits: dict, rung: ImageDataset, epoch_images: int) -> dict[str, ImageDataset]:
-    """What a point trains on: its rung (repeated to `epoch_images` per epoch), the run's val and test."""
-    return {"train": epoch_set(rung, epoch_images), "val": splits["val"], "test": splits["test"]}
 
 
 # --- the scopes and the rates ----------------------------------------------------------------------------
@@ -189,9 +124,32 @@ def point_key(p: CurvesParams, arm: Arm, n: int, seed: int, lr, splits_n: dict) 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def _fit_point(p, arm, n, seed, splits_n, chosen: dict, selection, fitted, checkpoint_dir):
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """What one point trains, the values that travel together from `train_point` to its fit: the run's
+    parameters, the arm, the rung (n images) and its splits (`rung_splits`), the seed."""
+
+    p: CurvesParams
+    arm: Arm
+    n: int
+    seed: int
+    splits: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a point sits on its curve, recorded as given (`train_point`'s keywords): the rung whose chosen
+    rate it uses (None: the arm's train.lr) and the training split's images (None: the rung's n)."""
+
+    rate_from: int | None = None
+    of: int | None = None
+
+
+def _fit_point(point: Point, selection, fitted, checkpoint_dir):
     """Fit (or take the search's fit at seed 0) and test one point: (record entry, {protocol: (y_true,
     y_pred, probabilities)})."""
+    p, arm, n, seed, splits_n = point.p, point.arm, point.n, point.seed, point.splits
+    chosen = {"lr": selection["lr"]} if selection else {}
     pp = point_params(p, n)
     if fitted is None:
         with fit_label(point_label(arm.name, n, seed)):
@@ -229,36 +187,37 @@ def _load_predictions(path: Path) -> dict:
 
 
 def train_point(p: CurvesParams, arm: Arm, n: int, seed: int, splits_n: dict, memo_dir=None, selection=None,
-                fitted=None, rate_from: int | None = None, of: int | None = None) -> dict:
+                fitted=None, **place) -> dict:
     """One point: the arm trained on rung n (`splits_n`, `rung_splits`) at `seed` and the rate `selection`
     chose (None: the arm's train.lr), tested once per protocol. Memoised in memo_dir/points (None: trained
     here, kept nowhere), its epochs checkpointed beside the memo until it is written. `fitted`: the search's
     fit of this very point (seed 0 at the chosen rate), tested instead of fitting again.
 
-    `of`: the training split's images (the rung's share of it; default n).
+    `place`: where the point sits on its curve (`Place`: `rate_from`, the rung whose rate it uses; `of`, the
+    training split's images, the rung's share of it; default n); another keyword is a TypeError.
 
     Returns {dataset, input, n, of, arm, name, scope, freeze_to, pretrained, seed, lr, rate_from, entry (the
     record's metrics of the arm: test, ci, history, config, selection, ...), predictions ({protocol:
     (y_true, y_pred, probabilities)})}."""
+    where, point = Place(**place), Point(p, arm, n, seed, splits_n)
     chosen = {"lr": selection["lr"]} if selection else {}
     lr = train_config(point_params(p, n), arm, **chosen).lr
     if fitted is not None and seed != SEARCH_SEED:
         raise ValueError("a search's fit is seed 0's point; it cannot stand for seed " + str(seed))
     if memo_dir is None:
-        entry, preds = _fit_point(p, arm, n, seed, splits_n, chosen, selection, fitted, None)
+        entry, preds = _fit_point(point, selection, fitted, None)
     else:
         memo = Path(memo_dir) / "points" / f"{point_key(p, arm, n, seed, lr, splits_n)}.json"
         with file_lock(memo.with_suffix(".lock"), wait=True):  # another task training it: wait, then read it
             if not memo.is_file():
-                entry, preds = _fit_point(p, arm, n, seed, splits_n, chosen, selection, fitted,
-                                          memo.with_suffix(".ck"))
+                entry, preds = _fit_point(point, selection, fitted, memo.with_suffix(".ck"))
                 _save_predictions(memo.with_suffix(".npz"), preds)
                 write_json(memo, entry)  # written last: a memo names a complete point
             shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)
         entry, preds = json.loads(memo.read_text()), _load_predictions(memo.with_suffix(".npz"))
     size = p.image_size or splits_n["train"].images.shape[1]
-    return {"dataset": p.dataset, "input": int(size), "n": int(n), "of": int(of or n), "arm": arm.id,
-            "name": arm.name, **scope_of(p, arm), "seed": int(seed), "lr": lr, "rate_from": rate_from,
+    return {"dataset": p.dataset, "input": int(size), "n": int(n), "of": int(where.of or n), "arm": arm.id,
+            "name": arm.name, **scope_of(p, arm), "seed": int(seed), "lr": lr, "rate_from": where.rate_from,
             "entry": entry, "predictions": preds}
 
 

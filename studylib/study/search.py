@@ -85,6 +85,43 @@ def next_rate(grid, downward: bool) -> float:
     return float(f"{lr:.6g}")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    """What every trial of one arm's search shares: the run's parameters, the arm, seed 0's train/val, the
+    model builder, the memo folder (None: nothing memoised) and the validation score compared."""
+
+    params: object
+    arm: Arm
+    splits: dict
+    build: object
+    memo_dir: object
+    monitor: str
+
+    def trial(self, lr: float) -> tuple[dict, object | None]:
+        """(summary, fit) of the trial at rate lr: read from its memo, or trained here (fit: its FitResult,
+        None when memoised); printed."""
+        params, arm, splits, monitor = self.params, self.arm, self.splits, self.monitor
+        result = None
+        if self.memo_dir is not None:
+            memo = Path(self.memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
+            # another process training the same trial makes this one wait, then read its memo
+            with file_lock(memo.with_suffix(".lock"), wait=True):
+                if not memo.is_file():
+                    result = _trial(params, arm, lr, splits, self.build, memo.with_suffix(".ck"))
+                    write_json(memo, {"arm": arm.name, "monitor": monitor, **_summary(lr, result)})
+                shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)  # memoised: nothing to resume
+            summary = json.loads(memo.read_text())
+        else:
+            result = _trial(params, arm, lr, splits, self.build)
+            summary = {"arm": arm.name, "monitor": monitor, **_summary(lr, result)}
+        summary.pop("arm", None), summary.pop("monitor", None)
+        best = "none" if summary["best_val"] is None else f"{summary['best_val']:.3f}"
+        print(f"lr search, {arm.name}: lr {lr:g} -> best {monitor} {best} at epoch {summary['best_epoch']}, "
+              f"stopped at {summary['final_epoch']}{' (early)' if summary.get('stopped_early') else ''}"
+              f"{' (memoised)' if result is None else ''}")
+        return summary, result
+
+
 def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None, extend: int = 0) -> tuple[dict, object | None]:
     """The arm's rate chosen on validation at seed 0.
 
@@ -105,30 +142,14 @@ def choose_lr(params, arm: Arm, splits: dict, build, memo_dir=None, extend: int 
         raise ValueError(f"arm {arm.name!r} has no lr_grid to choose from")
     monitor = train_config(params, arm).monitor
     better = (lambda a, b: a > b) if MONITORS[monitor] == "max" else (lambda a, b: a < b)
+    search = _Search(params, arm, splits, build, memo_dir, monitor)
     trials, chosen, chosen_fit = [], None, None
     print(f"lr search, {arm.name}: {len(arm.lr_grid)} rates ({', '.join(f'{lr:g}' for lr in arm.lr_grid)}) "
           f"on seed {SEARCH_SEED}'s validation, best {monitor} of each")
 
     def run(lr: float) -> None:
         nonlocal chosen, chosen_fit
-        result, memo = None, None
-        if memo_dir is not None:
-            memo = Path(memo_dir) / f"{trial_key(params, arm, lr, splits)}.json"
-            # another process training the same trial makes this one wait, then read its memo
-            with file_lock(memo.with_suffix(".lock"), wait=True):
-                if not memo.is_file():
-                    result = _trial(params, arm, lr, splits, build, memo.with_suffix(".ck"))
-                    write_json(memo, {"arm": arm.name, "monitor": monitor, **_summary(lr, result)})
-                shutil.rmtree(memo.with_suffix(".ck"), ignore_errors=True)  # memoised: nothing to resume
-            summary = json.loads(memo.read_text())
-        else:
-            result = _trial(params, arm, lr, splits, build)
-            summary = {"arm": arm.name, "monitor": monitor, **_summary(lr, result)}
-        summary.pop("arm", None), summary.pop("monitor", None)
-        best = "none" if summary["best_val"] is None else f"{summary['best_val']:.3f}"
-        print(f"lr search, {arm.name}: lr {lr:g} -> best {monitor} {best} at epoch {summary['best_epoch']}, "
-              f"stopped at {summary['final_epoch']}{' (early)' if summary.get('stopped_early') else ''}"
-              f"{' (memoised)' if result is None else ''}")
+        summary, result = search.trial(lr)
         trials.append(summary)
         if chosen is None or chosen["best_val"] is None or (
                 summary["best_val"] is not None and better(summary["best_val"], chosen["best_val"])):
