@@ -8,9 +8,8 @@ with its 95% interval as an error bar and zero marked.
 
 Everything comes from the curves tasks' summary records (`metrics.partial_vs_full`, `metrics.pretraining`:
 `report.curves.difference_table`'s rows, intervals `crossed_bootstrap`'s); nothing is trained or resampled.
-`report.curves_words.summary_sentences` needs the points' per-image predictions (it bootstraps again) and says
-"stops paying" where an interval merely includes zero, so the sentences here are a thin function of the
-record's rows (`difference_sentence`): an order only where the interval excludes zero.
+`report.curves_words.summary_sentences` needs the points' per-image predictions (it bootstraps again), so
+the sentences here are a thin function of the record's rows (`difference_sentence`): an order only where the interval excludes zero.
 """
 from __future__ import annotations
 

@@ -39,23 +39,34 @@ def _order_sentence(diff: pd.DataFrame, a: str, b: str) -> str:
 
 
 def _pretraining_sentence(diff: pd.DataFrame) -> str:
-    """From what size pretraining stops paying: the smallest rung from which no larger rung's interval of
-    everything minus everything-from-random-init lies above zero."""
+    """Where pretraining pays (the interval of everything minus everything-from-random-init above zero) and,
+    past the largest such size, what the intervals show. An interval that includes zero is not evidence that
+    pretraining stops paying (docs/METHOD.md, Equivalence: that needs the interval inside a margin stated
+    beforehand), so it is said as "cannot be told from zero", with the seeds it rests on."""
     sizes = diff["training images"].tolist()
     pays = diff.loc[diff["low"] > 0, "training images"].tolist()
+    seeds = int(diff["seeds"].max()) if "seeds" in diff and len(diff) else 0
+    with_seeds = f" with {seeds} seeds" if seeds else ""
     if not pays:
         return f"pretraining pays at no size measured ({_list(sizes)} images: no interval above zero)"
     if pays[-1] == sizes[-1]:
         return f"pretraining pays at every size up to the largest measured, {_n(sizes[-1])} images" if pays == sizes \
             else f"pretraining pays at {_list(pays)} images, the largest measured among them"
-    stop = [n for n in sizes if n > pays[-1]][0]
-    return (f"pretraining pays up to {_n(pays[-1])} training images and stops paying from {_n(stop)} "
-            f"(from there the interval of its gain includes zero or lies below it)")
+    after = diff[diff["training images"] > pays[-1]]
+    costs = after.loc[after["high"] < 0, "training images"].tolist()
+    unclear = after.loc[after["high"] >= 0, "training images"].tolist()
+    said = [f"pretraining pays up to {_n(pays[-1])} training images"]
+    if unclear:
+        said.append(f"at {_list(unclear)} its gain cannot be told from zero{with_seeds} (the interval includes "
+                    "zero: not evidence that it stops paying)")
+    if costs:
+        said.append(f"at {_list(costs)} it costs (the interval lies below zero)")
+    return "; ".join(said)
 
 
 def summary_sentences(points: list[dict], metric: str = "f1_macro", n_boot: int = N_BOOT) -> dict:
     """{dataset label: sentence}: where partial fine-tuning beats full fine-tuning (paper 004's order), if
-    anywhere, and from what size pretraining stops paying, by `metric` (macro F1: paper 004 stresses macro
+    anywhere, and where pretraining pays, by `metric` (macro F1: paper 004 stresses macro
     metrics), each from its 95% intervals."""
     out = {}
     partial = {a: difference_table(points, a, FULL, (metric,), n_boot=n_boot) for a in PARTIAL}
@@ -94,8 +105,8 @@ def _budget_clause(points: list[dict], protocol: str = "best") -> str:
 
 def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot: int = N_BOOT) -> str:
     """The README's 'Beyond the papers' section, generated from a curves results folder (its notebook-08
-    records): per dataset, where partial fine-tuning beats full fine-tuning, if anywhere, and from what size
-    pretraining stops paying. '' when the folder holds no points."""
+    records): per dataset, where partial fine-tuning beats full fine-tuning, if anywhere, and
+    where pretraining pays. '' when the folder holds no points."""
     points = points_from_records(results_dir)
     sentences = summary_sentences(points, n_boot=n_boot)
     if not sentences:
