@@ -180,7 +180,7 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data, 
             record = tmp_path / "results" / "03_cnn_from_scratch.json"
             metrics.append(strip_times(json.loads(record.read_text())["metrics"]))
             record.unlink()  # the second Run All must write it again
-    assert metrics[0]["small CNN (seed 003)"]["history"] and metrics[0] == metrics[1]
+    assert metrics[0]["cnn"]["history"] and metrics[0] == metrics[1]   # records key arms by id (papers/003.yaml)
 
 
 @pytest.mark.slow

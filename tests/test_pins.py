@@ -366,7 +366,7 @@ def test_profile_rejects_unknown_keys_inside_arms(tmp_path):
 
 def test_profile_rejects_a_wrongly_typed_value_inside_arms(tmp_path):
     _raises_naming(tmp_path, "05_partial_vs_full", "run-arm-lr",
-                   {"arms": [{"name": "x", "scope": "last_block", "train": {"lr": "fast"}}]}, "lr")
+                   {"arms": [{"name": "x", "scope": "freeze_to", "train": {"lr": "fast"}}]}, "lr")
 
 
 def test_profile_rejects_an_unknown_scope_inside_arms(tmp_path):
@@ -390,7 +390,7 @@ def test_profile_rejects_a_list_for_image_size(tmp_path):
 def test_a_valid_profile_still_loads(tmp_path):
     from studylib.study.profile import load_profile
     _profile(tmp_path, "05_partial_vs_full", "run-ok",
-             {"arms": [{"name": "A", "scope": "last_block", "train": {"lr": 0.001}}], "max_train": 100,
+             {"arms": [{"name": "A", "scope": "freeze_to", "freeze_to": -1, "train": {"lr": 0.001}}], "max_train": 100,
               "train": {"class_weights": "balanced"}})
     prof = load_profile("pinned", params_dir=tmp_path, data_dir="generated")
     assert [r.name for r in prof.tasks] == ["run-ok"] and prof.tasks[0].params["max_train"] == 100
