@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,19 +115,30 @@ def reworded_cuts(record: dict) -> dict[str, str]:
 
 # Sentences the reports' code wrote and words otherwise at this commit: a pointer to a document outside the
 # repository became one to docs/METHOD.md.
-# An interval that includes zero was once said as "stops paying" (docs/METHOD.md, Equivalence forbids it): the
-# sentence as report.curves_words now words the same rows of the record.
-REWORDED = {"(VERDICTS.md: one seed is never a verdict)": "(docs/METHOD.md, Replicates: one seed is never a verdict)",
-            "pretraining pays up to 854 training images and stops paying from 2,847 (from there the interval of "
-            "its gain includes zero or lies below it)": "pretraining pays up to 854 training images; at 2,847 its "
-            "gain cannot be told from zero with 3 seeds (the interval includes zero: not evidence that it stops "
-            "paying)"}
+REWORDED = {"(VERDICTS.md: one seed is never a verdict)": "(docs/METHOD.md, Replicates: one seed is never a verdict)"}
+# An interval that includes zero was once said as "stops paying" (docs/METHOD.md, Equivalence forbids it):
+# such a sentence is said again from the record's own rows of the gain, as report.curves_words words them.
+STOPS_PAYING = re.compile(r"pretraining pays up to [\d,]+ training images and stops paying from [\d,]+ "
+                          r"\(from there the interval of its gain includes zero or lies below it\)")
+
+
+def _curves_rewords(page: str, record: dict) -> dict[str, str]:
+    """{an old pretraining sentence of the page: the same rows of the record worded now}, for a curves
+    summary whose page holds one (one dataset a record)."""
+    rows = [r for part in (record.get("metrics") or {}).get("pretraining") or [] for r in part
+            if r.get("metric") == "macro F1"]
+    old = STOPS_PAYING.search(page)
+    if not rows or old is None:
+        return {}
+    import pandas as pd
+    from .curves_words import _pretraining_sentence
+    return {old.group(0): _pretraining_sentence(pd.DataFrame(rows).sort_values("training images"))}
 
 
 def _reword(page: str, record: dict) -> tuple[str, bool]:
     import html
     changed = False
-    for old, new in {**reworded_cuts(record), **REWORDED}.items():
+    for old, new in {**reworded_cuts(record), **REWORDED, **_curves_rewords(page, record)}.items():
         for a, b in ((old, new), (html.escape(old, quote=False), html.escape(new, quote=False))):
             if a in page:
                 page, changed = page.replace(a, b), True
