@@ -249,13 +249,15 @@ def test_an_interrupted_task_resumes_each_arm_where_it_stopped(tmp_path, monkeyp
 
 def test_a_tasks_checkpoints_are_keyed_by_its_inputs_and_go_once_it_is_recorded(tmp_path):
     from studylib.report import Run
+    from studylib.study.task import Task
     task = {"name": "r--seed0", "notebook": "03_cnn_from_scratch", "run": "r", "results_dir": str(tmp_path / "results")}
-    run = Run.start("03_cnn_from_scratch", task=task)
+    run = Run.from_task("03_cnn_from_scratch", Task.from_dict(task, "03_cnn_from_scratch"))
     first = run.checkpoints()
     assert first.parent == tmp_path / "checkpoints" / "r--seed0"
     first.mkdir(parents=True)
     assert run.checkpoints() == first and first.is_dir()  # the same inputs resume
-    other = Run.start("03_cnn_from_scratch", task={**task, "params": {"train": {"epochs": 3}}})
+    other = Run.from_task("03_cnn_from_scratch",
+                          Task.from_dict({**task, "params": {"train": {"epochs": 3}}}, "03_cnn_from_scratch"))
     assert other.checkpoints() != first and not first.exists()  # other settings start afresh
     run.sources["x.csv"] = "0" * 64
     assert run.checkpoints() != first  # so does other data

@@ -30,6 +30,7 @@ from studylib.report import Run
 from studylib.report import audit as shown
 from studylib.report import sweep
 from studylib.study.profile import interactive_task, load_profile
+from studylib.study.task import Task
 
 from test_browser import PANEL, _free_port, _run_all
 
@@ -53,8 +54,9 @@ def test_an_empty_task_is_the_demo_profiles_run_of_the_notebook():
     point = interactive_task("03_cnn_sweep")
     assert point.params["train"]["lr"] == 0.01 and point.params["max_train"] == 300
     # a task the runner hands over is taken as it is
-    given = Run.start("03_cnn_from_scratch", task={"name": "t", "notebook": "03_cnn_from_scratch",
-                                                   "params": {"train": {"epochs": 4}}})
+    given = Run.from_task("03_cnn_from_scratch", Task.from_dict({"name": "t", "notebook": "03_cnn_from_scratch",
+                                                                 "params": {"train": {"epochs": 4}}},
+                                                                "03_cnn_from_scratch"))
     assert given.p.train["epochs"] == 4 and given.task.cuts == [] and given.task.name == "t"
 
 

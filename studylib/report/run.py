@@ -47,25 +47,20 @@ class Run:
 
     @classmethod
     def start(cls, notebook: str, profile: str = "demo", run="", seed: int = 0, grid: dict | None = None,
-              data_dir: str = "", out_dir: str = "", overrides: dict | None = None, *,
-              task: Task | dict | None = None) -> "Run":
+              data_dir: str = "", out_dir: str = "", overrides: dict | None = None) -> "Run":
         """Resolve the notebook's named parameters (its papermill parameters cell, the same names the runner
         passes) into its Task (`study.parameters.task_from_parameters`: the profile's run at that grid point
         and seed, with the overrides checked), once, and start the run of it (`from_task`). Every parameter
         at its default (a notebook opened as cloned): the demo profile's run of the notebook on the demo
-        data, writing no record. `task`: a Task given directly (its dict, for a test that writes one by
-        hand), in place of the named parameters.
+        data, writing no record. A Task already made (a test's, `Task.from_dict`) starts with `from_task`.
 
         Example (every notebook's third cell):
             run = report.Run.start("05_partial_vs_full", profile, run, seed, grid, data_dir, out_dir, overrides)
         """
         if isinstance(run, Run):  # the cell executed again in one kernel: `run` is the Run it made
             run = run.task.run
-        if task is None:
-            task = task_from_parameters(notebook, profile, run, seed, grid, data_dir, out_dir, overrides)
-        elif not isinstance(task, Task):
-            task = Task.from_dict(task, notebook)
-        return cls.from_task(notebook, task)
+        return cls.from_task(notebook, task_from_parameters(notebook, profile, run, seed, grid, data_dir, out_dir,
+                                                            overrides))
 
     @classmethod
     def from_task(cls, notebook: str, task: Task) -> "Run":
