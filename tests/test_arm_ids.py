@@ -46,8 +46,8 @@ def test_a_record_keys_by_id_and_keeps_the_labels_once(tmp_path):
     assert arms == {"finetune": label, "svm": claims.arm_label("02_features_svm_vs_finetune", "svm")}
     info = records.write_predictions(tmp_path / "r.npz", preds)
     assert set(info["protocols"]["best"]) == {"finetune", "svm"}
-    rec = records.make_record("02", "000", {"arms": [{"id": "finetune", "name": label}]}, metrics, {}, {}, 1.0,
-                              "cpu", [], arms)
+    rec = records.make_record("02", "000", {"arms": [{"id": "finetune", "name": label}]}, metrics,
+                              records.Provenance({}, {}, 1.0, "cpu"), [], arms)
     rec = {**rec.__dict__, "notebook": "02_features_svm_vs_finetune", "predictions": info}
     records.write_record(rec, tmp_path / "r.json")
     back = json.loads((tmp_path / "r.json").read_text())

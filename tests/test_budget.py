@@ -148,7 +148,7 @@ def test_records_keep_class_probabilities_as_float16_and_older_records_read_with
 def _record04(folder, seed, preds, metrics):
     params = {**resolve("04_frozen_vs_full", {"seed": seed, "backbone": "resnet18"}).__dict__}
     params["arms"] = [dict(a.__dict__) for a in params["arms"]]
-    rec = records.make_record("04", "003", params, metrics, {}, {}, 1.0, "cpu", [])
+    rec = records.make_record("04", "003", params, metrics, records.Provenance({}, {}, 1.0, "cpu"), [])
     rec = {**rec.__dict__, "git_commit": "abc", "run_name": "04", "task": f"04--seed{seed}", "seed": seed,
            "notebook": "04_frozen_vs_full", "profile": "cpu",
            "predictions": records.write_predictions(folder / f"04--seed{seed}.npz", {"final": preds, "best": preds})}
@@ -206,7 +206,7 @@ def _record04_run(folder, run, seed, preds, metrics, **extra):
     """A record of notebook 04 under run name `run`, its parameters changed by `extra`."""
     params = {**resolve("04_frozen_vs_full", {"seed": seed, "backbone": "resnet18"}).__dict__, **extra}
     params["arms"] = [dict(a.__dict__) for a in params["arms"]]
-    rec = records.make_record(run, "003", params, metrics, {}, {}, 1.0, "cpu", [])
+    rec = records.make_record(run, "003", params, metrics, records.Provenance({}, {}, 1.0, "cpu"), [])
     rec = {**rec.__dict__, "git_commit": "abc", "run_name": run, "task": f"{run}--seed{seed}", "seed": seed,
            "notebook": "04_frozen_vs_full", "profile": "cpu",
            "predictions": records.write_predictions(folder / f"{run}--seed{seed}.npz", {"final": preds, "best": preds})}

@@ -100,7 +100,7 @@ def test_the_scorecard_names_the_command_that_restores_missing_predictions(tmp_p
     y = np.random.default_rng(0).integers(0, 5, 300)
     for seed in (0, 1):
         params = {**resolve("03_cnn_from_scratch", {"seed": seed}).__dict__}
-        rec = records.make_record("03", "003", params, {}, {}, {}, 1.0, "cpu", []).__dict__
+        rec = records.make_record("03", "003", params, {}, records.Provenance({}, {}, 1.0, "cpu"), []).__dict__
         preds = {"small CNN (seed 003)": (y, np.where(np.arange(300) % 4 == seed, (y + 1) % 5, y))}
         rec.update(git_commit="abc", run_name="03", task=f"03--seed{seed}", seed=seed, profile="cpu",
                    notebook="03_cnn_from_scratch",

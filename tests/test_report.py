@@ -31,7 +31,8 @@ def test_misclassified_filter():
 
 def test_headlines_list_claimless_runs_and_name_a_broken_record(tmp_path):
     from studylib.report import records as results
-    rec = results.make_record("01_data_audit", "all", {}, {}, {}, {"small_cnn": "random init"}, 12.3, "cpu", [])
+    rec = results.make_record("01_data_audit", "all", {}, {},
+                              results.Provenance({}, {"small_cnn": "random init"}, 12.3, "cpu"), [])
     results.write_record(rec, tmp_path / "01_data_audit.json")
     table = scorecard.headlines(tmp_path)
     assert list(table["run"]) == ["01_data_audit"] and table["weights"][0] == "small_cnn: random init"

@@ -23,8 +23,8 @@ def record(experiment="03-cnn-scratch", claims=None):
         experiment=experiment, paper="003", params=Params(),
         metrics={"accuracy": np.float32(0.75), "n_test": np.int64(4), "report": m["report"],
                  "confusion": m["confusion"], "ci": (0.5, 1.0), "missing": float("nan")},
-        data_sources={"/data/fer2013.csv": "ab" * 32},
-        weights={"backbone": "random init"}, wall_time_s=12.5, device="cpu",
+        provenance=results.Provenance(data_sources={"/data/fer2013.csv": "ab" * 32},
+                                      weights={"backbone": "random init"}, wall_time_s=12.5, device="cpu"),
         claims=claims if claims is not None else [
             dict(id="003.cnn.accuracy", claim="CNN test accuracy", paper_value=0.7257, estimate=np.float64(0.61),
                  ci=(np.float64(0.59), 0.63), verdict="does not hold", note="demo data"),

@@ -112,7 +112,7 @@ def _write(folder, task, run, seed, preds, commit="abc", profile="cpu", final=No
     `final` of the final epoch (default: the same model)."""
     preds = {"best": preds, "final": final or preds}
     params = {**resolve("03_cnn_from_scratch", {"seed": seed}).__dict__}
-    rec = records.make_record(run, "003", params, {}, {}, {}, 1.0, "cpu", [])
+    rec = records.make_record(run, "003", params, {}, records.Provenance({}, {}, 1.0, "cpu"), [])
     rec = {**rec.__dict__, "git_commit": commit, "run_name": run, "task": task, "seed": seed,
            "notebook": "03_cnn_from_scratch", "profile": profile,
            "predictions": records.write_predictions(folder / f"{task}.npz", preds)}
@@ -159,10 +159,10 @@ def test_runner_refuses_a_dirty_tree_unless_allowed_and_records_store_the_diff(m
     runner.check_clean("cpu", allow_dirty=True)   # allowed: goes on
     runner.check_clean("demo", allow_dirty=False)  # the demo proves the pipeline, it carries no verdict
     monkeypatch.setattr(records, "git_diff", lambda cwd=None: "diff --git a/x b/x\n+changed\n")
-    rec = records.make_record("r", "003", {}, {}, {}, {}, 1.0, "cpu", [])
+    rec = records.make_record("r", "003", {}, {}, records.Provenance({}, {}, 1.0, "cpu"), [])
     assert rec.git_commit.endswith("-dirty") and "+changed" in rec.git_diff
     monkeypatch.setattr(records, "git_commit", lambda cwd=None: "abc123")
-    assert records.make_record("r", "003", {}, {}, {}, {}, 1.0, "cpu", []).git_diff == ""
+    assert records.make_record("r", "003", {}, {}, records.Provenance({}, {}, 1.0, "cpu"), []).git_diff == ""
 
 
 def test_readme_results_block_is_generated_from_the_committed_records(tmp_path):

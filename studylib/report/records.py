@@ -23,8 +23,8 @@ import pandas as pd
 from ..io import atomic_write, sha256_file, to_jsonable, write_json
 from ..study import claims as registry
 
-__all__ = ["RunRecord", "by_arm_id", "code_version", "make_record", "write_record", "load_records", "library_versions",
-           "git_commit", "git_diff", "read_predictions", "read_probabilities", "write_predictions"]
+__all__ = ["Provenance", "RunRecord", "by_arm_id", "code_version", "make_record", "write_record", "load_records",
+           "library_versions", "git_commit", "git_diff", "read_predictions", "read_probabilities", "write_predictions"]
 
 # A claim row (study.verdicts): these keys are required; the engine adds estimate, n, p, ... beside them.
 CLAIM_KEYS = ("id", "claim", "paper_value", "estimate", "ci", "verdict", "note")
@@ -183,8 +183,19 @@ def _check_claim(i: int, claim: dict) -> dict:
     return {"paper_value": None, "estimate": None, "ci": None, "note": "", **claim}
 
 
-def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_sources: dict,
-                weights: dict, wall_time_s: float, device: str, claims: list[dict], arms: dict | None = None) -> RunRecord:
+@dataclass(frozen=True)
+class Provenance:
+    """What a run read and ran on, as its record keeps it (the library versions, git commit and timestamp
+    `make_record` adds itself)."""
+
+    data_sources: dict               # {data file path: sha256}
+    weights: dict                    # {name: {"file": ..., "sha256": ...}} or {name: "random init"}
+    wall_time_s: float               # run time in seconds
+    device: str                      # e.g. "cuda" or "cpu"
+
+
+def make_record(experiment: str, paper: str, params: dict, metrics: dict, provenance: Provenance,
+                claims: list[dict], arms: dict | None = None) -> RunRecord:
     """Build a RunRecord, adding library versions, git commit and a UTC timestamp.
 
     Args:
@@ -192,10 +203,7 @@ def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_s
         paper: seed paper id ("000", "001", "003", "004", or "all").
         params: resolved parameters (e.g. `dataclasses.asdict(params)`).
         metrics: measured values; numpy values, arrays and DataFrames are converted on write.
-        data_sources: {data file path: sha256}.
-        weights: {name: {"file": ..., "sha256": ...}} or {name: "random init"}.
-        wall_time_s: run time in seconds.
-        device: e.g. "cuda" or "cpu".
+        provenance: the data read, the weights, the wall time and the device (`Provenance`).
         claims: dicts with claim, paper_value, our_value, verdict and optional ci (low, high), note.
         arms: {arm id: display label} of the arms `metrics` is keyed by (`by_arm_id`).
 
@@ -205,8 +213,9 @@ def make_record(experiment: str, paper: str, params: dict, metrics: dict, data_s
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
         params = dataclasses.asdict(params)
     return RunRecord(experiment=experiment, paper=str(paper), params=dict(params), metrics=dict(metrics),
-                     data_sources=dict(data_sources), weights=dict(weights), wall_time_s=float(wall_time_s),
-                     device=str(device), claims=[_check_claim(i, c) for i, c in enumerate(claims)],
+                     data_sources=dict(provenance.data_sources), weights=dict(provenance.weights),
+                     wall_time_s=float(provenance.wall_time_s), device=str(provenance.device),
+                     claims=[_check_claim(i, c) for i, c in enumerate(claims)],
                      arms=None if arms is None else dict(arms),
                      versions=library_versions(), git_commit=(commit := git_commit()),
                      git_diff=git_diff() if commit.endswith("-dirty") else "",

@@ -168,9 +168,9 @@ class Run:
         metrics, predictions, arms = records.by_arm_id(self.notebook, self.p, metrics, predictions)
         preds = records.write_predictions(where.predictions, predictions) if predictions else None
         # the record's experiment is the run's name: one notebook may render several runs (05 on each dataset)
+        ran = records.Provenance(self.sources, self.weights, self.wall_time(), self.device)
         rec = dataclasses.asdict(records.make_record(self.run_name or self.notebook, paper, as_dict(self.p),
-                                                     metrics, self.sources, self.weights, self.wall_time(),
-                                                     self.device, self.claims, arms))
+                                                     metrics, ran, self.claims, arms))
         rec.update(headline=headline, run_name=self.run_name, task=self.task.name, seed=self.p.seed,
                    notebook=self.notebook, profile=self.profile, predictions=preds)
         path = records.write_record(rec, where.record)
