@@ -16,7 +16,7 @@ import studylib.train.loop as loop
 from studylib.data.base import ImageDataset
 from studylib.train import TrainConfig, fit
 from studylib.train.augment import make_augment
-from studylib.train.batches import BatchSource, use_resident
+from studylib.train.batches import BatchConfig, BatchSource, use_resident
 from studylib.train.numerics import Numerics
 from studylib.train.speed import CUBLAS_WORKSPACE, apply_determinism
 
@@ -153,8 +153,8 @@ def test_resident_batches_are_the_host_batches(data, augment):
 
     def epochs(resident):
         torch.manual_seed(5)  # augmentation draws from the global RNG, as fit seeds it
-        src = BatchSource(images, targets, 16, torch.Generator().manual_seed(3), Numerics(torch.device("cpu"), 20),
-                          augment=make_augment(augment, 20, 1), resident=resident)
+        src = BatchSource(images, targets, BatchConfig(16, resident=resident), torch.Generator().manual_seed(3),
+                          Numerics(torch.device("cpu"), 20), augment=make_augment(augment, 20, 1))
         return [[(x.clone(), y.clone()) for x, y in src] for _ in range(2)]  # two passes: two orders
 
     host, resident = epochs(False), epochs(True)
@@ -208,8 +208,8 @@ def test_a_resident_step_copies_nothing_from_the_host(data):
     augment = make_augment("seed003", 20, 1).to(meta)  # RandomAffineChain: its parameters drawn on the device
     counts = {}
     for resident in (True, False):
-        src = BatchSource(images, targets, 16, torch.Generator().manual_seed(0), Numerics(meta, 20),
-                          augment=augment, resident=resident)
+        src = BatchSource(images, targets, BatchConfig(16, resident=resident), torch.Generator().manual_seed(0),
+                          Numerics(meta, 20), augment=augment)
         with _HostCopies() as seen:
             steps = [(x.device, y.device) for x, y in src]
         assert len(steps) == 6 and set(steps) == {(meta, meta)}

@@ -11,6 +11,8 @@ order are those of the host path.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,7 @@ from torch import nn
 from .numerics import Numerics
 from .speed import autocast
 
-__all__ = ["RESIDENT_MAX_SHARE", "BatchSource", "iter_batches", "to_batch", "use_resident"]
+__all__ = ["RESIDENT_MAX_SHARE", "BatchConfig", "BatchSource", "iter_batches", "to_batch", "use_resident"]
 
 # Largest share of the GPU's free memory the resident training images may take (the rest is the
 # model's, its activations' and the optimizer's); a larger dataset stays on the host.
@@ -94,40 +96,49 @@ def iter_batches(images: torch.Tensor, targets: torch.Tensor, batch_size: int,
         yield images[idx], targets[idx]
 
 
+@dataclass(frozen=True)
+class BatchConfig:
+    """How a `BatchSource` cuts an epoch: `batch_size` images a batch, at most `max_steps` batches (None: all,
+    as `iter_batches`), and whether the data is `resident` on the device (`use_resident`): moved there once,
+    when the source is built (build one BatchSource per fit and iterate it every epoch); not with `features`,
+    whose sample indices select a cache that keeps its bookkeeping on the CPU."""
+
+    batch_size: int
+    max_steps: int | None = None
+    resident: bool = False
+
+
 class BatchSource:
     """One epoch's training batches, ready for the model: (inputs on device, targets on device).
 
     Args:
         images: uint8 (N, H, W, C) tensor, or sample indices (N,) when `features` serves the inputs.
         targets: (N,) int64 class indices or (N, K) float soft targets.
-        batch_size, generator, max_steps: as `iter_batches` (the generator shuffles).
+        config: batch size, steps per epoch and residency (`BatchConfig`).
+        generator: shuffles, a new order each epoch (as `iter_batches`).
         numerics: where the batches go (device), their resize (image_size, interpolation: None keeps the
             images' size), memory format (channels_last) and the autocast dtype of `frozen`.
         augment: batched augmentation module or None (drawn per batch from torch's global RNG).
         features: callable mapping sample indices to cached prefix outputs (replaces conversion
             and augmentation), or None.
         frozen: a frozen module run under no_grad on each batch before the trainable model, or None.
-        resident: move images and targets to `device` now, so each batch is gathered there (build one
-            BatchSource per fit and iterate it every epoch: the data moves once); not with `features`,
-            whose sample indices select a cache that keeps its bookkeeping on the CPU.
 
     Each iteration is one epoch, in a new order drawn from `generator`.
     """
 
-    def __init__(self, images, targets, batch_size: int, generator: torch.Generator, numerics: Numerics, *,
-                 max_steps: int | None = None, augment: nn.Module | None = None, features=None,
-                 frozen: nn.Module | None = None, resident: bool = False):
-        if resident and features is not None:
+    def __init__(self, images, targets, config: BatchConfig, generator: torch.Generator, numerics: Numerics, *,
+                 augment: nn.Module | None = None, features=None, frozen: nn.Module | None = None):
+        if config.resident and features is not None:
             raise ValueError("resident data needs images, not the sample indices of a feature cache")
-        if resident:
+        if config.resident:
             images, targets = images.to(numerics.device), targets.to(numerics.device)
-        self.resident, self.numerics, self.device = resident, numerics, numerics.device
-        self.images, self.targets, self.batch_size, self.generator = images, targets, batch_size, generator
-        self.max_steps, self.augment, self.features, self.frozen = max_steps, augment, features, frozen
+        self.config, self.numerics, self.device = config, numerics, numerics.device
+        self.images, self.targets, self.generator = images, targets, generator
+        self.augment, self.features, self.frozen = augment, features, frozen
 
     def __len__(self) -> int:
-        steps = -(-len(self.images) // self.batch_size)
-        return min(steps, self.max_steps) if self.max_steps else steps
+        steps = -(-len(self.images) // self.config.batch_size)
+        return min(steps, self.config.max_steps) if self.config.max_steps else steps
 
     def prepare(self, images) -> torch.Tensor:
         """What the trainable model gets for one batch of images (or sample indices)."""
@@ -146,7 +157,7 @@ class BatchSource:
         return x
 
     def __iter__(self):
-        for images, targets in iter_batches(self.images, self.targets, self.batch_size, self.generator,
-                                            self.max_steps):
+        cfg = self.config
+        for images, targets in iter_batches(self.images, self.targets, cfg.batch_size, self.generator, cfg.max_steps):
             x = self.prepare(images)
             yield x, targets.to(self.device, non_blocking=True)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..data.base import ImageDataset
-from .batches import BatchSource, use_resident
+from .batches import BatchConfig, BatchSource, use_resident
 from .checkpoint import resume, rng_state, save
 from .config import MONITORS, TrainConfig, resume_may_change
 from .numerics import Numerics, interpolation_of
@@ -103,9 +103,9 @@ def plan_batches(run: FitState, train: ImageDataset, val: ImageDataset, channels
         said.append(f"frozen prefix: {speed['frozen_steps']} frozen steps run under no_grad")
     print("; ".join(said))
     # one source for the whole fit, so resident data moves to the device once; each pass draws a new order
-    run.batches = BatchSource(images, targets, cfg.batch_size, run.gen, numerics, max_steps=cfg.max_steps_per_epoch,
-                              augment=run.augment, frozen=plan["frozen"],
-                              features=plan["caches"][0] if plan["caches"] else None, resident=resident)
+    run.batches = BatchSource(images, targets, BatchConfig(cfg.batch_size, cfg.max_steps_per_epoch, resident), run.gen,
+                              numerics, augment=run.augment, frozen=plan["frozen"],
+                              features=plan["caches"][0] if plan["caches"] else None)
     run.plan = plan
     return speed
 
