@@ -55,7 +55,7 @@ def load_run(profile: str, run_name: str, data_dir: str, seed: int):
         from studylib.study.arms import experiment_splits
         splits = experiment_splits(p, data_dir)
     elif run.notebook == "02_features_svm_vs_finetune":
-        splits = S.load_splits(p.dataset, data_dir, split_fractions=p.split_fractions)
+        splits = S.load_splits(p.dataset, data_dir, S.LoadOptions(fractions=p.split_fractions))
     else:  # 03: as the notebook loads it (the split never depends on the seed)
         splits = S.load_splits("ferplus", data_dir, label_mode=p.label_mode, num_classes=p.num_classes,
                                max_train=p.max_train)

@@ -298,11 +298,14 @@ def test_subsample_is_stratified_and_seeded():
 
 def test_load_splits_max_train_and_max_eval_subsample(demo_data, tmp_cache):
     from studylib.data import splits as experiments
-    out = experiments.load_splits("fer2013", demo_data, max_train=70, max_eval=35, seed=0)
+    out = experiments.load_splits("fer2013", demo_data, experiments.LoadOptions(seed=0), max_train=70, max_eval=35)
     assert len(out["train"]) == 70 and len(out["val"]) == 35 and len(out["test"]) == 35
     assert out["val"].split == "PublicTest" and out["test"].split == "PrivateTest"
-    again = experiments.load_splits("fer2013", demo_data, max_train=70, max_eval=35, seed=0)
+    again = experiments.load_splits("fer2013", demo_data, experiments.LoadOptions(seed=0), max_train=70, max_eval=35)
     np.testing.assert_array_equal(again["train"].ids, out["train"].ids)
+    # the default options draw with the split's seed; a profile's list of fractions is the same split
+    assert experiments.LoadOptions().seed == experiments.SPLIT_SEED
+    assert experiments.LoadOptions(fractions=[0.6, 0.2, 0.2]) == experiments.LoadOptions()
 
 
 def test_split_off_val_takes_a_stratified_fraction_of_train_and_keeps_test():

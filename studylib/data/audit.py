@@ -234,8 +234,8 @@ def deepweeds_folds(data_dir, plan) -> tuple[pd.DataFrame, str]:
 
 def image_folders(data_dir, plan, image_size: int, seed: int) -> dict[str, dict[str, ImageDataset]]:
     """The ImageFolder sets whose sections run (faces, plants), each as its recorded train/val/test split."""
-    from .splits import load_splits
-    return {name: load_splits(name, data_dir, image_size=image_size, seed=seed)
+    from .splits import LoadOptions, load_splits
+    return {name: load_splits(name, data_dir, LoadOptions(image_size=image_size, seed=seed))
             for name in ("faces", "plants") if _runs(plan, name)}
 
 

@@ -9,6 +9,7 @@ is ever overwritten or needs deleting.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,24 @@ from .images import IMAGE_SUFFIXES, check_exist, decode_all
 SPLITS = ("train", "val", "test")
 # 60/20/20: paper 000 gives no split of its 8 x 30 faces; this leaves 6 test faces per person.
 FRACTIONS = (0.6, 0.2, 0.2)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a set's images are decoded and split: the options `load` and `splits.load_splits` share.
+
+    image_size: decode resized to this size (None: the images' own size; DeepWeeds reads it too).
+    seed: the split's seed (default 0, `splits.SPLIT_SEED`), never a run's: it draws the recorded
+        train/val/test split and `splits.load_splits`'s subsets.
+    fractions: train/val/test shares of an ImageFolder set's split (three numbers summing to 1).
+    """
+
+    image_size: int | None = None
+    seed: int = 0
+    fractions: tuple[float, float, float] = FRACTIONS
+
+    def __post_init__(self):
+        object.__setattr__(self, "fractions", tuple(self.fractions))  # a profile's list reads as the same split
 
 
 def _classes(root: Path) -> list[str]:
@@ -112,15 +131,16 @@ def _record(table: pd.DataFrame, split_file: Path) -> None:
     atomic_write(split_file, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
 
 
-def load(root, split: str = "train", image_size: int | None = None, seed: int = 0, fractions=FRACTIONS,
-         name: str | None = None, split_file=None, splits_dir=None, grayscale: bool = False,
-         cache_dir=None) -> ImageDataset:
-    """One split of an ImageFolder set, decoded into memory (resized to image_size when given)."""
+def load(root, split: str = "train", options: LoadOptions = LoadOptions(), *, name: str | None = None,
+         split_file=None, splits_dir=None, grayscale: bool = False, cache_dir=None) -> ImageDataset:
+    """One split of an ImageFolder set, decoded into memory (resized to `options.image_size` when given), from
+    the recorded split of `options.seed` and `options.fractions` (`split_table`)."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; expected one of {SPLITS}")
-    root = Path(root)
+    root, image_size = Path(root), options.image_size
     name = name or root.name
-    table, split_file = split_table(root, name, seed, fractions, split_file, splits_dir, record=False)
+    table, split_file = split_table(root, name, options.seed, options.fractions, split_file, splits_dir,
+                                    record=False)
     classes = sorted(table["class"].unique())
     part = table[table["split"] == split]
 

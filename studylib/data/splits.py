@@ -8,6 +8,7 @@ from sklearn.model_selection import train_test_split
 
 from . import deepweeds, fer2013, ferplus, imagefolder
 from .base import DataError, ImageDataset
+from .imagefolder import LoadOptions
 
 DATASETS = ("fer2013", "ferplus", "deepweeds", "faces", "plants")
 FOLDERS = {"faces": ("faces", "lfw-8x30"), "plants": ("plant-seedlings",)}
@@ -28,13 +29,15 @@ def subsample(ds: ImageDataset, n: int | None, seed: int = SPLIT_SEED) -> ImageD
     return ds.subset(np.sort(np.concatenate([chosen, np.flatnonzero(keep_all)])))
 
 
-def load_splits(dataset: str, data_dir, *, label_mode: str = "plurality", num_classes: int = 10, fold: int = 0,
-                image_size: int | None = None, seed: int = SPLIT_SEED, max_train: int | None = None,
-                max_eval: int | None = None, split_fractions=imagefolder.FRACTIONS) -> dict[str, ImageDataset]:
+def load_splits(dataset: str, data_dir, options: LoadOptions = LoadOptions(), *,
+                label_mode: str = "plurality", num_classes: int = 10, fold: int = 0, max_train: int | None = None,
+                max_eval: int | None = None) -> dict[str, ImageDataset]:
     """train / val / test of a dataset named in DATASETS (FER: val = PublicTest, test = PrivateTest).
 
-    max_train / max_eval cut the splits down (stratified, seeded) for CPU profiles. `seed` is the split's
-    seed, not a run's: every seed of a run trains and tests on the same images (docs/METHOD.md, Replicates).
+    `options` (`LoadOptions`): the image size (DeepWeeds, image folders), the split's seed and an image
+    folder's split fractions. `options.seed` is the split's seed, not a run's: every seed of a run trains and
+    tests on the same images (docs/METHOD.md, Replicates). label_mode / num_classes: FERPlus's targets; fold:
+    DeepWeeds's. max_train / max_eval cut the splits down (stratified, with `options.seed`) for CPU profiles.
     """
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
@@ -43,14 +46,13 @@ def load_splits(dataset: str, data_dir, *, label_mode: str = "plurality", num_cl
     elif dataset == "ferplus":
         out = {k: ferplus.load(data_dir, k, mode=label_mode, num_classes=num_classes) for k in fer2013.SPLIT_ALIASES}
     elif dataset == "deepweeds":
-        out = {k: deepweeds.load(data_dir, k, fold=fold, image_size=image_size) for k in imagefolder.SPLITS}
+        out = {k: deepweeds.load(data_dir, k, fold=fold, image_size=options.image_size) for k in imagefolder.SPLITS}
     else:
         root = Path(data_dir).joinpath(*FOLDERS[dataset])
-        out = {k: imagefolder.load(root, k, image_size=image_size, seed=seed, fractions=tuple(split_fractions))
-               for k in imagefolder.SPLITS}
-    out["train"] = subsample(out["train"], max_train, seed)
-    out["val"] = subsample(out["val"], max_eval, seed)
-    out["test"] = subsample(out["test"], max_eval, seed)
+        out = {k: imagefolder.load(root, k, options) for k in imagefolder.SPLITS}
+    out["train"] = subsample(out["train"], max_train, options.seed)
+    out["val"] = subsample(out["val"], max_eval, options.seed)
+    out["test"] = subsample(out["test"], max_eval, options.seed)
     return out
 
 

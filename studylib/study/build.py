@@ -29,8 +29,8 @@ def experiment_splits(params, data_dir) -> dict:
         return data.splits.load_splits("ferplus", data_dir, label_mode=params.label_mode,
                                        num_classes=params.num_classes, max_train=params.max_train)
     if isinstance(params, PartialVsFullParams):
-        splits = data.splits.load_splits(params.dataset, data_dir, fold=params.fold, image_size=params.load_size,
-                                         max_train=params.max_train, max_eval=params.max_eval)
+        splits = data.splits.load_splits(params.dataset, data_dir, data.LoadOptions(image_size=params.load_size),
+                                         fold=params.fold, max_train=params.max_train, max_eval=params.max_eval)
         splits = data.splits.split_off_val(splits, params.val_from_train)
         # validation alone cut, as notebook 08's curve_splits does (the same stratified subset of the same split)
         return {**splits, "val": data.splits.subsample(splits["val"], params.max_val, data.splits.SPLIT_SEED)}

@@ -65,7 +65,8 @@ def rate_rung(n: int, sizes) -> int:
 def curve_splits(p: CurvesParams, data_dir) -> dict[str, ImageDataset]:
     """train (the whole training split) / val / test of the run's dataset, as notebook 05 loads it, validation
     cut to `max_val` (stratified); the same for every seed (subsets with the data's seed)."""
-    splits = data.splits.load_splits(p.dataset, data_dir, fold=p.fold, image_size=p.load_size, max_eval=p.max_eval)
+    splits = data.splits.load_splits(p.dataset, data_dir, data.LoadOptions(image_size=p.load_size), fold=p.fold,
+                                     max_eval=p.max_eval)
     return {**splits, "val": subsample(splits["val"], p.max_val, SPLIT_SEED)}
 
 
