@@ -1,4 +1,4 @@
-"""Command line: `studylib data check`, `studylib data make-demo`, `studylib run`, `studylib diff`."""
+"""Command line: `studylib data check`, `studylib data make-demo`, `studylib run`, `studylib diff`, `studylib judge`."""
 from __future__ import annotations
 
 import argparse
@@ -75,6 +75,21 @@ def _diff(args) -> int:
     return 0
 
 
+def _judge(args) -> int:
+    from .report import judge
+    if not Path(args.render).is_dir():
+        print(f"error: {args.render}: no such render folder", file=sys.stderr)
+        return 2
+    try:
+        written = judge.write_judgement(args.render, allow_mixed=args.allow_mixed)
+    except judge.JudgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def _weights_fetch(args) -> int:
     from .models import fetch
     from .models.weights import WeightsError
@@ -147,6 +162,12 @@ def get_parser() -> argparse.ArgumentParser:
     how.add_argument("--markdown", action="store_true", help="a markdown table (the default)")
     how.add_argument("--json", action="store_true", help="one JSON object: both renders and every row")
     d.set_defaults(func=_diff)
+    j = sub.add_parser("judge", help="judge the paper files' claims over a ladder of sizes (papers 005, 006) on a "
+                                     "curves render's records, nothing trained: writes judgement.json, "
+                                     "judgement.html and papers/<id>.html in the render folder")
+    j.add_argument("render", help="a curves render folder, e.g. reports/curves")
+    j.add_argument("--allow-mixed", action="store_true", help="judge records of several commits together")
+    j.set_defaults(func=_judge)
     w = sub.add_parser("weights", help="pretrained weights").add_subparsers(dest="action", required=True)
     f = w.add_parser("fetch", help="download a profile's pretrained weights (torchvision's files), verify each sha256")
     f.add_argument("--profile", required=True, help="params/<profile>.yaml whose runs' weights to fetch")

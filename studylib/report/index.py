@@ -140,6 +140,22 @@ def _curves_answer(results: Path) -> str:
     return curves_answer.answer_section(results)
 
 
+def _judgement(out_dir: Path) -> str:
+    """Where a judgement sits beside the render (`studylib judge`, report.judge: judgement.json), a line linking
+    its page and each paper's summary with its label; '' when none."""
+    try:
+        record = json.loads((out_dir / "judgement.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    e_ = html.escape
+    verdicts = landing.Scorecard({"name": "judgement"}, record).verdicts
+    items = [f"<li>{paper_summary.label_badge(paper_summary.label([v for v in verdicts if v.paper == p])[0])} "
+             f"<a class='summary' href='{e_(paper_summary.summary_link(p))}'>paper {e_(p)}: its reproducibility "
+             "summary</a></li>" for p in record.get("papers") or [] if (out_dir / paper_summary.summary_link(p)).is_file()]
+    return (f"<h2 id='judgement'>Papers judged on these records</h2><p><a href='judgement.html'>{e_(record['headline'])}</a>"
+            f" (<code>{e_(record.get('command', 'studylib judge'))}</code>).</p><ul class='summaries'>{''.join(items)}</ul>")
+
+
 def _summaries_list(out_dir: Path, scorecards: list, papers: dict, written) -> str:
     """The link to each paper's reproducibility summary (`paper_summary`, papers/<id>.html), with its label."""
     e_ = html.escape
@@ -178,7 +194,7 @@ def _page(out_dir: Path, profile, entries: list[dict], pending, total_s: float, 
         parts.append(landing.claim_section(scorecards, PAPERS, out_dir))
         parts.append(_summaries_list(out_dir, scorecards, PAPERS, summaries))
     elif curves:
-        parts.append(curves)
+        parts.append(curves + _judgement(out_dir))
     else:
         parts.append(f"<p class='none-yet'>{_no_claims_line(profile, entries, pending, scorecards)}</p>")
     if profile.cuts:

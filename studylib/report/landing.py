@@ -139,20 +139,34 @@ def paper_heading(paper: str, ref: dict, out_dir: Path, seeds_dir: Path | None =
             + (" · " + " · ".join(links) if links else ""))
 
 
-def _paper_figure(v: Verdict) -> str:
+# what a claim over a ladder (docs/METHOD.md, Claims over a ladder) compares, under its figure
+_LADDER_RULE = {"equivalence": "(|A − B| ≤ {m:g})", "trend": "(gain at the smallest − at the largest &gt; {m:g})",
+                "epochs": "(B − A epochs &gt; {m:g})"}
+
+
+def figure_cell(v: Verdict) -> str:
+    """The paper's figure of a claim row (its band, or the comparison it claims), as HTML."""
     if v.kind == "order":
         return f"{html.escape(str(v.paper_value or ''))}<br><small>(A − B &gt; {v.margin or 0.0:g})</small>"
+    if v.kind in _LADDER_RULE:
+        return f"{html.escape(str(v.paper_value or ''))}<br><small>{_LADDER_RULE[v.kind].format(m=v.margin or 0.0)}</small>"
     if v.paper_value is None:
         return ""
     return f"{v.paper_value:.4f} ± {v.margin:g}"
 
 
-def _ours(v: Verdict) -> str:
+def ours_cell(v: Verdict) -> str:
+    """Our estimate, interval, n and Holm p of a claim row, as HTML."""
     if v.interval is None:
         return "<span class='none'>—</span>"
     est, n, ci = v.interval.estimate, v.interval.n, fmt_ci([v.interval.low, v.interval.high])
-    if v.kind == "order":
-        return (f"<span class='est'>A − B {est:+.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}"
+    if v.kind == "epochs":  # epochs, not a metric: one decimal, no clipping
+        ci = f"[{v.interval.low:+.1f}, {v.interval.high:+.1f}]"
+        return (f"<span class='est'>B − A {est:+.1f} epochs</span><br><span class='ci'>{ci}</span><br><small>n={n}"
+                + (f" · p={v.p_adjusted:.3g} (Holm)" if v.p_adjusted is not None else "") + "</small>")
+    if v.kind in ("order", "equivalence", "trend"):
+        what = "A − B" if v.kind != "trend" else "Δ gain"
+        return (f"<span class='est'>{what} {est:+.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}"
                 + (f" · p={v.p_adjusted:.3g} (Holm)" if v.p_adjusted is not None else "") + "</small>")
     return f"<span class='est'>{est:.3f}</span><br><span class='ci'>{ci}</span><br><small>n={n}</small>"
 
@@ -194,8 +208,8 @@ def claims_frame(scorecards: list[Scorecard]):
                 "order": (v.paper, len(rows)),
                 "claim": (f"<span class='claim-text'>{html.escape(v.text)}</span><br>"
                           f"<code class='claim-id'>{html.escape(v.claim_id)}</code>{where}"),
-                "figure": _paper_figure(v),
-                "ours": _ours(v),
+                "figure": figure_cell(v),
+                "ours": ours_cell(v),
                 "verdict": f"<span class='verdict-cell' data-verdict='{html.escape(verdict_word(v.word))}'"
                            f" title='{sentence}'>{badge}</span>",
                 "flags": _flags(v),
@@ -236,6 +250,7 @@ SHORT_MEANINGS = {
     "differs": "a value: our interval wholly outside it",
     "holds": "A beats B: A − B above the margin, Holm p < 0.05",
     "contradicted": "A beats B, but A − B is below zero, Holm p < 0.05",
+    "equivalent": "A and B within a stated margin: the whole interval inside it",
     "inconclusive": "neither: our intervals cannot decide it",
     "not testable here": "the data, network or figure is not here",
 }

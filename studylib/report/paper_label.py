@@ -7,13 +7,14 @@ from __future__ import annotations
 import html
 from collections import Counter
 
+from ..study.rules import BAD_WORDS, GOOD_WORDS
 from ..study.verdict_types import Verdict
 from .tables import VERDICT_CLAUSES, verdict_word
 
 __all__ = ["LABEL_COLOURS", "NOT_RE", "PARTIAL", "RE", "label", "label_badge"]
 
 RE, NOT_RE, PARTIAL = "[Re]", "[¬Re]", "partial / indicative"
-GOOD, BAD = ("holds", "matches"), ("contradicted", "differs")
+GOOD, BAD = GOOD_WORDS, BAD_WORDS  # holds, matches, equivalent; contradicted, differs
 UNTESTABLE = "not testable here"
 LABEL_COLOURS = {RE: ("#1b7837", "#ffffff"), NOT_RE: ("#d73027", "#ffffff"), PARTIAL: ("#fee08b", "#3b3b3b")}
 

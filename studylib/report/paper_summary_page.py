@@ -14,7 +14,7 @@ from ..study.verdict_types import Verdict
 from . import landing, publish
 from .paper_label import (LABEL_COLOURS, NOT_RE, PARTIAL, RE, UNTESTABLE, claim_ids, claim_word, css_slug, label,
                           label_span, n_of, verdict_span)
-from .tables import VERDICT_COLOURS, fmt_ci
+from .tables import VERDICT_COLOURS
 
 __all__ = ["CSS", "FOLDER", "PaperFacts", "paper_page"]
 
@@ -49,25 +49,6 @@ class PaperFacts:
     records: dict = dataclasses.field(default_factory=dict)  # {run: [records]} of the runs the verdicts read
     cuts: tuple = ((), {})  # (the profile's cuts, {run: its own cuts}) (`paper_summary._profile_cuts`)
     judged: tuple = ()      # the commits of the scorecard records the verdicts come from
-
-
-def _figure(v: Verdict) -> str:
-    if v.kind == "order":
-        return f"{e(str(v.paper_value or ''))}<br><small>(A − B &gt; {v.margin or 0.0:g})</small>"
-    if isinstance(v.paper_value, (int, float)):
-        return f"{v.paper_value:.4f} ± {v.margin:g}"
-    return e(str(v.paper_value or ""))
-
-
-def _ours(v: Verdict) -> str:
-    iv = v.interval
-    if iv is None:
-        return "—"
-    ci = fmt_ci([iv.low, iv.high])
-    if v.kind == "order":
-        p = f" · p={v.p_adjusted:.3g} (Holm)" if v.p_adjusted is not None else ""
-        return f"<span class='est'>A − B {iv.estimate:+.3f}</span><br><span class='ci'>{ci}</span><br><small>n={iv.n}{p}</small>"
-    return f"<span class='est'>{iv.estimate:.3f}</span><br><span class='ci'>{ci}</span><br><small>n={iv.n}</small>"
 
 
 def _arms(v: Verdict) -> str:
@@ -116,7 +97,10 @@ def _scope(counted: list[Verdict]) -> str:
     scope = []
     for cid in dict.fromkeys(v.claim_id for v in counted):
         v = next(x for x in counted if x.claim_id == cid)
-        what = {"value": f"a value ({e(v.metric)})", "order": f"an order: A beats B ({e(v.metric)})"}.get(v.kind, e(v.kind))
+        what = {"value": f"a value ({e(v.metric)})", "order": f"an order: A beats B ({e(v.metric)})",
+                "equivalence": f"an equivalence: A − B within ±{v.margin:g} ({e(v.metric)})",
+                "trend": f"a trend: the gain A − B shrinks with size ({e(v.metric)})",
+                "epochs": "epochs: A converges sooner than B (validation curves)"}.get(v.kind, e(v.kind))
         scope.append(f"<li>“{e(v.text)}” <code>{e(cid)}</code> <small>{what}</small>{_arms(v)}</li>")
     return (f"<h2 id='scope'>Scope: the claims</h2><p>{n_of(len(scope), 'claim', 'claims')} of the paper, "
             f"each judged as its paper file states it:</p><ul class='scope'>{''.join(scope)}</ul>")
@@ -160,8 +144,8 @@ def _results(verdicts, evidence) -> list[str]:
     for v, href in verdicts:
         where = e(v.run) + (" <small>(sensitivity rung, not counted)</small>" if v.sensitivity else "")
         link = f"<a href='../{e(href)}'>evidence</a>" if href else ""
-        cells.append(f"<tr><td>“{e(v.text)}”<br><code>{e(v.claim_id)}</code>{_arms(v)}</td><td>{_figure(v)}</td>"
-                     f"<td>{_ours(v)}</td><td>{verdict_span(v)}</td>"
+        cells.append(f"<tr><td>“{e(v.text)}”<br><code>{e(v.claim_id)}</code>{_arms(v)}</td><td>{landing.figure_cell(v)}</td>"
+                     f"<td>{landing.ours_cell(v)}</td><td>{verdict_span(v)}</td>"
                      f"<td>{where}</td><td>{link}</td></tr>")
     parts = ["<h2 id='results'>Results, claim by claim</h2><table><tr><th>claim</th><th>paper (± margin)</th>"
              "<th>ours (95% interval)</th><th>verdict</th><th>run</th><th></th></tr>" + "".join(cells) + "</table>"]
@@ -188,6 +172,11 @@ def _hard(vs: list[Verdict], counted: list[Verdict]) -> str:
     for s in dict.fromkeys(v.stand_in for v in vs if v.stand_in):
         ids = claim_ids([v for v in vs if v.stand_in == s])
         hard.append(f"<li>stand-in: {e(s)} <small>({e(ids)}: verdicts indicative)</small></li>")
+    for v in vs:  # a rung of a ladder claim not judged, and why (docs/METHOD.md, Claims over a ladder)
+        for r in v.extra.get("rungs") or []:
+            if r.get("not_judged"):
+                hard.append(f"<li><code>{e(v.claim_id)}</code> at {e(str(r['training images']))} images not judged: "
+                            f"{e(r['not_judged'])}</li>")
     for v in counted:
         if claim_word(v) == UNTESTABLE:
             hard.append(f"<li><code>{e(v.claim_id)}</code> not testable here: {e(v.note or v.sentence or 'no reason recorded')}</li>")

@@ -14,7 +14,7 @@ import pandas as pd
 from ..io import sha256_file
 from ..study import budget, verdicts
 from ..study.arm_spec import arm_scope
-from ..study.claims import CLAIMS, EVIDENCE, arm_label, record_arms, run_arms, tests
+from ..study.claims import EVIDENCE, arm_label, record_arms, run_arms, scorecard_claims, tests
 from ..study.verdicts import Verdict
 from . import records
 
@@ -124,7 +124,7 @@ def evaluate(recs, profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         by_run.setdefault(rec.get("run_name") or rec["experiment"], []).append((path, rec))
     preds_of: dict[Path, dict] = {}  # each record's predictions read (and hash-checked) once, not per claim
     rows, checks = [], []
-    for claim in CLAIMS.values():
+    for claim in scorecard_claims():
         if claim.kind == "check":
             checks += [c for _, r in recs for c in r["claims"] if c.get("id") == claim.id]
             continue

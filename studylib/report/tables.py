@@ -6,6 +6,7 @@ from collections import Counter
 
 import pandas as pd
 
+from ..study.rules import GOOD_WORDS
 from ..study.verdicts import Verdict
 
 __all__ = ["VERDICT_COLOURS", "VERDICT_MEANINGS", "claim_anchor", "fmt_ci", "fmt_count", "fmt_seconds", "outcome_row",
@@ -65,6 +66,7 @@ def results_table(outcomes: dict) -> pd.DataFrame:
 VERDICT_COLOURS = {
     "matches": ("#1b7837", "#ffffff"),
     "holds": ("#5aae61", "#ffffff"),
+    "equivalent": ("#4393c3", "#ffffff"),
     "differs": ("#c51b7d", "#ffffff"),
     "contradicted": ("#d73027", "#ffffff"),
     "inconclusive": ("#fee08b", "#3b3b3b"),
@@ -76,6 +78,9 @@ VERDICT_MEANINGS = {
     "differs": "value claim: our 95% interval lies wholly outside the paper's figure ± margin",
     "holds": "order claim (A beats B): the interval of A − B lies above the margin and Holm-adjusted p < 0.05",
     "contradicted": "order claim: the interval of A − B lies below zero and Holm-adjusted p < 0.05",
+    "equivalent": "equivalence claim (no more than a margin apart): the interval of A − B lies inside ± the margin "
+                  "stated beforehand, Holm-adjusted p of the two one-sided tests < 0.05 (an interval that merely "
+                  "includes zero is inconclusive, never equivalent)",
     "inconclusive": "neither; 'budget-limited' when the losing arm hit our epoch cap or the edge of its "
                     "learning-rate grid, so our budget, not the method, could decide it",
     "not testable here": "the data, network or figure the claim needs is not available here (the row says why)",
@@ -119,7 +124,7 @@ def _counted(n: int, one: str, many: str) -> str:
 
 
 # Each verdict word as a clause after its count (one, many): "1 holds", "3 are contradicted".
-VERDICT_CLAUSES = {"holds": ("holds", "hold"), "matches": ("matches", "match"), "differs": ("differs", "differ"),
+VERDICT_CLAUSES = {"holds": ("holds", "hold"), "equivalent": ("is equivalent", "are equivalent"), "matches": ("matches", "match"), "differs": ("differs", "differ"),
                    "contradicted": ("is contradicted", "are contradicted"),
                    "inconclusive": ("is inconclusive", "are inconclusive")}
 
@@ -141,7 +146,7 @@ def plain_summary(judged: list[Verdict] | list[dict]) -> str:
         found = Counter(word(r) for r in group)
         return ", ".join(_counted(n, *VERDICT_CLAUSES[w]) for w, n in found.most_common())
 
-    good = sum(word(r) in ("holds", "matches") for r in direct)
+    good = sum(word(r) in GOOD_WORDS for r in direct)
     parts = [f"Of {len(counted)} claims, {'none' if not good else good} "
              f"{'holds' if good == 1 else 'hold'} as {'its paper states it' if good == 1 else 'the papers state them'}, "
              "on the papers' own network and data"]

@@ -14,11 +14,12 @@ Budget flags).
 from __future__ import annotations
 
 from .arm_spec import arm_slug
-from .paper_files import Claim, Evidence, RegistryError, load_papers, papers_folder
+from .paper_files import KINDS, Claim, Evidence, RegistryError, load_papers, papers_folder
 from .paper_files import load as _load
 
-__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_label", "arm_labels",
-           "by_id", "for_run", "load", "load_papers", "papers_folder", "record_arms", "run_arms", "stand_in", "tests"]
+__all__ = ["ARMS", "CLAIMS", "EVIDENCE", "KINDS", "PAPERS", "Claim", "Evidence", "RegistryError", "arm_label", "arm_labels",
+           "by_id", "for_run", "ladder_claims", "load", "load_papers", "papers_folder", "record_arms", "run_arms", "scorecard_claims", "stand_in",
+           "tests"]
 
 
 CLAIMS, EVIDENCE, ARMS, PAPERS = load_papers(papers_folder())
@@ -93,9 +94,21 @@ def tests(claim: Claim, params) -> bool:
 
 
 def for_run(notebook: str, params, kind: str | None = None) -> list[Claim]:
-    """The registry's claims a run of `notebook` with `params` tests, in registry order."""
-    return [c for c in CLAIMS.values() if c.notebook == notebook and tests(c, params)
+    """The registry's claims a run of `notebook` with `params` tests, in registry order. A claim over a ladder
+    of sizes (`Claim.at`) is no run's: `studylib judge` judges it from a render's records (`scorecard_claims`)."""
+    return [c for c in CLAIMS.values() if c.notebook == notebook and not c.at and tests(c, params)
             and (kind is None or c.kind == kind)]
+
+
+def scorecard_claims() -> list[Claim]:
+    """The claims a profile's scorecard judges from its runs' records, in registry order: every claim but
+    those over a ladder of sizes (`Claim.at`), which `studylib judge` judges on a curves render."""
+    return [c for c in CLAIMS.values() if not c.at]
+
+
+def ladder_claims() -> list[Claim]:
+    """The claims over a ladder of sizes (`Claim.at`; docs/METHOD.md, Claims over a ladder), in registry order."""
+    return [c for c in CLAIMS.values() if c.at]
 
 
 def stand_in(claim: Claim, params) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import paths
 from ..train.experiment import PROTOCOLS
 
-__all__ = ["Claim", "Evidence", "RegistryError", "load", "load_papers", "papers_folder"]
+__all__ = ["KINDS", "LADDER_AT", "MEASURES", "Claim", "Evidence", "RegistryError", "load", "load_papers", "papers_folder"]
 
 
 class RegistryError(ValueError):
@@ -44,6 +44,11 @@ class Claim:
     protocol_reason: str = ""        # why we read the paper's test protocol so
     paper_epochs: int | None = None  # the epochs the paper trained (None: it names none, so any cap is ours)
     split: str = "test"              # "test", or "val": judged on validation (records keep per-seed scores only)
+    at: str = ""                     # a claim over a ladder of training-set sizes (notebook 08's curves), judged
+                                     # from a render's records by `studylib judge` (docs/METHOD.md, Claims over a
+                                     # ladder): "every" rung, the "largest" or "smallest" rung, or "ends" (trend)
+    fraction: float | None = None    # kind "epochs", measure "to_fraction": the share of its own best to reach
+    measure: str = ""                # kind "epochs": "chosen" (the epoch chosen on validation) or "to_fraction"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,26 @@ class Evidence:
 
 
 _RULES = ("near", "ratio", "spread", "statement")
+KINDS = ("value", "order", "check", "equivalence", "trend", "epochs")
+# which rungs each kind over a ladder may be judged at (`Claim.at`; docs/METHOD.md, Claims over a ladder)
+LADDER_AT = {"order": ("every", "largest", "smallest"), "equivalence": ("every", "largest", "smallest"),
+             "epochs": ("every", "largest", "smallest"), "trend": ("ends",)}
+MEASURES = ("chosen", "to_fraction")
+
+
+def _ladder_problem(c: Claim) -> tuple[str, str] | None:
+    """(key, why) when a claim's ladder keys do not fit its kind; None when they do."""
+    if c.kind in ("equivalence", "trend", "epochs") and not c.at:
+        return "at", f"a {c.kind} claim is judged over a ladder of sizes: say at which rungs ({', '.join(LADDER_AT[c.kind])})"
+    if c.at and c.at not in LADDER_AT.get(c.kind, ()):
+        return "at", f"{c.at!r} is not one of {', '.join(LADDER_AT.get(c.kind, ())) or 'nothing: a ' + c.kind + ' claim has no ladder'}"
+    if c.kind == "epochs" and c.measure not in MEASURES:
+        return "measure", f"{c.measure!r} is not one of {', '.join(MEASURES)}"
+    if c.measure == "to_fraction" and not (c.fraction is not None and 0 < c.fraction <= 1):
+        return "fraction", "the measure to_fraction needs a fraction in (0, 1], stated before judging"
+    if c.kind == "equivalence" and not (c.margin and c.margin > 0):
+        return "margin", "an equivalence claim needs a margin above 0, stated before judging"
+    return None
 
 
 def load(claims, evidence=(), arms=None, where: str = "papers", known: dict | None = None) -> tuple[dict, dict]:
@@ -79,12 +104,15 @@ def load(claims, evidence=(), arms=None, where: str = "papers", known: dict | No
         bad = lambda key, why: RegistryError(f"{where}: claim {c.id!r}, key {key!r}: {why}")  # noqa: E731
         if c.id in out:
             raise bad("id", "duplicated; every claim id must be unique")
-        if c.kind not in ("value", "order", "check"):
-            raise bad("kind", f"{c.kind!r} is not one of value, order, check")
+        if c.kind not in KINDS:
+            raise bad("kind", f"{c.kind!r} is not one of {', '.join(KINDS)}")
         if c.margin is None:
             raise bad("margin", "missing; declare the band (value) or the smallest difference that matters (order)")
         if c.test_protocol not in PROTOCOLS:
             raise bad("test_protocol", f"unknown {c.test_protocol!r}; valid: {', '.join(PROTOCOLS)}")
+        problem = _ladder_problem(c)
+        if problem:
+            raise bad(*problem)
         if c.kind != "check":
             if c.metric not in METRICS:
                 raise bad("metric", f"unknown {c.metric!r}; valid: {', '.join(METRICS)}")

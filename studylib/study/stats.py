@@ -129,7 +129,7 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
     values; `ci` is the wider of the two (`rules.wider`) and `interval` names it ("crossed bootstrap" or
     "variance components").
 
-    Returns dict(estimate, ci, interval, ci_boot, ci_vc, samples, per_seed, n, n_given, n_images,
+    Returns dict(estimate, ci, interval, ci_boot, ci_vc, samples, image_only, per_seed, n, n_given, n_images,
     deterministic, v_images, s_seeds, se, image_half_width): estimate is the mean of per_seed (the
     per-seed values by scikit-learn, after the n = 1 collapse); n_given the number of seeds entered;
     image_half_width = z(0.975) * sqrt(v_images), the interval's half-width with the seed variance set to 0
@@ -148,8 +148,8 @@ def crossed_bootstrap(per_seed, metric: str, n_boot: int = 2000, seed: int = 0, 
     lo, hi = np.percentile(samples, [2.5, 97.5])
     ci_boot = (float(lo), float(hi))
     ci, method = rules.wider(ci_boot, vc["ci_vc"])
-    return dict(vc, ci=ci, interval=method, ci_boot=ci_boot, samples=samples, n_given=n_given, n_images=n_images,
-                deterministic=bool(deterministic))
+    return dict(vc, ci=ci, interval=method, ci_boot=ci_boot, samples=samples, image_only=image_only,
+                n_given=n_given, n_images=n_images, deterministic=bool(deterministic))
 
 
 def variance_components(per_seed, v_images: float) -> dict:
