@@ -47,6 +47,12 @@ def _results(args) -> int:
                 summary.write_between_markers(args.write, summary.sweep_markdown(folder / "results", folder.name),
                                               markers)
                 print(f"wrote {args.write}: the {folder.name} paragraph")
+        # and the papers judged on the curves' records (`studylib judge reports/curves`) where its markers stand
+        markers = summary.sweep_markers("papers-on-curves")
+        if markers[0] in doc:
+            text = summary.judgement_markdown(paths.REPORTS / "curves")
+            summary.write_between_markers(args.write, text or "Not judged yet: `studylib judge reports/curves`.", markers)
+            print(f"wrote {args.write}: the papers judged on the curves")
         # and the 'Beyond the papers' section (notebook 08's curves, reports/curves) where its markers stand
         markers = summary.sweep_markers("beyond-the-papers")
         if markers[0] in doc:
@@ -113,6 +119,31 @@ def _weights_fetch(args) -> int:
     return 0
 
 
+def _report_commands(sub) -> None:
+    """The commands that read rendered records: results, diff, judge."""
+    s = sub.add_parser("results", help="the results block of a rendered profile, as markdown from its records")
+    s.add_argument("--profile", default="cpu", help="reports/<profile>/results (default: %(default)s)")
+    s.add_argument("--results-dir", default=None, help="another records folder")
+    s.add_argument("--markdown", action="store_true", help="markdown (the only format; for clarity in scripts)")
+    s.add_argument("--write", default=None, metavar="FILE",
+                   help="write between the results markers of FILE (e.g. README.md) instead of printing")
+    s.set_defaults(func=_results)
+    d = sub.add_parser("diff", help="two renders' verdicts side by side, claim by claim: each side's regime, "
+                                    "estimate, interval and verdict, and whether it moved")
+    d.add_argument("render_a", metavar="RENDER_A", help="a render folder (e.g. reports/cpu)")
+    d.add_argument("render_b", metavar="RENDER_B", help="another (e.g. reports/curves)")
+    how = d.add_mutually_exclusive_group()
+    how.add_argument("--markdown", action="store_true", help="a markdown table (the default)")
+    how.add_argument("--json", action="store_true", help="one JSON object: both renders and every row")
+    d.set_defaults(func=_diff)
+    j = sub.add_parser("judge", help="judge the paper files' claims over a ladder of sizes (papers 005, 006) on a "
+                                     "curves render's records, nothing trained: writes judgement.json, "
+                                     "judgement.html and papers/<id>.html in the render folder")
+    j.add_argument("render", help="a curves render folder, e.g. reports/curves")
+    j.add_argument("--allow-mixed", action="store_true", help="judge records of several commits together")
+    j.set_defaults(func=_judge)
+
+
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studylib", description="Transfer-learning study: data and reports")
     sub = p.add_subparsers(dest="command", required=True)
@@ -147,27 +178,7 @@ def get_parser() -> argparse.ArgumentParser:
                    help="every run of the profile once at a tiny scale on generated data, random init where pretrained "
                         "weights are absent (into reports/<profile>-smoke): proves the code path, judges nothing")
     r.set_defaults(func=_run)
-    s = sub.add_parser("results", help="the results block of a rendered profile, as markdown from its records")
-    s.add_argument("--profile", default="cpu", help="reports/<profile>/results (default: %(default)s)")
-    s.add_argument("--results-dir", default=None, help="another records folder")
-    s.add_argument("--markdown", action="store_true", help="markdown (the only format; for clarity in scripts)")
-    s.add_argument("--write", default=None, metavar="FILE",
-                   help="write between the results markers of FILE (e.g. README.md) instead of printing")
-    s.set_defaults(func=_results)
-    d = sub.add_parser("diff", help="two renders' verdicts side by side, claim by claim: each side's regime, "
-                                    "estimate, interval and verdict, and whether it moved")
-    d.add_argument("render_a", metavar="RENDER_A", help="a render folder (e.g. reports/cpu)")
-    d.add_argument("render_b", metavar="RENDER_B", help="another (e.g. reports/curves)")
-    how = d.add_mutually_exclusive_group()
-    how.add_argument("--markdown", action="store_true", help="a markdown table (the default)")
-    how.add_argument("--json", action="store_true", help="one JSON object: both renders and every row")
-    d.set_defaults(func=_diff)
-    j = sub.add_parser("judge", help="judge the paper files' claims over a ladder of sizes (papers 005, 006) on a "
-                                     "curves render's records, nothing trained: writes judgement.json, "
-                                     "judgement.html and papers/<id>.html in the render folder")
-    j.add_argument("render", help="a curves render folder, e.g. reports/curves")
-    j.add_argument("--allow-mixed", action="store_true", help="judge records of several commits together")
-    j.set_defaults(func=_judge)
+    _report_commands(sub)
     w = sub.add_parser("weights", help="pretrained weights").add_subparsers(dest="action", required=True)
     f = w.add_parser("fetch", help="download a profile's pretrained weights (torchvision's files), verify each sha256")
     f.add_argument("--profile", required=True, help="params/<profile>.yaml whose runs' weights to fetch")

@@ -25,6 +25,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from ..study import budget
 from ..study.curves import CURVE_KEYS
+from ..study.experiments import EXPERIMENTS
 from ..study.stats import crossed_bootstrap
 from . import records
 
@@ -33,9 +34,11 @@ __all__ = ["METRICS", "ROLES", "curve_table", "difference_plot", "difference_tab
 
 NOTEBOOK = "08_curves"
 METRICS = {"accuracy": "accuracy", "f1_macro": "macro F1"}
-# The scopes' roles, in the order curves list them: what each trains, whatever a profile names its arms
-ROLES = ("linear probe", "last block", "last two blocks", "everything", "everything, random init")
-PARTIAL, FULL, RANDOM = ("last block", "last two blocks"), "everything", "everything, random init"
+# The scopes' roles, in the order curves list them: what each trains, whatever a profile names its arms; the
+# probe's, everything's and random init's are the notebook's own arm labels (study.experiments, by id)
+_LABELS = {a.id: a.name for a in EXPERIMENTS[NOTEBOOK]().arms}
+ROLES = (_LABELS["probe"], "last block", "last two blocks", _LABELS["everything"], _LABELS["random_init"])
+PARTIAL, FULL, RANDOM = ROLES[1:3], ROLES[3], ROLES[4]
 DATASET_NAMES = {"fer2013": "FER2013", "plants": "Plant Seedlings", "deepweeds": "DeepWeeds"}
 N_BOOT = 2000
 

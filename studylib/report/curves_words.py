@@ -115,7 +115,8 @@ def beyond_the_papers(results_dir, heading: str = "## Beyond the papers", n_boot
     each = f"{len(seeds)} seeds each" if len(seeds) > 1 else f"seed {seeds[0]} only"
     lines = [heading, "",
              f"Notebook 08 trains each scope at every rung of a ladder of training-set sizes (nested, stratified "
-             f"subsets), {each}; no paper claims these curves. From `{paths.shown(results_dir)}`"
+             f"subsets), {each}; its own notebooks judge no claim (papers 005 and 006 are judged on its records "
+             f"by `studylib judge`, below). From `{paths.shown(results_dir)}`"
              f"{_under_way(Path(results_dir).parent / 'index.json')}:", ""]
     lines += [f"- **{ds}**: {s[0].upper() + s[1:]}" for ds, s in sentences.items()]
     return "\n".join(lines) + "\n"
