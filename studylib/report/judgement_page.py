@@ -11,6 +11,7 @@ from ..study.claims import PAPERS
 from ..study.verdict_types import Verdict
 from . import landing
 from .index import CSS
+from .lighten import LINK
 from .paper_label import label, label_badge
 from .paper_summary import summary_link
 from .tables import claim_anchor
@@ -74,5 +75,7 @@ def page(record: dict, render: Path, summaries) -> str:
              "<h2 id='rungs'>Each claim, rung by rung</h2>" + "".join(_rungs(v) for v in card.verdicts),
              f"<h2 id='summaries'>Per paper: a reproducibility summary</h2><ul class='summaries'>{''.join(items)}</ul>"
              if items else ""]
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>"
-            f"<style>{CSS}\n{RUNG_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    # the render folder's stylesheet in the head, as on its other pages (report.lighten); this page's own
+    # rules, the index's and its rung tables', in its body
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>\n{LINK}\n"
+            f"</head><body>\n<style>{CSS}\n{RUNG_CSS}</style>\n" + "\n".join(parts) + "\n</body></html>\n")
