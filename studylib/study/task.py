@@ -30,6 +30,19 @@ def proves_only_the_pipeline(profile: str) -> bool:
 RESOURCES = {"cpus": 1, "gpus": 0}  # per task; the runner gives a task at least its share of the CPUs
 
 
+class _File:
+    """One of a task's files, read as an attribute of its `TaskPaths`: `out/<folder>/<name><suffix>` (a leading
+    dot when `hidden`)."""
+
+    def __init__(self, folder: str, suffix: str, doc: str = "", hidden: bool = False):
+        self.folder, self.suffix, self.hidden, self.__doc__ = folder, suffix, hidden, doc or None
+
+    def __get__(self, paths, owner=None):
+        if paths is None:
+            return self
+        return paths.out / self.folder / f"{'.' if self.hidden else ''}{paths.name}{self.suffix}"
+
+
 @dataclass(frozen=True)
 class TaskPaths:
     """Where one task's files are, in its profile's reports folder `out`."""
@@ -50,35 +63,15 @@ class TaskPaths:
     def predictions(self) -> Path:
         return self.results / f"{self.name}.npz"
 
-    @property
-    def state(self) -> Path:
-        return self.out / "tasks" / f"{self.name}.json"
-
-    @property
-    def running(self) -> Path:
-        """Written while the task runs: which process on which node runs it."""
-        return self.out / "tasks" / f"{self.name}.running"
-
-    @property
-    def log(self) -> Path:
-        return self.out / "logs" / f"{self.name}.log"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.out / "checkpoints" / self.name
-
-    @property
-    def html(self) -> Path:
-        return self.out / f"{self.name}.html"
-
-    @property
-    def notebook(self) -> Path:
-        return self.out / f"{self.name}.ipynb"
-
-    @property
-    def partial_notebook(self) -> Path:
-        """Where papermill writes the notebook while it runs (hidden; renamed when the task ends)."""
-        return self.out / f".{self.name}.ipynb.part"
+    # the task's other files, each a folder of `out` ('' for `out` itself), the task's name, a suffix
+    state = _File("tasks", ".json")
+    running = _File("tasks", ".running", "Written while the task runs: which process on which node runs it.")
+    log = _File("logs", ".log")
+    checkpoints = _File("checkpoints", "")
+    html = _File("", ".html")
+    notebook = _File("", ".ipynb")
+    partial_notebook = _File("", ".ipynb.part", "Where papermill writes the notebook while it runs (hidden; "
+                             "renamed when the task ends).", hidden=True)
 
 
 @dataclass(frozen=True)
