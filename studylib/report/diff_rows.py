@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from ..study.verdict_types import Verdict
-from . import landing
+from . import judgement_record, landing
 from .tables import fmt_ci, row_anchors, verdict_word
 
 __all__ = ["Render", "Row", "Side", "compare", "moved", "read_render"]
@@ -68,6 +68,8 @@ class Side:
     def regime_text(self) -> str:
         """The regime in one line: "48 px · 10,000 training images · epochs 30 (paper: names none) ·
         efficientnet_lite0, trains A: … 30%, B: … 100%"; "—" for a claim not tested."""
+        if self.verdict.extra.get("rungs") and self.verdict.regime:  # a claim over a ladder: its own regime line
+            return self.verdict.regime
         net = ", ".join(x for x in (self.model, f"trains {self.trains}" if self.trains else "") if x)
         parts = [self.input, f"{self.data} training images" if self.data else "",
                  f"epochs {self.epochs}" if self.epochs and self.epochs[0].isdigit() else self.epochs, net]
@@ -78,7 +80,7 @@ class Side:
         iv = self.verdict.interval
         if iv is None:
             return "—"
-        sign = "+" if self.verdict.kind == "order" else ""
+        sign = "" if self.verdict.kind in ("value", "check") else "+"   # a difference is signed
         return f"{iv.estimate:{sign}.3f} {fmt_ci([iv.low, iv.high])}, n {iv.n}"
 
     def as_dict(self) -> dict:
@@ -169,6 +171,8 @@ def read_render(folder) -> Render:
     path = Path(folder)
     results = path / "results"
     cards = landing.read_scorecards(results, _entries(path))
+    judged = judgement_record.read(path)  # papers judged on the render's records afterwards (`studylib judge`)
+    cards += [judged] if judged is not None else []
     memo: dict = {}
     sides = []
     for card in cards:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..io import write_json, write_text
 from ..study.task import SMOKE_SUFFIX, proves_only_the_pipeline
-from . import diff, landing, paper_summary, publish
+from . import diff, judgement_record, landing, paper_summary, publish
 
 __all__ = ["rewrite_index", "write_index"]
 
@@ -143,12 +143,11 @@ def _curves_answer(results: Path) -> str:
 def _judgement(out_dir: Path) -> str:
     """Where a judgement sits beside the render (`studylib judge`, report.judge: judgement.json), a line linking
     its page and each paper's summary with its label; '' when none."""
-    try:
-        record = json.loads((out_dir / "judgement.json").read_text())
-    except (OSError, ValueError):
+    judged = judgement_record.read(out_dir)
+    if judged is None:
         return ""
     e_ = html.escape
-    verdicts = landing.Scorecard({"name": "judgement"}, record).verdicts
+    record, verdicts = judged.record, judged.verdicts
     items = [f"<li>{paper_summary.label_badge(paper_summary.label([v for v in verdicts if v.paper == p])[0])} "
              f"<a class='summary' href='{e_(paper_summary.summary_link(p))}'>paper {e_(p)}: its reproducibility "
              "summary</a></li>" for p in record.get("papers") or [] if (out_dir / paper_summary.summary_link(p)).is_file()]

@@ -17,11 +17,10 @@ from ..io import sha256_file, write_json, write_text
 from ..study.claims import ladder_claims
 from ..study.ladder_verdicts import Ladder, judge
 from . import records
+from .judgement_record import JUDGEMENT, card
 from .curves import DATASET_NAMES, NOTEBOOK, points_from_records
 
 __all__ = ["JUDGEMENT", "JudgeError", "judge_render", "ladders", "write_judgement"]
-
-JUDGEMENT = "judgement"   # judgement.json and judgement.html in the render folder
 
 
 class JudgeError(ValueError):
@@ -110,7 +109,7 @@ def judge_render(render, allow_mixed: bool = False) -> dict:
 def write_judgement(render, allow_mixed: bool = False) -> list[Path]:
     """judgement.json, judgement.html and papers/<id>.html in the render folder, each written atomically;
     the paths written."""
-    from .judgement_page import page, scorecard
+    from .judgement_page import page
     from .paper_summary import summary_link, write_summaries
     render = Path(render)
     record = judge_render(render, allow_mixed)
@@ -119,4 +118,4 @@ def write_judgement(render, allow_mixed: bool = False) -> list[Path]:
     tested = {r["paper"] for r in record["metrics"]["claims"]}
     written.append(write_text(render / f"{JUDGEMENT}.html",
                               page(record, render, [summary_link(p) for p in record["papers"] if p in tested])))
-    return written + write_summaries(render, [scorecard(record)])
+    return written + write_summaries(render, [card(record)])

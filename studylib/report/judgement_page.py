@@ -9,25 +9,19 @@ from pathlib import Path
 
 from ..study.claims import PAPERS
 from ..study.verdict_types import Verdict
-from . import landing
+from . import judgement_record, landing
 from .index import CSS
 from .lighten import LINK
 from .paper_label import label, label_badge
 from .paper_summary import summary_link
 from .tables import claim_anchor
 
-__all__ = ["page", "scorecard"]
+__all__ = ["page"]
 
 e = html.escape
 RUNG_CSS = """table.rungs{border-collapse:collapse;margin:.3em 0 1.2em} table.rungs td,table.rungs th{padding:3px 9px;
 border-bottom:1px solid #ddd;text-align:left;vertical-align:top} table.rungs td.num{white-space:nowrap}
 p.provenance{color:#444;font-size:92%} h3 code{font-size:80%;color:#666}"""
-
-
-def scorecard(record: dict) -> landing.Scorecard:
-    """The judgement's record read as a scorecard's (its rows `metrics.claims`, its page judgement.html)."""
-    return landing.Scorecard({"name": record["run_name"], "html": f"{record['run_name']}.html",
-                              "notebook": record["notebook"]}, record)
 
 
 def _num(v: Verdict, x) -> str:
@@ -61,7 +55,7 @@ def _provenance(record: dict) -> str:
 def page(record: dict, render: Path, summaries) -> str:
     """The page's HTML (`summaries`: the paper summary pages written beside it)."""
     render = Path(render)
-    card = scorecard(record)
+    card = judgement_record.card(record)
     title = f"Papers {', '.join(record['papers'])}, judged on this render's records"
     method = landing.method_link(render)
     nav = ["<a href='index.html'>this render (the curves)</a>"]
