@@ -81,11 +81,11 @@ def _epochs(claim: Claim, entry: dict) -> int:
 
 def _not_learned(claim: Claim, ladder: Ladder, n: int) -> str:
     """Why an epochs rung cannot be judged: an arm that never learned on some seed (`rules.learned`)."""
-    out = []
+    out, labels = [], arm_labels(claim.notebook, ladder.params)
     for a in claim.arms:
         best = [max(h["val_macro_f1"] for h in q["entry"]["history"]) for q in ladder.rungs[n][a]]
         if not all(rules.learned(b, ladder.n_classes) for b in best):
-            out.append(f"{a} never learned on some seed (best validation macro F1 {min(best):.3f}, not above "
+            out.append(f"{labels.get(a, a)} never learned on some seed (best validation macro F1 {min(best):.3f}, not above "
                        f"1/{ladder.n_classes})")
     return "; ".join(out)
 
@@ -171,7 +171,7 @@ def _claimed(claim: Claim, labels: dict) -> str:
 
 def _verdict(claim: Claim, ladder: Ladder, rungs: list[Rung]) -> Verdict:
     from .ladder_words import rung_rows, sentence
-    labels = arm_labels("08_curves" if not claim.notebook else claim.notebook, ladder.params)
+    labels = arm_labels(claim.notebook, ladder.params)
     labels = {a: labels.get(a, a) for a in claim.arms}
     rungs = [_decide(claim, r, labels) for r in rungs]
     word = rules.every_rung([r.word for r in rungs])
