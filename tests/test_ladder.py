@@ -227,3 +227,13 @@ def test_the_new_papers_summaries_open_offline_in_chromium(browser):  # noqa: F8
     assert [a["href"] for a in index.select("#judgement ~ ul.summaries a.summary")] == ["papers/005.html",
                                                                                     "papers/006.html"]
 
+
+
+def test_judge_refuses_a_folder_without_curves_records_naming_it(tmp_path, capsys):
+    from studylib.cli import main
+    (tmp_path / "results").mkdir()
+    assert main(["judge", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "no records of notebook 08_curves" in err
+    assert not (tmp_path / "judgement.json").exists()           # nothing half-written
+    assert main(["judge", str(tmp_path / "absent")]) == 2
