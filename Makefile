@@ -39,10 +39,12 @@ lock:
 study: install
 	$(VENV)/bin/studylib run --profile $(PROFILE) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-## test: check the layers' import contract, then run the test suite (sets up .venv by itself)
+## test: check the layers' import contract, then run the test suite (sets up .venv by itself) in
+##       TEST_WORKERS processes (pytest-xdist; 2, as CI's cores; TEST_WORKERS=0 runs it in this process)
+TEST_WORKERS ?= 2
 test: install
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 ## data-check: which datasets are present (DATA_DIR=../shared/data)
 data-check: install

@@ -1,11 +1,77 @@
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("STUDYLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+# The renders several tests read, each made once per pytest process (a session or module fixture). Under
+# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) every test using one is sent to the same worker, so
+# each is still made once while the other worker runs the rest; a test using two goes with the first listed.
+SHARED_RENDERS = {
+    "demo_reports": "demo-render",            # conftest: the demo profile through Ray (about 4 minutes)
+    "demo_local": "demo-render",              # test_local_executor: compared with demo_reports, so beside it
+    "gpu_smoke_reports": "gpu-smoke-render",  # conftest: the gpu profile at smoke scale (about 3 minutes)
+    "two_seeds": "two-seeds-render",          # test_runner: a two-task profile run once
+    "lab": "jupyterlab",                      # test_browser: one JupyterLab server
+    "lab_as_cloned": "jupyterlab-as-cloned",  # test_lab: another, started as `make lab` starts it
+}
+# xdist's own loadgroup reads the group from a suffix its worker appends to each test's node id, which pytest
+# 9.2 no longer lets it change (pytest-dev/pytest-xdist#1386): every test would be scheduled alone. So each
+# worker writes {node id: group} to this file as it collects, and the controller's scheduler (below) reads it.
+GROUPS_FILE = "STUDYLIB_TEST_GROUPS"
+
+
+def _render_group(item) -> str | None:
+    names = getattr(item, "fixturenames", ())
+    return next((g for fixture, g in SHARED_RENDERS.items() if fixture in names), None)
+
+
+def pytest_configure(config):
+    # the controller of an xdist run (its workers, started after this, inherit the variable)
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        fd, path = tempfile.mkstemp(prefix="studylib-test-groups-", suffix=".json")
+        os.close(fd)
+        os.environ[GROUPS_FILE] = path
+        config.add_cleanup(lambda: Path(path).unlink(missing_ok=True))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its own pytest_collection_modifyitems)
+def pytest_collection_modifyitems(config, items):
+    groups = {}
+    for item in items:
+        if group := _render_group(item):
+            groups[item.nodeid] = group
+            if not any(item.iter_markers("xdist_group")):
+                item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput") and os.environ.get(GROUPS_FILE):
+        part = Path(f"{os.environ[GROUPS_FILE]}.{config.workerinput['workerid']}")
+        part.write_text(json.dumps(groups))
+        part.replace(os.environ[GROUPS_FILE])  # whole, and the same from every worker
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, called only where it runs
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ByRender(LoadGroupScheduling):
+        """loadgroup, with each test's group read from the workers' GROUPS_FILE (called once every worker has
+        collected, so the file is there): the largest groups (the renders) are handed out first."""
+        groups: dict | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                text = Path(os.environ[GROUPS_FILE]).read_text() if os.environ.get(GROUPS_FILE) else ""
+                self.groups = json.loads(text) if text.strip() else {}
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return ByRender(config, log)
 
 
 @pytest.fixture(scope="session")
