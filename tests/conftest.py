@@ -16,7 +16,7 @@ SHARED_RENDERS = {
     "demo_reports": "demo-render",            # conftest: the demo profile through Ray (about 4 minutes)
     "demo_local": "demo-render",              # test_local_executor: compared with demo_reports, so beside it
     "gpu_smoke_reports": "gpu-smoke-render",  # conftest: the gpu profile at smoke scale (about 3 minutes)
-    "two_seeds": "two-seeds-render",          # test_runner: a two-task profile run once
+    "two_seeds": "two-seeds-render",          # conftest: two seeds of a small CNN and their scorecard
     "lab": "jupyterlab",                      # test_browser: one JupyterLab server
     "lab_as_cloned": "jupyterlab-as-cloned",  # test_lab: another, started as `make lab` starts it
 }
@@ -127,6 +127,27 @@ def gpu_smoke_reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "gpu-smoke"
     code = runner.run_profile("gpu", out_dir=out, smoke=True)
     return out, code
+
+
+TWO_SEEDS = {"profile": "two", "data_dir": "generated", "seeds": [0, 1],
+             "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
+                       "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}},
+                      {"name": "card", "notebook": "06_scorecard"}]}
+
+
+@pytest.fixture(scope="session")
+def two_seeds(tmp_path_factory):
+    """A two-seed profile (a small CNN, then the scorecard reading both seeds) run once with two workers, for
+    the runner's tests (test_runner: concurrency, resume) and the scorecard's n = 2 (test_notebooks).
+    Returns (profile path, reports folder, exit code)."""
+    import yaml
+
+    from studylib import runner
+    tmp = tmp_path_factory.mktemp("two-seeds")
+    p, out = tmp / "two.yaml", tmp / "out"
+    p.write_text(yaml.safe_dump(TWO_SEEDS, sort_keys=False))
+    code = runner.run_profile(str(p), out_dir=out, workers=2)
+    return str(p), out, code
 
 
 def _strip_times(metrics: dict) -> dict:

@@ -145,10 +145,9 @@ def test_demo_run_records(demo_reports):
 
 
 @pytest.mark.slow
-def test_a_failing_run_is_rendered_marked_and_the_rest_go_on(tmp_path, demo_reports):
-    demo_out, _ = demo_reports
+def test_a_failing_run_is_rendered_marked_and_the_rest_go_on(tmp_path, demo_data):
     (tmp_path / "p.yaml").write_text(json.dumps({
-        "profile": "p", "data_dir": str(demo_out / "data"),
+        "profile": "p", "data_dir": str(demo_data),
         "runs": [{"name": "broken", "notebook": "05_partial_vs_full", "params": {"backbone": "resnet50", "weights_dir": str(tmp_path)}},
                  {"name": "card", "notebook": "06_scorecard"}]}))
     out = tmp_path / "out"
@@ -184,15 +183,9 @@ def test_run_all_twice_in_one_kernel_gives_the_same_record(tmp_path, demo_data, 
 
 
 @pytest.mark.slow
-def test_a_profile_with_two_seeds_renders_a_scorecard_with_n_2(tmp_path, demo_reports):
-    demo_out, _ = demo_reports
-    (tmp_path / "two.yaml").write_text(json.dumps({
-        "profile": "two", "data_dir": str(demo_out / "data"), "seeds": [0, 1],
-        "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
-                  "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}},
-                 {"name": "card", "notebook": "06_scorecard"}]}))
-    out = tmp_path / "out"
-    assert runner.run_profile(str(tmp_path / "two.yaml"), out_dir=out) == 0
+def test_a_profile_with_two_seeds_renders_a_scorecard_with_n_2(two_seeds):
+    _, out, code = two_seeds  # conftest: seeds 0 and 1 of a small CNN, then the scorecard
+    assert code == 0
     assert {p.stem for p in (out / "results").glob("*.json")} == {"cnn--seed0", "cnn--seed1", "card"}
     card = json.loads((out / "results" / "card.json").read_text())["metrics"]["claims"]
     tested = [c for c in card if c["id"].startswith("003.cnn")]

@@ -15,12 +15,6 @@ from studylib import runner
 from studylib.study.profile import ParamsError, load_profile
 from studylib.runner.engine import cpu_share
 
-TWO_SEEDS = {"profile": "two", "data_dir": "generated", "seeds": [0, 1],
-             "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
-                       "params": {"max_train": 200, "train": {"epochs": 2, "device": "cpu"}}},
-                      {"name": "card", "notebook": "06_scorecard"}]}
-
-
 def _profile(tmp_path, content: dict, name="p.yaml") -> str:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(content, sort_keys=False))
@@ -74,15 +68,6 @@ def test_resources_are_checked_and_tasks_get_their_share_of_the_cpus(tmp_path):
     assert cpu_share(1, workers=1, resources={"cpus": 64, "gpus": 0, "node_cpus": 16}) == 16  # one node at most
 
 
-@pytest.fixture(scope="module")
-def two_seeds(tmp_path_factory):
-    """A two-task profile run once with two workers."""
-    tmp = tmp_path_factory.mktemp("two-seeds")
-    p, out = _profile(tmp, TWO_SEEDS), tmp / "out"
-    code = runner.run_profile(p, out_dir=out, workers=2)
-    return p, out, code
-
-
 def _index(out: Path) -> dict:
     return {r["name"]: r for r in json.loads((out / "index.json").read_text())["runs"]}
 
@@ -127,7 +112,7 @@ def test_seed_zero_of_every_run_starts_first_then_the_longest():
         "b--seed0", "a--seed0", "card", "a--seed1", "b--seed2", "c--seed3"]
 
 
-def test_two_workers_run_two_tasks_at_once(two_seeds):
+def test_two_workers_run_two_tasks_at_once(two_seeds):  # conftest's: run once, read by test_notebooks too
     _, out, code = two_seeds
     index = _index(out)
     assert code == 0 and set(index) == {"cnn--seed0", "cnn--seed1", "card"}
@@ -209,8 +194,9 @@ def test_the_same_data_copied_afresh_reruns_nothing_and_a_changed_byte_reruns(tm
 
 @pytest.mark.slow
 def test_a_killed_worker_is_reported_failed_and_a_resume_reruns_it(tmp_path):
-    one = dict(TWO_SEEDS, seeds=[0], runs=[dict(TWO_SEEDS["runs"][0], params={
-        "max_train": 200, "train": {"epochs": 30, "device": "cpu"}})])
+    one = {"profile": "two", "data_dir": "generated", "seeds": [0],
+           "runs": [{"name": "cnn", "notebook": "03_cnn_from_scratch",
+                     "params": {"max_train": 200, "train": {"epochs": 30, "device": "cpu"}}}]}
     p, out = _profile(tmp_path, one), tmp_path / "out"
     cmd = [sys.executable, "-m", "studylib.cli", "run", "--profile", p, "--out-dir", str(out), "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
