@@ -44,7 +44,12 @@ study: install
 TEST_WORKERS ?= 2
 test: install
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+ifeq ($(TEST_WORKERS),0)
+	$(PY) -m pytest -q
+else
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not alone"
+	$(PY) -m pytest -q -m alone
+endif
 
 ## data-check: which datasets are present (DATA_DIR=../shared/data)
 data-check: install

@@ -44,6 +44,10 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     groups = {}
     for item in items:
+        # a wall-clock property (two workers' tasks overlap) needs a quiet machine: the two-seed render's tests
+        # run after the parallel phase, alone (`make test`'s second pytest, `-m alone`)
+        if "two_seeds" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.alone)
         if group := _render_group(item):
             groups[item.nodeid] = group
             if not any(item.iter_markers("xdist_group")):
