@@ -237,3 +237,10 @@ def test_judge_refuses_a_folder_without_curves_records_naming_it(tmp_path, capsy
     assert str(tmp_path) in err and "no records of notebook 08_curves" in err
     assert not (tmp_path / "judgement.json").exists()           # nothing half-written
     assert main(["judge", str(tmp_path / "absent")]) == 2
+
+
+def test_every_verdict_word_has_one_colour_and_one_meaning():
+    from studylib.report.tables import VERDICT_COLOURS, VERDICT_MEANINGS
+    from studylib.study.verdicts import VERDICTS
+    assert set(VERDICTS) == set(VERDICT_COLOURS) == set(VERDICT_MEANINGS)
+    assert set(rules.GOOD_WORDS) | set(rules.BAD_WORDS) < set(VERDICTS)

@@ -27,8 +27,9 @@ __all__ = ["ALPHA", "NOT_TESTABLE", "VERDICTS", "Interval", "Judging", "Verdict"
 
 VALUE_VERDICTS = ("matches", "differs", "inconclusive")
 ORDER_VERDICTS = ("holds", "contradicted", "inconclusive")
+EQUIVALENCE_VERDICTS = ("equivalent", "differs", "inconclusive")   # docs/METHOD.md, Equivalence (rules)
 NOT_TESTABLE = "not testable here"
-VERDICTS = ("matches", "holds", "differs", "contradicted", "inconclusive", NOT_TESTABLE)
+VERDICTS = ("matches", "holds", "equivalent", "differs", "contradicted", "inconclusive", NOT_TESTABLE)
 N_BOOT = 2000  # docs/METHOD.md, Crossed bootstrap: 2,000 resamples
 ALPHA = rules.ALPHA  # docs/METHOD.md, Order claims: the one level, decided in rules (kept for importers)
 
