@@ -3,8 +3,10 @@ none over 60, none over 8 parameters that are not a config object). Usage: pytho
 import ast
 from pathlib import Path
 mods, funcs, params = [], [], []
-for f in sorted(Path(__file__).resolve().parent.parent.joinpath('studylib').rglob('*.py')):
-    src = f.read_text(); n = len(src.splitlines()); mods.append((n, str(f)))
+ROOT = Path(__file__).resolve().parent.parent
+for f in sorted(ROOT.joinpath('studylib').rglob('*.py')):
+    src = f.read_text()
+    f = f.relative_to(ROOT); n = len(src.splitlines()); mods.append((n, str(f)))
     for node in ast.walk(ast.parse(src)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             a = node.args
