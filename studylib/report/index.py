@@ -148,22 +148,18 @@ def _judgement(out_dir: Path) -> str:
         return ""
     e_ = html.escape
     record, verdicts = judged.record, judged.verdicts
-    items = [f"<li>{paper_summary.label_badge(paper_summary.label([v for v in verdicts if v.paper == p])[0])} "
-             f"<a class='summary' href='{e_(paper_summary.summary_link(p))}'>paper {e_(p)}: its reproducibility "
-             "summary</a></li>" for p in record.get("papers") or [] if (out_dir / paper_summary.summary_link(p)).is_file()]
+    items = [paper_summary.summary_item(p, [v for v in verdicts if v.paper == p]) for p in record.get("papers") or []
+             if (out_dir / paper_summary.summary_link(p)).is_file()]
     return (f"<h2 id='judgement'>Papers judged on these records</h2><p><a href='judgement.html'>{e_(record['headline'])}</a>"
             f" (<code>{e_(record.get('command', 'studylib judge'))}</code>).</p><ul class='summaries'>{''.join(items)}</ul>")
 
 
 def _summaries_list(out_dir: Path, scorecards: list, papers: dict, written) -> str:
     """The link to each paper's reproducibility summary (`paper_summary`, papers/<id>.html), with its label."""
-    e_ = html.escape
     shown = {Path(p).stem for p in written}
-    items = []
-    for paper in sorted(shown):
-        word, _ = paper_summary.label([v for s in scorecards for v in s.verdicts if v.paper == paper])
-        items.append(f"<li>{paper_summary.label_badge(word)} <a class='summary' href='{e_(paper_summary.summary_link(paper))}'>"
-                     f"paper {e_(paper)}: its reproducibility summary</a> {landing.paper_heading(paper, papers.get(paper, {}), out_dir)}</li>")
+    items = [paper_summary.summary_item(paper, [v for s in scorecards for v in s.verdicts if v.paper == paper],
+                                        " " + landing.paper_heading(paper, papers.get(paper, {}), out_dir))
+             for paper in sorted(shown)]
     return (f"<h2 id='summaries'>Per paper: a reproducibility summary</h2><ul class='summaries'>{''.join(items)}</ul>"
             if items else "")
 

@@ -12,8 +12,7 @@ from ..study.verdict_types import Verdict
 from . import judgement_record, landing
 from .index import CSS
 from .lighten import LINK
-from .paper_label import label, label_badge
-from .paper_summary import summary_link
+from .paper_summary import summary_item
 from .tables import claim_anchor
 
 __all__ = ["page"]
@@ -61,9 +60,7 @@ def page(record: dict, render: Path, summaries) -> str:
     nav = ["<a href='index.html'>this render (the curves)</a>"]
     nav += [f"<a href='{e(method)}#claims-over-a-ladder'>how a claim over a ladder is judged</a>"] if method else []
     shown = {Path(p).stem for p in summaries}
-    items = [f"<li>{label_badge(label([v for v in card.verdicts if v.paper == pid])[0])} "
-             f"<a class='summary' href='{e(summary_link(pid))}'>paper {e(pid)}: its reproducibility summary</a></li>"
-             for pid in record["papers"] if pid in shown]
+    items = [summary_item(pid, [v for v in card.verdicts if v.paper == pid]) for pid in record["papers"] if pid in shown]
     parts = [f"<h1>{e(title)}</h1>", _provenance(record), "<nav>" + " · ".join(nav) + "</nav>",
              landing.claim_section([card], PAPERS, render),
              "<h2 id='rungs'>Each claim, rung by rung</h2>" + "".join(_rungs(v) for v in card.verdicts),

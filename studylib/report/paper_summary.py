@@ -25,7 +25,7 @@ from .paper_summary_page import CSS, FOLDER, PaperFacts, paper_page
 from .tables import row_anchors
 
 __all__ = ["CSS", "FOLDER", "LABEL_COLOURS", "NOT_RE", "PARTIAL", "PaperFacts", "RE", "label", "label_badge",
-           "paper_page", "summary_link", "write_summaries"]
+           "paper_page", "summary_item", "summary_link", "write_summaries"]
 
 
 # ---- what the render holds ------------------------------------------------------------------------------
@@ -83,6 +83,15 @@ def _profile_cuts(out_dir: Path, profile=None) -> tuple[list[str], dict[str, lis
 def summary_link(paper: str) -> str:
     """A paper's summary page, relative to the render folder."""
     return f"{FOLDER}/{paper}.html"
+
+
+def summary_item(paper: str, verdicts, after: str = "") -> str:
+    """A list item linking a paper's summary page with its label (from its `verdicts`), `after` it (HTML):
+    the one form of the link on a render's index, its judgement page and beside the curves."""
+    import html
+    word, _ = label(list(verdicts))
+    return (f"<li>{label_badge(word)} <a class='summary' href='{html.escape(summary_link(paper))}'>"
+            f"paper {html.escape(paper)}: its reproducibility summary</a>{after}</li>")
 
 
 def _by_paper(out_dir: Path, every: list) -> tuple[dict, dict]:

@@ -20,6 +20,7 @@ import numpy as np
 from . import ladder_stats, rules, stats
 from .budget import arm_flags
 from .claims import Claim, arm_labels, stand_in, tests
+from .ladder_words import rung_rows, sentence
 from .verdict_types import Interval, Verdict
 from .verdicts import N_BOOT, untested
 
@@ -68,9 +69,15 @@ def _flags(claim: Claim, ladder: Ladder, n: int) -> dict:
             if (f := arm_flags([q["entry"] for q in ladder.rungs[n][a]], claim.paper_epochs, claim.test_protocol))}
 
 
-def _paired(claim: Claim, ladder: Ladder, n: int) -> dict:
-    a, b = (_pairs(ladder.rungs[n][arm], claim.test_protocol) for arm in claim.arms)
-    return stats.crossed_bootstrap(a, claim.metric, n_boot=ladder.n_boot, seed=0, paired_with=b)
+def _paired(claim: Claim, ladder: Ladder, n: int, memo: dict) -> dict:
+    """The crossed bootstrap of A - B at rung n, computed once per ladder, arms, rung, metric and protocol:
+    claims comparing the same arms (an order at every rung, an equivalence at the largest, a trend at the
+    ends) read the same one."""
+    key = (id(ladder), tuple(claim.arms), n, claim.metric, claim.test_protocol)
+    if key not in memo:
+        a, b = (_pairs(ladder.rungs[n][arm], claim.test_protocol) for arm in claim.arms)
+        memo[key] = stats.crossed_bootstrap(a, claim.metric, n_boot=ladder.n_boot, seed=0, paired_with=b)
+    return memo[key]
 
 
 def _epochs(claim: Claim, entry: dict) -> int:
@@ -90,14 +97,16 @@ def _not_learned(claim: Claim, ladder: Ladder, n: int) -> str:
     return "; ".join(out)
 
 
-def measure(claim: Claim, ladder: Ladder) -> list[Rung]:
-    """The numbers of each rung the claim speaks of (for a trend, one contrast of its two ends)."""
+def measure(claim: Claim, ladder: Ladder, memo: dict | None = None) -> list[Rung]:
+    """The numbers of each rung the claim speaks of (for a trend, one contrast of its two ends); `memo` shares
+    the paired bootstraps between the claims of one judgement."""
+    memo = {} if memo is None else memo
     sizes = sorted(n for n, arms in ladder.rungs.items() if all(a in arms for a in claim.arms))
     chosen = _selected(claim, sizes) if sizes else []
     if claim.kind == "trend":
         if len(chosen) < 2 or chosen[0] == chosen[1]:
             return []
-        small, large = (_paired(claim, ladder, n) for n in chosen)
+        small, large = (_paired(claim, ladder, n, memo) for n in chosen)
         boot = ladder_stats.contrast(small, large)
         flags = {a: f for n in chosen for a, f in _flags(claim, ladder, n).items()}
         return [Rung(chosen[0], dict(boot, ends=tuple(chosen)), stats.p_value(boot["samples"], 0.0), flags)]
@@ -108,7 +117,7 @@ def measure(claim: Claim, ladder: Ladder) -> list[Rung]:
             boot = ladder_stats.over_seeds(np.subtract(b, a))
             out.append(Rung(n, boot, boot["p"], _flags(claim, ladder, n), _not_learned(claim, ladder, n)))
             continue
-        boot = _paired(claim, ladder, n)
+        boot = _paired(claim, ladder, n, memo)
         p = (ladder_stats.tost_p(boot["samples"], claim.margin) if claim.kind == "equivalence"
              else stats.p_value(boot["samples"], 0.0))
         out.append(Rung(n, boot, p, _flags(claim, ladder, n)))
@@ -170,7 +179,6 @@ def _claimed(claim: Claim, labels: dict) -> str:
 
 
 def _verdict(claim: Claim, ladder: Ladder, rungs: list[Rung]) -> Verdict:
-    from .ladder_words import rung_rows, sentence
     labels = arm_labels(claim.notebook, ladder.params)
     labels = {a: labels.get(a, a) for a in claim.arms}
     rungs = [_decide(claim, r, labels) for r in rungs]
@@ -194,17 +202,14 @@ def _verdict(claim: Claim, ladder: Ladder, rungs: list[Rung]) -> Verdict:
 def judge(claims: list[Claim], ladders: list[Ladder]) -> list[Verdict]:
     """One verdict per claim and ladder that tests it (`claims.tests` on the ladder's params), every rung's p
     of every claim in one Holm family (docs/METHOD.md, Holm); a claim no ladder tests is `untested`."""
-    measured, out = [], []
+    memo: dict = {}
+    found = []  # in claim order: an untested Verdict, or (claim, ladder, its rungs)
     for claim in claims:
-        mine = [(ladder, measure(claim, ladder)) for ladder in ladders if tests(claim, ladder.params)]
-        mine = [(ladder, rungs) for ladder, rungs in mine if rungs]
-        if claim.untestable or not mine:
-            out.append((len(measured), untested(claim, "" if claim.untestable else "no ladder of this render tests it")))
-        measured += [(claim, ladder, rungs) for ladder, rungs in mine if not claim.untestable]
-    family = [r.p for _, _, rungs in measured for r in rungs]
-    adjusted = iter(stats.holm(family) if family else [])
-    judged = [_verdict(c, ladder, [dataclasses.replace(r, p_adjusted=float(next(adjusted))) for r in rungs])
-              for c, ladder, rungs in measured]
-    for at, v in reversed(out):  # the untested in their claim's place
-        judged.insert(at, v)
-    return judged
+        mine = [(claim, ladder, rungs) for ladder in ladders if tests(claim, ladder.params) and not claim.untestable
+                and (rungs := measure(claim, ladder, memo))]
+        found += mine or [untested(claim, "" if claim.untestable else "no ladder of this render tests it")]
+    measured = [x for x in found if not isinstance(x, Verdict)]
+    adjusted = iter(stats.holm([r.p for _, _, rungs in measured for r in rungs]) if measured else [])
+    return [x if isinstance(x, Verdict) else
+            _verdict(x[0], x[1], [dataclasses.replace(r, p_adjusted=float(next(adjusted))) for r in x[2]])
+            for x in found]
