@@ -8,7 +8,7 @@ scored once):
   one at a time   one process with every core's threads (2 here), seeds one after another, the frozen prefix
                   cached in that process only (frozen_prefix 'memory': what each seed did before the shared
                   cache);
-  replicate path  K processes at once with one thread each (`train.speed.thread_plan`: OMP_NUM_THREADS=1,
+  replicate path  K processes at once with one thread each (`train.threads.thread_plan`: OMP_NUM_THREADS=1,
                   OMP_WAIT_POLICY=PASSIVE), the layout the Ray runner gives K seeds, and the shared disk
                   cache of frozen-prefix outputs (frozen_prefix 'auto': one process builds, the others wait
                   and read it). The K processes start their timed part together.
@@ -155,7 +155,7 @@ def main(argv=None) -> None:
         return
 
     import torch
-    from studylib.train import speed
+    from studylib.train import threads
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-seeds-") as tmp:
         tmp = Path(tmp)
@@ -168,7 +168,7 @@ def main(argv=None) -> None:
             what = f"real data from {args.data_dir}"
         sync = tmp / "sync"
         sync.mkdir()
-        cpus = speed.usable_cpus()
+        cpus = threads.usable_cpus()
         print(f"torch {torch.__version__}, {cpus} usable CPUs, load average {os.getloadavg()[0]:.1f} at start; {what}")
         print("one at a time: 1 process x %d threads, in-process prefix cache; replicate: K processes x 1 thread "
               "(OMP_WAIT_POLICY=PASSIVE), shared disk prefix cache\n" % cpus)
@@ -185,8 +185,8 @@ def main(argv=None) -> None:
                 if run_name.startswith(("02", "05_partial_vs_full-plants")):
                     images = args.images or 48  # 224x224 / 96x96 images: a few times the work per image
                 one = launch([dict(base, images=images, threads=cpus, frozen_prefix="memory")],
-                             {**env_cache, **speed.thread_plan(cpus, 1).env}, sync)[0]
-                plan = speed.thread_plan(cpus, k)
+                             {**env_cache, **threads.thread_plan(cpus, 1).env}, sync)[0]
+                plan = threads.thread_plan(cpus, k)
                 rep = launch([dict(base, seed=s, images=images, threads=plan.threads, frozen_prefix="auto")
                               for s in range(k)], {**env_cache, **plan.env}, sync)
                 wall = max(r["seed_s"] for r in rep)

@@ -5,6 +5,7 @@ import torch
 
 import studylib.train.prefix as prefix_mod
 import studylib.train.speed as speed_mod
+import studylib.train.threads as threads_mod
 from studylib.data.base import ImageDataset
 from studylib.models import build_model, split_frozen_prefix
 from studylib.train import TrainConfig, evaluate, fit
@@ -150,15 +151,15 @@ def test_threads_and_memory_format_are_restored(data):
     assert all(p.is_contiguous() for p in res.model.parameters())
     res = fit(make("resnet18", "last_block"), train, val, cfg(epochs=1))
     assert not res.speed["channels_last"] and 1 <= res.speed["num_threads"] <= max(before, 1)
-    assert speed_mod.cpu_threads(3) == 3 and 1 <= speed_mod.usable_cpus()
+    assert speed_mod.cpu_threads(3) == 3 and 1 <= threads_mod.usable_cpus()
 
 
 def test_thread_plan_gives_each_core_one_single_thread_task():
-    many = speed_mod.thread_plan(2, 10)
+    many = threads_mod.thread_plan(2, 10)
     assert (many.concurrent, many.threads) == (2, 1)
     assert many.env == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    lone = speed_mod.thread_plan(2, 1)  # a last task alone gets both cores
+    lone = threads_mod.thread_plan(2, 1)  # a last task alone gets both cores
     assert (lone.concurrent, lone.threads, lone.env["OMP_NUM_THREADS"]) == (1, 2, "2")
-    assert (speed_mod.thread_plan(8, 3).concurrent, speed_mod.thread_plan(8, 3).threads) == (3, 2)
-    assert speed_mod.thread_plan(1, 4).threads == 1 and speed_mod.thread_plan(4, 0).concurrent == 1
-    assert speed_mod.thread_plan(None, 64).concurrent == speed_mod.usable_cpus()
+    assert (threads_mod.thread_plan(8, 3).concurrent, threads_mod.thread_plan(8, 3).threads) == (3, 2)
+    assert threads_mod.thread_plan(1, 4).threads == 1 and threads_mod.thread_plan(4, 0).concurrent == 1
+    assert threads_mod.thread_plan(None, 64).concurrent == threads_mod.usable_cpus()

@@ -1,7 +1,7 @@
 """Data layer: one module per dataset, all returning `ImageDataset`; `splits` picks train/val/test by name."""
-from .base import DataError, ImageDataset
-from . import audit, check, deepweeds, fer2013, ferplus, imagefolder, splits, synthetic
-from .imagefolder import LoadOptions
+from .. import lazy
 
-__all__ = ["DataError", "ImageDataset", "LoadOptions", "audit", "check", "deepweeds", "fer2013", "ferplus", "imagefolder",
-           "splits", "synthetic"]
+# imported on first use (`studylib.lazy`)
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__, ["audit", "check", "deepweeds", "fer2013", "ferplus", "imagefolder", "splits", "synthetic"],
+    {"DataError": "base", "ImageDataset": "base", "LoadOptions": "imagefolder"})

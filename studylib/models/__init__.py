@@ -10,17 +10,14 @@ Modules, one job each:
 - ``study``: StudyModel, build_model (the one entry point), param_groups;
 - ``prefix``: the frozen prefix / trainable suffix split used by train.fit's speed paths.
 """
-from .archs import ARCHS, BACKBONES, Arch, get_arch
-from .nets import EfficientNetLite0, SmallCNN, mlp_head
-from .prefix import split_frozen_prefix
-from .preprocess import ModelInput, resolve_preprocessing
-from .spec import FROZEN_BN, GRAY_MODES, HEADS, SCOPE_ALIASES, SCOPES, ModelSpec, canonical_scope
-from .study import StudyModel, build_model, param_groups
-from .weights import (IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, WEIGHTS, WeightsError, WeightsHashError,
-                      WeightsSpec, find_weights, get_spec, load_state_dict, search_dirs)
+from .. import lazy
 
-__all__ = ["ARCHS", "BACKBONES", "FROZEN_BN", "GRAY_MODES", "HEADS", "IMAGENET_MEAN", "IMAGENET_STD", "LITE_MEAN", "LITE_STD",
-           "SCOPE_ALIASES", "SCOPES", "WEIGHTS", "canonical_scope", "Arch", "EfficientNetLite0", "ModelInput", "ModelSpec", "SmallCNN", "StudyModel", "WeightsError",
-           "WeightsHashError", "WeightsSpec", "build_model", "find_weights", "get_arch", "get_spec",
-           "load_state_dict", "mlp_head", "param_groups", "resolve_preprocessing", "search_dirs",
-           "split_frozen_prefix"]
+_FROM = {"archs": "ARCHS BACKBONES Arch get_arch", "nets": "EfficientNetLite0 SmallCNN mlp_head",
+         "prefix": "split_frozen_prefix", "preprocess": "ModelInput resolve_preprocessing",
+         "spec": "FROZEN_BN GRAY_MODES HEADS SCOPE_ALIASES SCOPES ModelSpec canonical_scope",
+         "study": "StudyModel build_model param_groups",
+         "weights": "IMAGENET_MEAN IMAGENET_STD LITE_MEAN LITE_STD WEIGHTS WeightsError WeightsHashError WeightsSpec "
+                    "find_weights get_spec load_state_dict search_dirs"}
+# imported on first use (`studylib.lazy`): which weights a profile needs is read without building a net
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__, [*_FROM, "fetch"], {name: module for module, names in _FROM.items() for name in names.split()})

@@ -7,14 +7,17 @@ and its pretrained weights.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torchvision
 from torch import nn
 
 from . import weights as W
 from .nets import EfficientNetLite0, SmallCNN
+
+if TYPE_CHECKING:
+    import torchvision
 
 __all__ = ["ARCHS", "BACKBONES", "Arch", "get_arch"]
 
@@ -31,7 +34,7 @@ class Arch:
     """
 
     name: str
-    net_class: type
+    net_type: type | str  # its class, or torchvision's "models.<Class>" (imported when first asked: `net_class`)
     build: Callable[[int, int, float | None], nn.Module]
     first_conv: str
     fc: str | None  # final Linear, replaced by the study's head (None: the net ends before it)
@@ -39,6 +42,18 @@ class Arch:
     stages: Callable[[nn.Module], list[list[nn.Module]]]
     steps: Callable[[nn.Module], list[nn.Module]]
     weights: tuple[W.WeightsSpec, ...] | None
+
+    @property
+    def net_class(self) -> type:
+        """The bare net's class (what `build` returns)."""
+        return _torchvision_attr(self.net_type) if isinstance(self.net_type, str) else self.net_type
+
+
+def _torchvision_attr(dotted: str):
+    """torchvision.<dotted>, torchvision imported on first use: importing it takes about 2 s (its ops import
+    torch._dynamo), which a task on the small CNN or EfficientNet-Lite0 never needs."""
+    module, _, attr = f"torchvision.{dotted}".rpartition(".")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _small_cnn_stages(net: SmallCNN) -> list[list[nn.Module]]:
@@ -51,23 +66,23 @@ def _small_cnn_steps(net: SmallCNN) -> list[nn.Module]:
             net.fc1, net.dropout, nn.ReLU(), net.fc2, net.dropout, nn.ReLU()]
 
 
-def _resnet_stages(net: torchvision.models.ResNet) -> list[list[nn.Module]]:
+def _resnet_stages(net: "torchvision.models.ResNet") -> list[list[nn.Module]]:
     """Stem, then layer1..4; the last block is layer4."""
     return [[net.conv1, net.bn1], [net.layer1], [net.layer2], [net.layer3], [net.layer4]]
 
 
-def _resnet_steps(net: torchvision.models.ResNet) -> list[nn.Module]:
+def _resnet_steps(net: "torchvision.models.ResNet") -> list[nn.Module]:
     return [net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4,
             net.avgpool, nn.Flatten(1), net.fc]
 
 
-def _b0_stages(net: torchvision.models.EfficientNet) -> list[list[nn.Module]]:
+def _b0_stages(net: "torchvision.models.EfficientNet") -> list[list[nn.Module]]:
     """features[0..6], then features[7] (last MBConv stage, 320 ch) + features[8] (1x1 conv to 1280)."""
     f = net.features
     return [[f[i]] for i in range(7)] + [[f[7], f[8]]]
 
 
-def _b0_steps(net: torchvision.models.EfficientNet) -> list[nn.Module]:
+def _b0_steps(net: "torchvision.models.EfficientNet") -> list[nn.Module]:
     return [*net.features, net.avgpool, nn.Flatten(1), net.classifier]
 
 
@@ -93,17 +108,17 @@ def _lite0(in_channels: int, image_size: int, dropout: float | None) -> Efficien
 
 def _torchvision(name: str) -> Callable[[int, int, float | None], nn.Module]:
     """torchvision's constructor of `name`, random init (weights are loaded by build_model, never fetched)."""
-    return lambda in_channels, image_size, dropout: getattr(torchvision.models, name)(weights=None)
+    return lambda in_channels, image_size, dropout: _torchvision_attr(f"models.{name}")(weights=None)
 
 
 ARCHS: dict[str, Arch] = {a.name: a for a in (
     Arch("small_cnn", SmallCNN, _small_cnn, first_conv="conv1", fc=None, dropout=None,
          stages=_small_cnn_stages, steps=_small_cnn_steps, weights=None),
-    Arch("resnet18", torchvision.models.ResNet, _torchvision("resnet18"), first_conv="conv1", fc="fc", dropout=None,
+    Arch("resnet18", "models.ResNet", _torchvision("resnet18"), first_conv="conv1", fc="fc", dropout=None,
          stages=_resnet_stages, steps=_resnet_steps, weights=W.WEIGHTS["resnet18"]),
-    Arch("resnet50", torchvision.models.ResNet, _torchvision("resnet50"), first_conv="conv1", fc="fc", dropout=None,
+    Arch("resnet50", "models.ResNet", _torchvision("resnet50"), first_conv="conv1", fc="fc", dropout=None,
          stages=_resnet_stages, steps=_resnet_steps, weights=W.WEIGHTS["resnet50"]),
-    Arch("efficientnet_b0", torchvision.models.EfficientNet, _torchvision("efficientnet_b0"), first_conv="features.0.0",
+    Arch("efficientnet_b0", "models.EfficientNet", _torchvision("efficientnet_b0"), first_conv="features.0.0",
          fc="classifier.1", dropout="classifier.0", stages=_b0_stages, steps=_b0_steps,
          weights=W.WEIGHTS["efficientnet_b0"]),
     Arch("efficientnet_lite0", EfficientNetLite0, _lite0, first_conv="_conv_stem", fc="_fc", dropout="_dropout",

@@ -6,7 +6,8 @@ scope freezes (``StudyModel.is_frozen``).
 """
 from __future__ import annotations
 
-import torchvision
+import sys
+
 from torch import nn
 
 from .archs import ARCHS
@@ -31,10 +32,13 @@ def _is_deterministic(model: StudyModel, step: nn.Module) -> bool:
     training and its running statistics move, so yesterday's outputs are not today's)."""
     if model.adapts(step):
         return False
+    # torchvision's StochasticDepth (EfficientNet-B0's blocks): a net holding one was built by torchvision, so it
+    # is imported; a process that never imported it (the small CNN, Lite0) holds none (`archs` imports it lazily)
+    tv = sys.modules.get("torchvision.ops")
     for m in step.modules():
         if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
             return False
-        if isinstance(m, torchvision.ops.StochasticDepth) and m.p > 0:
+        if tv is not None and isinstance(m, tv.StochasticDepth) and m.p > 0:
             return False
     return True
 

@@ -15,17 +15,8 @@ from ..train.experiment import PROTOCOLS
 from . import records
 from .tables import fmt_ci
 
-__all__ = ["Header", "claims_table", "header_markdown", "lr_search", "nav_markdown", "say", "settings_text", "title",
+__all__ = ["Header", "claims_table", "header_markdown", "lr_search", "nav_markdown", "say", "settings_text",
            "verdict_label", "verdict_sentence", "weights_of"]
-
-
-def title(text: str, profile: str) -> str:
-    """The report title; every demo report says DEMO (generated data), every smoke report SMOKE."""
-    if profile == "demo":
-        return f"DEMO (generated data) — {text}"
-    if profile.endswith(SMOKE_SUFFIX):
-        return f"SMOKE (tiny settings, generated data, random init where weights are absent) — {text} [{profile}]"
-    return f"{text} [{profile} profile]"
 
 
 SCORECARD = "06_scorecard.html"  # the scorecard's report, beside every report of a profile (its run's name)

@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 
 from ..io import write_text
+from ..study.task import SMOKE_SUFFIX
 
-__all__ = ["LOG_TAG", "WIDGET_VIEW", "LineLog", "fold_logs", "has_error_output", "reader_notebook",
+__all__ = ["LOG_TAG", "WIDGET_VIEW", "LineLog", "fold_logs", "has_error_output", "reader_notebook", "title",
            "render_html", "terminal_lines"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -125,6 +126,15 @@ def _blank_or_bar(out) -> bool:
         return not out.text.strip()
     data = out.get("data", {})
     return WIDGET_VIEW in data and bool(TQDM_METER.match(str(data.get("text/plain", "")))) and "image/png" not in data
+
+
+def title(text: str, profile: str) -> str:
+    """The report title; every demo report says DEMO (generated data), every smoke report SMOKE."""
+    if profile == "demo":
+        return f"DEMO (generated data) — {text}"
+    if profile.endswith(SMOKE_SUFFIX):
+        return f"SMOKE (tiny settings, generated data, random init where weights are absent) — {text} [{profile}]"
+    return f"{text} [{profile} profile]"
 
 
 def render_html(ipynb: Path, out: Path, title: str = "") -> None:

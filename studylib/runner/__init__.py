@@ -9,6 +9,9 @@
 - ``resume``: a task's inputs and whether it must run again (its outputs checked against its record).
 - ``preflight``: before any task starts: one run per reports folder (a lock), the folders it writes writable.
 """
-from .execute import DirtyTreeError, RunOptions, RunRefused, check_clean, prepare_data, run_profile
+from .. import lazy
 
-__all__ = ["DirtyTreeError", "RunOptions", "RunRefused", "check_clean", "prepare_data", "run_profile"]
+# imported on first use (`studylib.lazy`): a task's worker process needs `task`, not the whole runner
+__getattr__, __dir__, __all__ = lazy.attach(__name__, attrs={
+    name: "execute" for name in ("DirtyTreeError", "RunOptions", "RunRefused", "check_clean", "prepare_data",
+                                 "run_profile")})

@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 
-from ..train.speed import usable_cpus
+from ..train.threads import usable_cpus
 from .executor import Terminated, cpu_share, crashed, sigterm_as_interrupt, terminated
 from .task import execute_task
 

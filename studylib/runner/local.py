@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..train.speed import usable_cpus
+from ..train.threads import usable_cpus
 from .executor import crashed, spec_as_json, terminated
 
 __all__ = ["GpuSlots", "LocalMachine", "gpu_count"]

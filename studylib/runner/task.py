@@ -2,7 +2,7 @@
 
 This is what a worker runs, in its own process (a Ray worker, `engine`, or a subprocess of the local
 executor, `worker`); papermill starts the notebook's kernel as a child of it, with the worker's environment
-(the task's CPUs as threads, `train.speed.task_env`; CUDA_VISIBLE_DEVICES naming its GPUs). Nothing half-written is ever visible: the notebook is executed into
+(the task's CPUs as threads, `train.threads.task_env`; CUDA_VISIBLE_DEVICES naming its GPUs). Nothing half-written is ever visible: the notebook is executed into
 a hidden temporary file in the same folder and renamed when it ends (dropped when it does not read back
 whole), the HTML and JSON are written atomically. A file the task cannot write (a full disk) fails it
 with one line naming the path and what to free or set.
@@ -18,11 +18,10 @@ from pathlib import Path
 
 from .. import paths
 from ..io import describe_write_error, write_json
-from ..report.display import title
 from ..report.kernel import papermill_kwargs
-from ..report.render import LineLog, has_error_output, render_html
-from ..train.loop import HEADLESS_ENV
-from ..train.speed import task_env
+from ..report.render import LineLog, has_error_output, render_html, title
+from ..train.progress import HEADLESS_ENV
+from ..train.threads import task_env
 from .preflight import setting_for
 
 __all__ = ["execute_task", "finish_task"]
@@ -58,9 +57,9 @@ def execute_task(spec: dict) -> dict:
     start = time.time()
     status, error = "ok", ""
     # The kernel inherits these (OpenMP reads them when torch loads): the task's share of the cores as
-    # threads, and idle threads that sleep rather than spin (see `train.speed.task_env`).
+    # threads, and idle threads that sleep rather than spin (see `train.threads.task_env`).
     os.environ.update(task_env(spec["threads"]))
-    os.environ[HEADLESS_ENV] = "1"  # nobody watches: text progress bars, redrawn rarely (train.loop.progress_bar)
+    os.environ[HEADLESS_ENV] = "1"  # nobody watches: text progress bars, redrawn rarely (train.progress.progress_bar)
     try:
         write_json(where.running, {"pid": os.getpid(), "node": _node(), "start": start})
         where.log.parent.mkdir(parents=True, exist_ok=True)

@@ -10,22 +10,19 @@ Each leaves results unchanged up to float rounding; `loop.fit` records which it 
 `apply_determinism` is the one place the CUDA numerics settings (cuDNN, deterministic algorithms, cuBLAS
 workspace) are chosen; `fit` records what it returns.
 
-`thread_plan` says how many tasks (seeds) run at once and with how many threads each, and the environment
-each task's process needs (set before torch is imported: OpenMP reads it when it loads).
+How many tasks run at once, with how many threads each, is `threads` (no torch: the runner reads it).
 """
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 
-__all__ = ["CUBLAS_WORKSPACE", "ThreadPlan", "apply_determinism", "autocast", "cpu_threads", "pick_amp_dtype",
-           "task_env", "thread_plan", "usable_cpus", "use_channels_last"]
+from .threads import usable_cpus
+
+__all__ = ["CUBLAS_WORKSPACE", "apply_determinism", "autocast", "cpu_threads", "pick_amp_dtype", "use_channels_last"]
 
 # cuBLAS's deterministic workspace setting (NVIDIA's and torch's reproducibility notes): without it cuBLAS
 # may split a matmul's reduction differently from one call to the next
@@ -74,27 +71,6 @@ def apply_determinism(device: torch.device, deterministic: bool = True) -> dict:
                 cublas_workspace_config=os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
 
 
-def usable_cpus() -> int:
-    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (containers)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        n = os.cpu_count() or 1
-    for path in ("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"):
-        try:
-            text = Path(path).read_text().split()
-            if path.endswith("cpu.max"):
-                quota, period = text[0], text[1]
-            else:
-                quota, period = text[0], Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().split()[0]
-            if quota not in ("max", "-1") and int(period) > 0:
-                n = min(n, max(1, math.ceil(int(quota) / int(period))))
-            break
-        except (OSError, ValueError, IndexError):
-            continue
-    return max(1, n)
-
-
 def cpu_threads(requested: int | None = None) -> int:
     """Threads for CPU training: `requested`, else torch's current setting (its default, or what the
     user or OMP_NUM_THREADS set) capped at `usable_cpus()`; more threads than cores only contend."""
@@ -113,51 +89,3 @@ def use_channels_last(model: nn.Module, requested: bool | None, device: torch.de
     if requested is not None:
         return bool(requested)
     return device.type == "cpu" and any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in model.modules())
-
-
-def task_env(threads: int) -> dict[str, str]:
-    """Environment for a task's process running `threads` CPU threads; it must be set before torch loads.
-
-    OMP_WAIT_POLICY=PASSIVE: an idle OpenMP thread sleeps instead of spinning for its next job. With the
-    default (spin), a 2-thread process whose second thread is descheduled by another busy process waits
-    for it at every barrier, burning the core it needs: measured on this 2-core machine, the small CNN's
-    training steps fell to 1.7 steps/s next to one busy process (PASSIVE: 9.9/s), and EfficientNet-Lite0's
-    full fine-tuning to 0.03 steps/s under the other developers' load (2 one-thread processes: 0.46/s).
-    """
-    n = str(max(1, int(threads)))
-    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OMP_WAIT_POLICY": "PASSIVE"}
-
-
-@dataclass(frozen=True)
-class ThreadPlan:
-    """How to run `tasks` training tasks on `cpus` cores: `concurrent` at a time, `threads` each."""
-
-    cpus: int
-    tasks: int
-    concurrent: int
-    threads: int
-    env: dict = field(default_factory=dict)  # task_env(threads): for each task's process
-
-
-def thread_plan(cpus_available: int | None = None, tasks: int = 1) -> ThreadPlan:
-    """One task per core, one thread each, while there are at least as many tasks as cores; fewer tasks
-    share the cores out (cpus // tasks threads each), so a lone task still uses them all.
-
-    Why: per-operation overhead leaves a second thread of these small models half idle (paper 003's CNN
-    steps in 19.3 ms on 1 thread, 14.1 ms on 2), so two 1-thread processes do about 1.4x the work of one
-    2-thread process, and a 1-thread task loses only its share, not its synchronisation, when the machine
-    is busy (bench/bench_seeds.py measures both layouts).
-
-    Args:
-        cpus_available: cores the tasks may use (default `usable_cpus()`: affinity and cgroup quota).
-        tasks: tasks waiting to run (e.g. runs x seeds of a profile).
-
-    Returns:
-        ThreadPlan; `env` is what each task's process needs (`task_env`).
-    Example:
-        >>> thread_plan(2, 10)   # ThreadPlan(cpus=2, tasks=10, concurrent=2, threads=1, env={...})
-    """
-    cpus = max(1, int(cpus_available or usable_cpus()))
-    concurrent = max(1, min(int(tasks), cpus))
-    threads = max(1, cpus // concurrent)
-    return ThreadPlan(cpus, max(0, int(tasks)), concurrent, threads, task_env(threads))
