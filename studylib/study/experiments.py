@@ -41,6 +41,9 @@ class FeaturesSvmParams:
     image_size: int = 224          # paper 000 crops to 224x224
     feature_layer: str = "avgpool" # ResNet50 avg_pool, as the paper
     split_fractions: list[float] = field(default_factory=lambda: list(FRACTIONS))
+    # a stratified subset of train, and of validation and test (None: whole): a smoke run's 32 images
+    max_train: int | None = None
+    max_eval: int | None = None
     # The paper does not say how its SVM was tuned: C and kernel by stratified cv on train only.
     svm_grid: dict = field(default_factory=lambda: {"C": [0.1, 1, 10], "kernel": ["linear", "rbf"]})
     svm_cv: int = 3
