@@ -60,6 +60,7 @@ bench: install
 	$(PY) bench/bench_data.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_seeds.py
+	$(PY) bench/bench_startup.py
 
 ## gpu-kit: build .gpukit/ (git-ignored) for the GPU check (bench/gpu_check.sh): the wheels a bare GPU image
 ##          lacks, the FER2013 images it trains on (read from DATA_DIR, default ../shared/data), and the kit's
