@@ -13,7 +13,7 @@ SHARED_DATA = Path(os.environ.get("STUDYLIB_SHARED_DATA", ROOT.parent / "shared"
 # pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) every test using one is sent to the same worker, so
 # each is still made once while the other worker runs the rest; a test using two goes with the first listed.
 SHARED_RENDERS = {
-    "demo_reports": "demo-render",            # conftest: the demo profile through Ray (about 4 minutes)
+    "demo_reports": "demo-render",            # conftest: the demo profile through Ray (about 3.5 minutes)
     "demo_local": "demo-render",              # test_local_executor: compared with demo_reports, so beside it
     "gpu_smoke_reports": "gpu-smoke-render",  # conftest: the gpu profile at smoke scale (about 3 minutes)
     "two_seeds": "two-seeds-render",          # conftest: two seeds of a small CNN and their scorecard
@@ -126,7 +126,7 @@ def demo_reports(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gpu_smoke_reports(tmp_path_factory):
     """Every task of the gpu profile at smoke scale, run once for the tests that read its reports (about
-    3.5 minutes on 2 cores)."""
+    3 minutes on 2 cores beside the rest of the suite)."""
     from studylib import runner
     out = tmp_path_factory.mktemp("reports") / "gpu-smoke"
     code = runner.run_profile("gpu", out_dir=out, smoke=True)
