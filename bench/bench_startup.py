@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import statistics
 import subprocess
 import sys
@@ -21,8 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
-IMPORT_CELL = ("import matplotlib.pyplot as plt\nfrom IPython.display import display\n"
-               "from studylib import data, metrics, report, study, train\nfrom studylib.report import plots, widgets")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebook_import_cell() -> str:
+    """The import cell the notebooks share (the code cell after the parameters), read from notebook 07."""
+    cells = [c for c in json.loads((ROOT / "notebooks" / "07_sweep.ipynb").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    return "".join(cells[1]["source"])
+
+
+NOTEBOOK_CELL = notebook_import_cell()
+IMPORT_CELL = "\n".join(line for line in NOTEBOOK_CELL.splitlines() if not line.startswith("%"))  # plain Python
 CASES = {
     "import papermill": "import papermill",
     "the local worker (studylib.runner.worker)": "import studylib.runner.worker",
@@ -46,7 +57,7 @@ def kernel_shutdown_s() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(IMPORT_CELL)]
+        nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_CELL)]
         nbformat.write(nb, src)
         pm.execute_notebook(str(src), str(dst), kernel_name="python3", progress_bar=False, **papermill_kwargs())
         end = nbformat.read(dst, as_version=4).cells[0].metadata.papermill["end_time"]
